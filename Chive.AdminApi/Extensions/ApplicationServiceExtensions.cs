@@ -1,0 +1,22 @@
+using Chive.Messaging;
+using Chive.ServiceDefaults;
+
+namespace Chive.AdminApi.Extensions;
+
+internal static class ApplicationServiceExtensions
+{
+    public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        builder.AddOperationStore();
+        builder.AddChiveMessaging();
+        return builder;
+    }
+
+    /// <summary>Redis holds the operation records (the saga instances) and their 24-hour history.</summary>
+    private static IHostApplicationBuilder AddOperationStore(this IHostApplicationBuilder builder)
+    {
+        builder.Configuration.GetRequiredConnectionString(ResourceNames.Redis);
+        builder.AddRedisClient(ResourceNames.Redis);
+        return builder;
+    }
+}

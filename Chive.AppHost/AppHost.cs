@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Configuration;
+using Chive.AppHost;
+using Chive.ServiceDefaults;
+
+var builder = DistributedApplication.CreateBuilder(args);
+
+// UseExternalServices=true swaps every container below for a plain connection string
+// (ConnectionStrings:<name>), so the same wiring runs against servers started elsewhere:
+// the tests, CI and machines without Docker run it that way.
+var external = builder.Configuration.GetValue<bool>("UseExternalServices");
+
+// Infrastructure.
+var redis = external ? builder.AddConnectionString(ResourceNames.Redis) : builder.AddChiveRedis();
+var database = external ? builder.AddConnectionString(ResourceNames.Database) : builder.AddChiveDatabase();
+var rabbitmq = external ? builder.AddConnectionString(ResourceNames.RabbitMq) : builder.AddChiveRabbitMq();
+var elasticsearch = external ? builder.AddConnectionString(ResourceNames.Elasticsearch) : builder.AddElasticsearch();
+var grobid = external ? builder.AddConnectionString(ResourceNames.Grobid) : builder.AddGrobid();
+
+// Services. Each references and waits for exactly what it uses; the three that use PostgreSQL apply the
+// schema migrations at start-up under an advisory lock, so whichever starts first migrates and the others wait.
+builder.AddProject<Projects.Chive_AdminApi>(ResourceNames.AdminApi)
+    .WithReference(redis).WaitFor(redis)          // the operation records (saga state) and their history
+    .WithReference(rabbitmq).WaitFor(rabbitmq)    // the saga's endpoint; commands to the workers
+    .WithHttpHealthCheck("/health");
+
+builder.AddProject<Projects.Chive_ScanWorker>(ResourceNames.ScanWorker)
+    .WithReference(database).WaitFor(database)    // the PDS registry
+    .WithReference(rabbitmq).WaitFor(rabbitmq)
+    .WithHttpHealthCheck("/health");
+
+builder.AddProject<Projects.Chive_CitationWorker>(ResourceNames.CitationWorker)
+    .WithReference(database).WaitFor(database)    // eprints to read, citations to write
+    .WithReference(rabbitmq).WaitFor(rabbitmq)
+    .WithReference(grobid).WaitFor(grobid)        // GROBID loads its models for a minute before it answers
+    .WithHttpHealthCheck("/health");
+
+builder.AddProject<Projects.Chive_IndexWorker>(ResourceNames.IndexWorker)
+    .WithReference(database).WaitFor(database)    // indexed records and the eprints projection
+    .WithReference(rabbitmq).WaitFor(rabbitmq)
+    .WithReference(elasticsearch).WaitFor(elasticsearch)
+    .WithHttpHealthCheck("/health");
+
+builder.Build().Run();

@@ -1,0 +1,15 @@
+using Chive.Messaging;
+using Chive.Storage;
+
+namespace Chive.CitationWorker.Extensions;
+
+internal static class ApplicationServiceExtensions
+{
+    public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        builder.AddChiveDatabase();
+        builder.AddChiveMessaging();
+        builder.AddGrobid();
+        return builder;
+    }
+}

@@ -1,0 +1,53 @@
+using Chive.ServiceDefaults;
+using Elastic.Clients.Elasticsearch;
+using Elastic.Transport;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using OpenTelemetry.Trace;
+
+namespace Chive.IndexWorker.Extensions;
+
+/// <summary>
+/// Elasticsearch (<c>ConnectionStrings:elasticsearch</c>, the base URL, e.g. <c>http://localhost:9200</c>) through
+/// Elastic's own client; no Aspire integration for it is served here, so this file is that integration.
+/// </summary>
+internal static class SearchExtensions
+{
+    public const string ElasticTransportActivitySource = "Elastic.Transport";
+
+    public static IHostApplicationBuilder AddSearch(this IHostApplicationBuilder builder)
+    {
+        var url = new Uri(builder.Configuration.GetRequiredConnectionString(ResourceNames.Elasticsearch));
+
+        builder.Services.AddSingleton(_ => new ElasticsearchClient(
+            new ElasticsearchClientSettings(url).RequestTimeout(TimeSpan.FromSeconds(30))));
+        builder.Services.AddHealthChecks()
+            .AddCheck<ElasticsearchHealthCheck>(ResourceNames.Elasticsearch, timeout: TimeSpan.FromSeconds(5));
+        builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddSource(ElasticTransportActivitySource));
+        return builder;
+    }
+}
+
+/// <summary>Healthy while the cluster answers green or yellow (a single node is yellow); red or no answer is unhealthy.</summary>
+internal sealed class ElasticsearchHealthCheck(ElasticsearchClient client) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var health = await client.Cluster.HealthAsync(cancellationToken);
+            if (!health.IsValidResponse)
+            {
+                return HealthCheckResult.Unhealthy(
+                    $"Elasticsearch did not answer _cluster/health ({health.ApiCallDetails.HttpStatusCode?.ToString() ?? "no response"})");
+            }
+
+            return health.Status == Elastic.Clients.Elasticsearch.HealthStatus.Red
+                ? HealthCheckResult.Unhealthy("Elasticsearch cluster status is red")
+                : HealthCheckResult.Healthy($"Elasticsearch cluster status is {health.Status.ToString().ToLowerInvariant()}");
+        }
+        catch (TransportException ex)
+        {
+            return HealthCheckResult.Unhealthy("Elasticsearch is not reachable", ex);
+        }
+    }
+}

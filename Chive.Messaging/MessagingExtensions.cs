@@ -1,0 +1,35 @@
+using Chive.ServiceDefaults;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace Chive.Messaging;
+
+public static class MessagingExtensions
+{
+    /// <summary>
+    /// MassTransit over RabbitMQ (<c>ConnectionStrings:rabbitmq</c>, an <c>amqp://user:pass@host:port/vhost</c> URI).
+    /// Endpoint policy (retry, concurrency, partitioning) lives in each consumer's or saga's definition, beside its
+    /// class; <paramref name="configure"/> only registers them. MassTransit adds its own bus health check, which
+    /// reports unhealthy while the broker cannot be reached.
+    /// </summary>
+    public static IHostApplicationBuilder AddChiveMessaging(
+        this IHostApplicationBuilder builder,
+        Action<IBusRegistrationConfigurator>? configure = null)
+    {
+        var brokerUri = new Uri(builder.Configuration.GetRequiredConnectionString(ResourceNames.RabbitMq));
+
+        builder.Services.AddMassTransit(bus =>
+        {
+            bus.SetKebabCaseEndpointNameFormatter();
+            configure?.Invoke(bus);
+            bus.UsingRabbitMq((context, rabbit) =>
+            {
+                rabbit.Host(brokerUri);
+                rabbit.ConfigureEndpoints(context);
+            });
+        });
+
+        return builder;
+    }
+}

@@ -1,0 +1,14 @@
+using Chive.Messaging;
+using Chive.Storage;
+
+namespace Chive.ScanWorker.Extensions;
+
+internal static class ApplicationServiceExtensions
+{
+    public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        builder.AddChiveDatabase();
+        builder.AddChiveMessaging();
+        return builder;
+    }
+}
