@@ -5,7 +5,11 @@ namespace Chive.ServiceDefaults;
 /// (<c>ConnectionStrings:&lt;name&gt;</c>), so AppHost and services share this one file (the AppHost links it)
 /// and the string keys cannot drift apart.
 /// </summary>
+#if CHIVE_APPHOST
+internal static class ResourceNames // the AppHost compiles this file too; internal there, so tests see one type
+#else
 public static class ResourceNames
+#endif
 {
     public const string Redis = "redis";
     public const string PostgresServer = "postgres";
