@@ -10,8 +10,8 @@ public static class MessagingExtensions
     /// <summary>
     /// MassTransit over RabbitMQ (<c>ConnectionStrings:rabbitmq</c>, an <c>amqp://user:pass@host:port/vhost</c> URI).
     /// Endpoint policy (retry, concurrency, partitioning) lives in each consumer's or saga's definition, beside its
-    /// class; <paramref name="configure"/> only registers them. MassTransit adds its own bus health check, which
-    /// reports unhealthy while the broker cannot be reached.
+    /// class; <paramref name="configure"/> only registers them. MassTransit adds its own bus health check (on its
+    /// receive endpoints); <see cref="RabbitMqHealthCheck"/> adds one on the broker itself.
     /// </summary>
     public static IHostApplicationBuilder AddChiveMessaging(
         this IHostApplicationBuilder builder,
@@ -30,6 +30,9 @@ public static class MessagingExtensions
             });
         });
 
+        builder.Services.AddSingleton(new RabbitMqHealthCheck(brokerUri));
+        builder.Services.AddHealthChecks()
+            .AddCheck<RabbitMqHealthCheck>(ResourceNames.RabbitMq, timeout: TimeSpan.FromSeconds(5));
         return builder;
     }
 }

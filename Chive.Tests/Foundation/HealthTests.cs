@@ -16,14 +16,14 @@ public sealed class HealthTests(ChiveAppFixture fixture)
 
     public static TheoryData<string, string, string> Dependencies => new()
     {
-        { ResourceNames.AdminApi, "redis", "redis" },
-        { ResourceNames.AdminApi, "rabbitmq", "masstransit-bus" },
+        { ResourceNames.AdminApi, "redis", "StackExchange.Redis" },
+        { ResourceNames.AdminApi, "rabbitmq", ResourceNames.RabbitMq },
         { ResourceNames.ScanWorker, "postgres", "PostgreSql" },
-        { ResourceNames.ScanWorker, "rabbitmq", "masstransit-bus" },
+        { ResourceNames.ScanWorker, "rabbitmq", ResourceNames.RabbitMq },
         { ResourceNames.CitationWorker, "postgres", "PostgreSql" },
-        { ResourceNames.CitationWorker, "rabbitmq", "masstransit-bus" },
+        { ResourceNames.CitationWorker, "rabbitmq", ResourceNames.RabbitMq },
         { ResourceNames.IndexWorker, "postgres", "PostgreSql" },
-        { ResourceNames.IndexWorker, "rabbitmq", "masstransit-bus" },
+        { ResourceNames.IndexWorker, "rabbitmq", ResourceNames.RabbitMq },
         { ResourceNames.IndexWorker, "elasticsearch", ResourceNames.Elasticsearch },
     };
 
