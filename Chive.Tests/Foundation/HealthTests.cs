@@ -35,9 +35,9 @@ public sealed class HealthTests(ChiveAppFixture fixture)
         using var client = fixture.CreateClient(service);
         await WaitForHealthAsync(client, HttpStatusCode.OK, "Healthy", checkName: null);
 
-        proxy.Cut();
         try
         {
+            proxy.Cut();
             var report = await WaitForHealthAsync(client, HttpStatusCode.ServiceUnavailable, "Unhealthy", checkName);
             Assert.Equal("Unhealthy", report.GetProperty("checks").GetProperty(checkName).GetProperty("status").GetString());
 
@@ -58,9 +58,9 @@ public sealed class HealthTests(ChiveAppFixture fixture)
         using var client = fixture.CreateClient(ResourceNames.CitationWorker);
         await WaitForHealthAsync(client, HttpStatusCode.OK, "Healthy", checkName: null);
 
-        fixture.Grobid.Cut();
         try
         {
+            fixture.Grobid.Cut();
             var report = await WaitForHealthAsync(client, HttpStatusCode.OK, "Degraded", ResourceNames.Grobid);
             Assert.Equal("Degraded", report.GetProperty("checks").GetProperty(ResourceNames.Grobid).GetProperty("status").GetString());
         }

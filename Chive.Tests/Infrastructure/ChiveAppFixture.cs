@@ -2,6 +2,8 @@ using Aspire.Hosting;
 using Aspire.Hosting.Testing;
 using Chive.ServiceDefaults;
 using Chive.Tests.Doubles;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Chive.Tests.Infrastructure;
 
@@ -35,6 +37,9 @@ public sealed class ChiveAppFixture : IAsyncLifetime
 
     public GrobidDouble GrobidServer { get; private set; } = null!;
 
+    /// <summary>Where the services' logs of this fixture go.</summary>
+    public FileLoggerProvider? LogFile { get; private set; }
+
     public string DatabaseConnectionString => TestServers.PostgresConnectionString(DatabaseName);
 
     public async Task InitializeAsync()
@@ -62,6 +67,13 @@ public sealed class ChiveAppFixture : IAsyncLifetime
         ];
 
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Chive_AppHost>(args, timeout.Token);
+        // The services' output (and the AppHost's) goes to a file under .test-state/logs; the console keeps warnings
+        // of the test host itself.
+        LogFile = new FileLoggerProvider("app");
+        builder.Services.AddLogging(logging => logging
+            .ClearProviders()
+            .AddProvider(LogFile)
+            .SetMinimumLevel(LogLevel.Information));
         App = await builder.BuildAsync(timeout.Token);
         await App.StartAsync(timeout.Token);
         await Task.WhenAll(Services.Select(s => App.ResourceNotifications.WaitForResourceHealthyAsync(s, timeout.Token)));
@@ -76,6 +88,7 @@ public sealed class ChiveAppFixture : IAsyncLifetime
             await App.DisposeAsync();
         }
 
+        LogFile?.Dispose();
         foreach (var disposable in new IAsyncDisposable?[] { Postgres, Redis, RabbitMq, Elasticsearch, Grobid, ElasticsearchServer, GrobidServer })
         {
             if (disposable is not null)

@@ -12,7 +12,7 @@ namespace Chive.Tests.Infrastructure;
 public sealed class TcpProxy : IAsyncDisposable
 {
     private readonly IPEndPoint _target;
-    private readonly ConcurrentDictionary<Guid, (TcpClient Inbound, TcpClient Outbound)> _connections = new();
+    private readonly ConcurrentDictionary<Guid, (Socket Inbound, Socket Outbound)> _connections = new();
     private readonly Lock _gate = new();
     private TcpListener? _listener;
     private CancellationTokenSource? _accepting;
@@ -107,7 +107,7 @@ public sealed class TcpProxy : IAsyncDisposable
         try
         {
             await outbound.ConnectAsync(_target, cancellationToken);
-            _connections[id] = (inbound, outbound);
+            _connections[id] = (inbound.Client, outbound.Client);
             using var both = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var up = inbound.GetStream().CopyToAsync(outbound.GetStream(), both.Token);
             var down = outbound.GetStream().CopyToAsync(inbound.GetStream(), both.Token);
@@ -121,18 +121,19 @@ public sealed class TcpProxy : IAsyncDisposable
         finally
         {
             _connections.TryRemove(id, out _);
-            Close((inbound, outbound));
+            inbound.Dispose();
+            outbound.Dispose();
         }
     }
 
-    private static void Close((TcpClient Inbound, TcpClient Outbound) pair)
+    private static void Close((Socket Inbound, Socket Outbound) pair)
     {
-        foreach (var client in new[] { pair.Inbound, pair.Outbound })
+        foreach (var socket in new[] { pair.Inbound, pair.Outbound })
         {
             try
             {
-                client.Client.LingerState = new LingerOption(true, 0); // reset, like a server that died
-                client.Dispose();
+                socket.LingerState = new LingerOption(true, 0); // reset, like a server that died
+                socket.Close();
             }
             catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
             {

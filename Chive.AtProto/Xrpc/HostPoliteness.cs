@@ -1,0 +1,214 @@
+using System.Collections.Concurrent;
+using System.Threading.RateLimiting;
+
+namespace Chive.AtProto.Xrpc;
+
+/// <summary>
+/// Per-host manners: a token bucket (rate and burst from <see cref="XrpcOptions"/>), a "wait until" set by
+/// <c>Retry-After</c> and by <c>RateLimit-Remaining: 0</c> + <c>RateLimit-Reset</c>, and a circuit that opens after
+/// consecutive failures. Each host has its own, so one slow or dead PDS never holds up another.
+/// </summary>
+internal sealed class HostPoliteness(XrpcOptions options, TimeProvider time)
+{
+    private readonly ConcurrentDictionary<string, HostState> _hosts = new(StringComparer.OrdinalIgnoreCase);
+    private long _acquisitions;
+
+    public async ValueTask AcquireAsync(string host, string method, CancellationToken cancellationToken)
+    {
+        var state = _hosts.GetOrAdd(host, _ => new HostState(options));
+        state.LastUsed = time.GetUtcNow();
+        if (Interlocked.Increment(ref _acquisitions) % 1024 == 0)
+        {
+            Prune();
+        }
+
+        state.EnterCircuit(time.GetUtcNow(), options, method, host);
+
+        var wait = state.BlockedUntil - time.GetUtcNow();
+        if (wait > TimeSpan.Zero)
+        {
+            if (wait > options.MaxRateLimitWait)
+            {
+                state.ReleaseTrial();
+                throw new XrpcException(XrpcErrorKind.RateLimited, method, host,
+                    $"the host asked us to wait {wait.TotalSeconds:F0} s, longer than the {options.MaxRateLimitWait.TotalSeconds:F0} s we wait");
+            }
+
+            await Task.Delay(wait, time, cancellationToken);
+        }
+
+        using var lease = await state.Limiter.AcquireAsync(1, cancellationToken);
+        if (!lease.IsAcquired)
+        {
+            state.ReleaseTrial();
+            throw new XrpcException(XrpcErrorKind.RateLimited, method, host, "too many requests queued for this host");
+        }
+    }
+
+    /// <summary>Honours <c>RateLimit-Remaining</c>/<c>RateLimit-Reset</c> (epoch seconds) and <c>Retry-After</c>.</summary>
+    public void Observe(string host, HttpResponseMessage response)
+    {
+        if (!_hosts.TryGetValue(host, out var state))
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        if (response.Headers.RetryAfter is { } retryAfter)
+        {
+            var until = retryAfter.Date ?? now + (retryAfter.Delta ?? TimeSpan.Zero);
+            state.BlockUntil(until);
+        }
+
+        if (Header(response, "RateLimit-Remaining") is { } remaining && remaining <= 0
+            && Header(response, "RateLimit-Reset") is { } reset)
+        {
+            // atproto PDSes send the reset as epoch seconds; tolerate a delta in seconds as in the IETF draft.
+            var until = reset > 1_000_000_000 ? DateTimeOffset.FromUnixTimeSeconds(reset) : now.AddSeconds(reset);
+            state.BlockUntil(until);
+        }
+    }
+
+    public void ReportSuccess(string host)
+    {
+        if (_hosts.TryGetValue(host, out var state))
+        {
+            state.Succeeded();
+        }
+    }
+
+    /// <summary>The call ended without telling us anything about the host (the caller cancelled).</summary>
+    public void ReportAbandoned(string host)
+    {
+        if (_hosts.TryGetValue(host, out var state))
+        {
+            state.ReleaseTrial();
+        }
+    }
+
+    public void ReportFailure(string host)
+    {
+        if (_hosts.TryGetValue(host, out var state))
+        {
+            state.Failed(time.GetUtcNow(), options);
+        }
+    }
+
+    private static long? Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values)
+        && long.TryParse(values.FirstOrDefault(), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            ? value
+            : null;
+
+    private void Prune()
+    {
+        if (_hosts.Count <= options.MaxTrackedHosts)
+        {
+            return;
+        }
+
+        var idleSince = time.GetUtcNow() - TimeSpan.FromMinutes(10);
+        foreach (var (host, state) in _hosts)
+        {
+            if (state.LastUsed < idleSince && _hosts.TryRemove(host, out var removed))
+            {
+                removed.Limiter.Dispose();
+            }
+        }
+    }
+
+    private sealed class HostState(XrpcOptions options)
+    {
+        private readonly Lock _gate = new();
+        private int _consecutiveFailures;
+        private DateTimeOffset? _openUntil;
+        private bool _trialInFlight;
+        private DateTimeOffset _blockedUntil;
+
+        public TokenBucketRateLimiter Limiter { get; } = new(new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = options.BurstPerHost,
+            TokensPerPeriod = 1,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1 / options.RequestsPerSecondPerHost),
+            QueueLimit = 10_000,
+            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+            AutoReplenishment = true,
+        });
+
+        public DateTimeOffset LastUsed { get; set; }
+
+        public DateTimeOffset BlockedUntil
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _blockedUntil;
+                }
+            }
+        }
+
+        public void BlockUntil(DateTimeOffset until)
+        {
+            lock (_gate)
+            {
+                if (until > _blockedUntil)
+                {
+                    _blockedUntil = until;
+                }
+            }
+        }
+
+        /// <summary>Closed: pass. Open: refuse. Open and its break over: let exactly one trial through.</summary>
+        public void EnterCircuit(DateTimeOffset now, XrpcOptions options, string method, string host)
+        {
+            lock (_gate)
+            {
+                if (_openUntil is not { } openUntil)
+                {
+                    return;
+                }
+
+                if (now < openUntil || _trialInFlight)
+                {
+                    throw new XrpcException(XrpcErrorKind.CircuitOpen, method, host,
+                        $"{_consecutiveFailures} consecutive failures; not calling this host again before {openUntil:O}");
+                }
+
+                _trialInFlight = true;
+            }
+        }
+
+        public void ReleaseTrial()
+        {
+            lock (_gate)
+            {
+                _trialInFlight = false;
+            }
+        }
+
+        public void Succeeded()
+        {
+            lock (_gate)
+            {
+                _consecutiveFailures = 0;
+                _openUntil = null;
+                _trialInFlight = false;
+            }
+        }
+
+        public void Failed(DateTimeOffset now, XrpcOptions options)
+        {
+            lock (_gate)
+            {
+                _consecutiveFailures++;
+                if (_trialInFlight || _consecutiveFailures >= options.CircuitFailureThreshold)
+                {
+                    _openUntil = now + options.CircuitBreakDuration;
+                }
+
+                _trialInFlight = false;
+            }
+        }
+    }
+}

@@ -1,0 +1,270 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using Chive.AtProto.Identifiers;
+
+namespace Chive.AtProto.Xrpc;
+
+/// <summary>
+/// The read-only XRPC methods Chive needs from PDSes. Read-only by construction: every call is a query (HTTP GET)
+/// through <see cref="PoliteHttp"/>; there is no procedure call at all.
+/// </summary>
+public sealed class XrpcClient(PoliteHttp http)
+{
+    public const string ListRepos = "com.atproto.sync.listRepos";
+    public const string DescribeRepo = "com.atproto.repo.describeRepo";
+    public const string ListRecords = "com.atproto.repo.listRecords";
+    public const string GetRecord = "com.atproto.repo.getRecord";
+    public const string GetBlob = "com.atproto.sync.getBlob";
+    public const string GetRepo = "com.atproto.sync.getRepo";
+
+    public async Task<ListReposPage> ListReposPageAsync(Uri service, string? cursor = null, int limit = 500, CancellationToken cancellationToken = default)
+    {
+        using var json = await QueryJsonAsync(service, ListRepos, [("limit", Clamp(limit, 1, 1000)), ("cursor", cursor)], cancellationToken);
+        var root = json.RootElement;
+        var repos = new List<RepoEntry>();
+        var invalid = 0;
+        foreach (var repo in Array(root, "repos", ListRepos, service))
+        {
+            if (!Did.TryParse(String(repo, "did"), out var did))
+            {
+                invalid++;
+                continue;
+            }
+
+            var active = !repo.TryGetProperty("active", out var a) || a.ValueKind != JsonValueKind.False;
+            repos.Add(new RepoEntry(did, String(repo, "head"), String(repo, "rev"), active, String(repo, "status")));
+        }
+
+        return new ListReposPage(repos, NonEmpty(String(root, "cursor")), invalid);
+    }
+
+    /// <summary>Every repo of the PDS, page after page, until the PDS returns no cursor (or an empty page).</summary>
+    public async IAsyncEnumerable<RepoEntry> ListAllReposAsync(Uri service, int pageSize = 500, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        string? cursor = null;
+        do
+        {
+            var page = await ListReposPageAsync(service, cursor, pageSize, cancellationToken);
+            foreach (var repo in page.Repos)
+            {
+                yield return repo;
+            }
+
+            cursor = NextCursor(cursor, page.Cursor, page.Repos.Count + page.InvalidEntries, ListRepos, service);
+        }
+        while (cursor is not null);
+    }
+
+    public async Task<RepoDescription> DescribeRepoAsync(Uri service, Did repo, CancellationToken cancellationToken = default)
+    {
+        using var json = await QueryJsonAsync(service, DescribeRepo, [("repo", repo.Value)], cancellationToken);
+        var root = json.RootElement;
+        var collections = new List<Nsid>();
+        foreach (var c in Array(root, "collections", DescribeRepo, service))
+        {
+            if (c.ValueKind == JsonValueKind.String && Nsid.TryParse(c.GetString(), out var nsid))
+            {
+                collections.Add(nsid);
+            }
+        }
+
+        var handleIsCorrect = root.TryGetProperty("handleIsCorrect", out var h) && h.ValueKind == JsonValueKind.True;
+        JsonElement? didDoc = root.TryGetProperty("didDoc", out var d) ? d.Clone() : null;
+        return new RepoDescription(repo, String(root, "handle"), handleIsCorrect, collections, didDoc);
+    }
+
+    public async Task<ListRecordsPage> ListRecordsPageAsync(
+        Uri service, Did repo, Nsid collection, string? cursor = null, int limit = 100, CancellationToken cancellationToken = default)
+    {
+        using var json = await QueryJsonAsync(
+            service, ListRecords, [("repo", repo.Value), ("collection", collection.Value), ("limit", Clamp(limit, 1, 100)), ("cursor", cursor)], cancellationToken);
+        var root = json.RootElement;
+        var records = new List<RecordEntry>();
+        var invalid = 0;
+        foreach (var record in Array(root, "records", ListRecords, service))
+        {
+            if (ToRecord(record) is { } entry)
+            {
+                records.Add(entry);
+            }
+            else
+            {
+                invalid++;
+            }
+        }
+
+        return new ListRecordsPage(records, NonEmpty(String(root, "cursor")), invalid);
+    }
+
+    /// <summary>Every record of one collection of one repo, streamed page by page (pages of up to 100).</summary>
+    public async IAsyncEnumerable<RecordEntry> ListAllRecordsAsync(
+        Uri service, Did repo, Nsid collection, int pageSize = 100, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        string? cursor = null;
+        do
+        {
+            var page = await ListRecordsPageAsync(service, repo, collection, cursor, pageSize, cancellationToken);
+            foreach (var record in page.Records)
+            {
+                yield return record;
+            }
+
+            cursor = NextCursor(cursor, page.Cursor, page.Records.Count + page.InvalidEntries, ListRecords, service);
+        }
+        while (cursor is not null);
+    }
+
+    public async Task<RecordEntry> GetRecordAsync(Uri service, AtUri uri, CancellationToken cancellationToken = default)
+    {
+        using var json = await QueryJsonAsync(
+            service, GetRecord, [("repo", uri.Repo.Value), ("collection", uri.Collection.Value), ("rkey", uri.RecordKey.Value)], cancellationToken);
+        return ToRecord(json.RootElement) is { } record && record.Uri == uri
+            ? record
+            : throw Malformed(GetRecord, service, $"the answer is not the record {uri}");
+    }
+
+    /// <summary>A blob, streamed; reading past <see cref="XrpcOptions.MaxBlobBytes"/> fails with <see cref="XrpcErrorKind.ResponseTooLarge"/>.</summary>
+    public Task<Stream> GetBlobAsync(Uri service, Did did, Cid cid, CancellationToken cancellationToken = default) =>
+        QueryStreamAsync(service, GetBlob, [("did", did.Value), ("cid", cid.Value)], http.Options.MaxBlobBytes, cancellationToken);
+
+    /// <summary>The whole repository as CAR bytes, streamed; capped by <see cref="XrpcOptions.MaxRepoBytes"/>.</summary>
+    public Task<Stream> GetRepoAsync(Uri service, Did did, CancellationToken cancellationToken = default) =>
+        QueryStreamAsync(service, GetRepo, [("did", did.Value)], http.Options.MaxRepoBytes, cancellationToken);
+
+    private async Task<JsonDocument> QueryJsonAsync(Uri service, string method, (string Name, object? Value)[] parameters, CancellationToken cancellationToken)
+    {
+        using var response = await http.GetAsync(BuildUrl(service, method, parameters), method, cancellationToken);
+        var json = await http.ReadJsonAsync(response, method, cancellationToken);
+        if (json.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            json.Dispose();
+            throw Malformed(method, service, "the body is not a JSON object");
+        }
+
+        return json;
+    }
+
+    private async Task<Stream> QueryStreamAsync(Uri service, string method, (string Name, object? Value)[] parameters, long cap, CancellationToken cancellationToken)
+    {
+        var response = await http.GetAsync(BuildUrl(service, method, parameters), method, cancellationToken);
+        try
+        {
+            if (response.Content.Headers.ContentLength is { } declared && declared > cap)
+            {
+                throw PoliteHttp.Fail(new XrpcException(XrpcErrorKind.ResponseTooLarge, method, service.Authority, $"the body is {declared} bytes; the cap is {cap}"), method);
+            }
+
+            var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+            return new ResponseOwningStream(new CappedStream(body, cap, method, service.Authority), response);
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
+    }
+
+    internal static Uri BuildUrl(Uri service, string method, (string Name, object? Value)[] parameters)
+    {
+        var url = new StringBuilder(service.GetLeftPart(UriPartial.Path).TrimEnd('/')).Append("/xrpc/").Append(method);
+        var separator = '?';
+        foreach (var (name, value) in parameters)
+        {
+            if (value is null)
+            {
+                continue;
+            }
+
+            var text = value switch
+            {
+                int i => i.ToString(CultureInfo.InvariantCulture),
+                _ => value.ToString()!,
+            };
+            url.Append(separator).Append(name).Append('=').Append(Uri.EscapeDataString(text));
+            separator = '&';
+        }
+
+        return new Uri(url.ToString());
+    }
+
+    private static RecordEntry? ToRecord(JsonElement record) =>
+        record.ValueKind == JsonValueKind.Object
+        && AtUri.TryParse(String(record, "uri"), out var uri, out _)
+        && Cid.TryParse(String(record, "cid"), out var cid, out _)
+        && record.TryGetProperty("value", out var value) && value.ValueKind == JsonValueKind.Object
+            ? new RecordEntry(uri, cid, value.Clone())
+            : null;
+
+    private static string? NextCursor(string? previous, string? next, int pageCount, string method, Uri service)
+    {
+        if (next is null || pageCount == 0)
+        {
+            return null;
+        }
+
+        return next == previous ? throw Malformed(method, service, $"the server returned the same cursor '{next}' twice") : next;
+    }
+
+    private static IEnumerable<JsonElement> Array(JsonElement root, string property, string method, Uri service) =>
+        root.TryGetProperty(property, out var array) && array.ValueKind == JsonValueKind.Array
+            ? array.EnumerateArray()
+            : throw Malformed(method, service, $"the answer has no '{property}' array");
+
+    private static string? String(JsonElement element, string property) =>
+        element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
+    private static int Clamp(int value, int min, int max) => Math.Clamp(value, min, max);
+
+    private static XrpcException Malformed(string method, Uri service, string message) =>
+        PoliteHttp.Fail(new XrpcException(XrpcErrorKind.MalformedResponse, method, service.Authority, message), method);
+
+    /// <summary>Disposes the HTTP response with the body stream.</summary>
+    private sealed class ResponseOwningStream(Stream inner, HttpResponseMessage response) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => inner.Position;
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            inner.ReadAsync(buffer, offset, count, cancellationToken);
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+                response.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+}

@@ -1,0 +1,19 @@
+using System.Text.Json;
+using Chive.AtProto.Identifiers;
+
+namespace Chive.AtProto.Xrpc;
+
+/// <summary>One repo of <c>com.atproto.sync.listRepos</c>. <see cref="Status"/> says why an inactive repo is inactive.</summary>
+public sealed record RepoEntry(Did Did, string? Head, string? Rev, bool Active, string? Status);
+
+/// <summary>A page of repos; <see cref="InvalidEntries"/> counts entries dropped for an invalid DID.</summary>
+public sealed record ListReposPage(IReadOnlyList<RepoEntry> Repos, string? Cursor, int InvalidEntries);
+
+/// <summary><c>com.atproto.repo.describeRepo</c>: which collections the repo holds tells whether it has any Chive data.</summary>
+public sealed record RepoDescription(Did Did, string? Handle, bool HandleIsCorrect, IReadOnlyList<Nsid> Collections, JsonElement? DidDocument);
+
+/// <summary>One record: its AT-URI, CID and value (the raw JSON, detached from any document).</summary>
+public sealed record RecordEntry(AtUri Uri, Cid Cid, JsonElement Value);
+
+/// <summary>A page of <c>com.atproto.repo.listRecords</c>; <see cref="InvalidEntries"/> counts records dropped for a bad URI or CID.</summary>
+public sealed record ListRecordsPage(IReadOnlyList<RecordEntry> Records, string? Cursor, int InvalidEntries);

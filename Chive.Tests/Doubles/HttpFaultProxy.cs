@@ -1,0 +1,149 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace Chive.Tests.Doubles;
+
+/// <summary>One scripted misbehaviour, applied to one request instead of forwarding it.</summary>
+public abstract record HttpFault
+{
+    /// <summary>HTTP 429 with <c>Retry-After: seconds</c> and an XRPC <c>RateLimitExceeded</c> body.</summary>
+    public sealed record RateLimited(int RetryAfterSeconds) : HttpFault;
+
+    /// <summary>Forwards the request, then adds <c>RateLimit-Remaining: 0</c> and <c>RateLimit-Reset</c> (epoch seconds).</summary>
+    public sealed record QuotaExhausted(int ResetInSeconds) : HttpFault;
+
+    /// <summary>A status with an XRPC error body (e.g. 500 InternalServerError).</summary>
+    public sealed record Status(int Code, string Error = "InternalServerError") : HttpFault;
+
+    /// <summary>Sends nothing for <paramref name="Duration"/> (a hung server), then closes.</summary>
+    public sealed record Hang(TimeSpan Duration) : HttpFault;
+
+    /// <summary>200 with a valid JSON body of about <paramref name="Bytes"/> bytes.</summary>
+    public sealed record Oversize(int Bytes, bool DeclareLength = false) : HttpFault;
+
+    /// <summary>200 with a body that is not JSON.</summary>
+    public sealed record Malformed : HttpFault;
+
+    /// <summary>Forwards the request after waiting <paramref name="Delay"/>.</summary>
+    public sealed record Slow(TimeSpan Delay) : HttpFault;
+
+    /// <summary>302 to <paramref name="Location"/>.</summary>
+    public sealed record Redirect(string Location) : HttpFault;
+}
+
+/// <summary>
+/// An HTTP reverse proxy of our own in front of a real server (the reference PDS), for what the real server will not
+/// do on demand: it forwards every request unchanged unless a fault is queued, in which case the next request gets
+/// that fault. It counts the requests it receives. Does not check or change anything else (headers other than
+/// Content-Type are not forwarded; no streaming of large bodies: fine for XRPC JSON).
+/// </summary>
+public sealed class HttpFaultProxy : HttpDouble
+{
+    private readonly HttpClient _forward = new() { Timeout = TimeSpan.FromSeconds(60) };
+    private readonly ConcurrentQueue<HttpFault> _faults = new();
+    private Uri _target = null!;
+    private int _requests;
+
+    /// <summary>Requests received, faults included.</summary>
+    public int Requests => Volatile.Read(ref _requests);
+
+    /// <summary>A fault applied to every request while set (for "this host is down" scenarios).</summary>
+    public HttpFault? Always { get; set; }
+
+    public static async Task<HttpFaultProxy> StartNewAsync(Uri target)
+    {
+        var proxy = new HttpFaultProxy { _target = target };
+        await proxy.StartAsync();
+        return proxy;
+    }
+
+    public void Enqueue(params HttpFault[] faults)
+    {
+        foreach (var fault in faults)
+        {
+            _faults.Enqueue(fault);
+        }
+    }
+
+    public void ResetCount() => Interlocked.Exchange(ref _requests, 0);
+
+    protected override void Map(WebApplication app) => app.Run(HandleAsync);
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        Interlocked.Increment(ref _requests);
+        var fault = Always ?? (_faults.TryDequeue(out var next) ? next : null);
+        switch (fault)
+        {
+            case HttpFault.RateLimited r:
+                context.Response.StatusCode = 429;
+                context.Response.Headers.RetryAfter = r.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await context.Response.WriteAsJsonAsync(new { error = "RateLimitExceeded", message = "Rate Limit Exceeded" });
+                return;
+            case HttpFault.Status s:
+                context.Response.StatusCode = s.Code;
+                await context.Response.WriteAsJsonAsync(new { error = s.Error, message = $"injected {s.Code}" });
+                return;
+            case HttpFault.Hang h:
+                await Task.Delay(h.Duration, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+                context.Abort();
+                return;
+            case HttpFault.Oversize o:
+                var filler = new string('x', Math.Max(0, o.Bytes - 32));
+                var body = Encoding.UTF8.GetBytes($"{{\"repos\":[],\"filler\":\"{filler}\"}}");
+                context.Response.ContentType = "application/json";
+                if (o.DeclareLength)
+                {
+                    context.Response.ContentLength = body.Length;
+                }
+
+                await context.Response.Body.WriteAsync(body);
+                return;
+            case HttpFault.Malformed:
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync("{\"records\": [ this is not json");
+                return;
+            case HttpFault.Redirect d:
+                context.Response.StatusCode = 302;
+                context.Response.Headers.Location = d.Location;
+                return;
+            case HttpFault.Slow s:
+                await Task.Delay(s.Delay, context.RequestAborted);
+                break;
+        }
+
+        await ForwardAsync(context, fault as HttpFault.QuotaExhausted);
+    }
+
+    private async Task ForwardAsync(HttpContext context, HttpFault.QuotaExhausted? quota)
+    {
+        var url = new Uri(_target, context.Request.Path + context.Request.QueryString);
+        using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), url);
+        if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+        {
+            request.Content = new StreamContent(context.Request.Body);
+            if (context.Request.ContentType is { } type)
+            {
+                request.Content.Headers.TryAddWithoutValidation("Content-Type", type);
+            }
+        }
+
+        using var response = await _forward.SendAsync(request, context.RequestAborted);
+        context.Response.StatusCode = (int)response.StatusCode;
+        if (response.Content.Headers.ContentType is { } contentType)
+        {
+            context.Response.ContentType = contentType.ToString();
+        }
+
+        if (quota is not null)
+        {
+            context.Response.Headers["RateLimit-Limit"] = "100";
+            context.Response.Headers["RateLimit-Remaining"] = "0";
+            context.Response.Headers["RateLimit-Reset"] = DateTimeOffset.UtcNow.AddSeconds(quota.ResetInSeconds).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted);
+    }
+}
