@@ -76,7 +76,7 @@ public sealed class DidResolver(PoliteHttp http, SsrfGuard guard, IdentityOption
         try
         {
             using var response = await http.GetAsync(url, method, cancellationToken);
-            using var document = await http.ReadJsonAsync(response, method, cancellationToken);
+            using var document = await http.ReadJsonAsync(response, method, cancellationToken, options.MaxDocumentBytes);
             identity = DidDocument.Parse(did, document.RootElement);
         }
         catch (XrpcException ex)

@@ -134,14 +134,14 @@ public sealed class PoliteHttp
         }
     }
 
-    /// <summary>Reads a JSON body of at most <see cref="XrpcOptions.MaxJsonBytes"/> and parses it.</summary>
-    public async Task<JsonDocument> ReadJsonAsync(HttpResponseMessage response, string method, CancellationToken cancellationToken)
+    /// <summary>Reads a JSON body of at most <paramref name="maxBytes"/> (default <see cref="XrpcOptions.MaxJsonBytes"/>) and parses it.</summary>
+    public async Task<JsonDocument> ReadJsonAsync(HttpResponseMessage response, string method, CancellationToken cancellationToken, long? maxBytes = null)
     {
         var host = response.RequestMessage?.RequestUri?.Authority ?? "(unknown)";
         byte[] body;
         try
         {
-            body = await ReadCappedAsync(response.Content, _options.MaxJsonBytes, method, host, cancellationToken);
+            body = await ReadCappedAsync(response.Content, maxBytes ?? _options.MaxJsonBytes, method, host, cancellationToken);
         }
         catch (XrpcException ex)
         {

@@ -1,3 +1,4 @@
+using Chive.AtProto;
 using Chive.Messaging;
 using Chive.Storage;
 
@@ -9,6 +10,7 @@ internal static class ApplicationServiceExtensions
     {
         builder.AddChiveDatabase();
         builder.AddChiveMessaging();
+        builder.AddAtProtoClient();
         builder.AddGrobid();
         return builder;
     }

@@ -154,7 +154,21 @@ public sealed class XrpcClientNetworkTests(AtprotoNetworkFixture fixture, ITestO
         Assert.Equal(1000, count);
         // 10 full pages of 100; the reference PDS gives the 10th a cursor too, and an empty 11th page ends the listing.
         Assert.Equal(11, proxy.Requests);
-        output.WriteLine($"1,000 records: {proxy.Requests} requests in {watch.ElapsedMilliseconds} ms");
+        output.WriteLine($"1,000 records, test politeness (1000/s): {proxy.Requests} requests in {watch.ElapsedMilliseconds} ms");
+
+        // The same listing with the production defaults (5 requests/s per host, burst 5), for the record.
+        proxy.ResetCount();
+        var polite = new XrpcClient(TestClients.Http(new XrpcOptions()));
+        watch.Restart();
+        count = 0;
+        await foreach (var _ in polite.ListAllRecordsAsync(proxy.BaseAddress, Did.Parse(account.Did), Submission).WithCancellation(new CancellationTokenSource(Timeout).Token))
+        {
+            count++;
+        }
+
+        Assert.Equal(1000, count);
+        Assert.Equal(11, proxy.Requests);
+        output.WriteLine($"1,000 records, default politeness (5/s, burst 5): {proxy.Requests} requests in {watch.ElapsedMilliseconds} ms");
     }
 
     private static SeedAccount Account(string prefix, int records) => new(
