@@ -171,6 +171,76 @@ public sealed class XrpcClientNetworkTests(AtprotoNetworkFixture fixture, ITestO
         output.WriteLine($"1,000 records, default politeness (5/s, burst 5): {proxy.Requests} requests in {watch.ElapsedMilliseconds} ms");
     }
 
+    [Fact]
+    public async Task A_blob_streams_whole_under_the_cap_and_is_cut_off_over_it()
+    {
+        var account = (await fixture.Network.SeedAsync(0, Account("bl", 0)))[0];
+        var pdf = new byte[300 * 1024];
+        new Random(42).NextBytes(pdf);
+        "%PDF-1.7\n"u8.CopyTo(pdf);
+        var cid = await UploadDocumentAsync(account, pdf);
+        var did = Did.Parse(account.Did);
+
+        await using (var blob = await TestClients.Xrpc().GetBlobAsync(Pds, did, cid).WaitAsync(Timeout))
+        {
+            using var copy = new MemoryStream();
+            await blob.CopyToAsync(copy);
+            Assert.Equal(pdf, copy.ToArray());
+        }
+
+        var capped = TestClients.Xrpc(TestClients.FastOptions(o => o.MaxBlobBytes = 100 * 1024));
+        var error = await Assert.ThrowsAsync<XrpcException>(async () =>
+        {
+            await using var blob = await capped.GetBlobAsync(Pds, did, cid);
+            await blob.CopyToAsync(Stream.Null);
+        });
+        Assert.Equal(XrpcErrorKind.ResponseTooLarge, error.Kind);
+    }
+
+    [Fact]
+    public async Task The_repository_streams_as_CAR_bytes()
+    {
+        var account = (await fixture.Network.SeedAsync(0, Account("cr", 3)))[0];
+
+        await using var car = await TestClients.Xrpc().GetRepoAsync(Pds, Did.Parse(account.Did)).WaitAsync(Timeout);
+        using var bytes = new MemoryStream();
+        await car.CopyToAsync(bytes);
+
+        // A CARv1 starts with a varint header length, then a DAG-CBOR map {roots, version: 1}.
+        var data = bytes.ToArray();
+        Assert.True(data.Length > 200, $"only {data.Length} bytes");
+        var headerLength = data[0];
+        Assert.InRange(headerLength, 10, 127);
+        var header = data.AsSpan(1, headerLength);
+        Assert.True(header.IndexOf("roots"u8) >= 0 && header.IndexOf("version"u8) >= 0, "not a CAR header");
+    }
+
+    /// <summary>The user's client uploads a PDF and references it from a submission (so the PDS keeps the blob).</summary>
+    private async Task<Cid> UploadDocumentAsync(SeededAccount account, byte[] pdf)
+    {
+        using var user = new HttpClient { BaseAddress = Pds };
+        user.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", account.AccessJwt);
+        using var content = new ByteArrayContent(pdf);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/pdf");
+        using var uploaded = await user.PostAsync("/xrpc/com.atproto.repo.uploadBlob", content);
+        var blob = (await uploaded.Content.ReadFromJsonAsync<JsonObject>())!["blob"]!;
+        using var written = await user.PostAsJsonAsync("/xrpc/com.atproto.repo.createRecord", new JsonObject
+        {
+            ["repo"] = account.Did,
+            ["collection"] = Submission.Value,
+            ["validate"] = false,
+            ["record"] = new JsonObject
+            {
+                ["$type"] = Submission.Value,
+                ["title"] = "With a document",
+                ["document"] = blob.DeepClone(),
+                ["createdAt"] = "2026-11-28T12:00:00Z",
+            },
+        });
+        Assert.True(written.IsSuccessStatusCode, await written.Content.ReadAsStringAsync());
+        return Cid.Parse(blob["ref"]!["$link"]!.GetValue<string>());
+    }
+
     private static SeedAccount Account(string prefix, int records) => new(
         $"{prefix}{Guid.NewGuid():N}"[..12] + ".test",
         [.. Enumerable.Range(1, records).Select(i => new SeedRecord(Submission.Value, new JsonObject
