@@ -1,3 +1,4 @@
+using Chive.AdminApi.Operations;
 using Chive.Messaging;
 using Chive.ServiceDefaults;
 
@@ -8,7 +9,8 @@ internal static class ApplicationServiceExtensions
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddOperationStore();
-        builder.AddChiveMessaging();
+        builder.AddOperationServices();
+        builder.AddChiveMessaging(bus => bus.AddOperations());
         return builder;
     }
 

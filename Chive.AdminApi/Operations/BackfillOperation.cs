@@ -1,0 +1,44 @@
+using Chive.Contracts.Operations;
+using MassTransit;
+
+namespace Chive.AdminApi.Operations;
+
+/// <summary>
+/// The saga instance, which is also the operation record the API returns: one per operation, keyed by its id,
+/// written only by <see cref="BackfillStateMachine"/> and stored by <see cref="OperationStore"/>.
+/// </summary>
+public sealed class BackfillOperation : SagaStateMachineInstance, ISagaVersion
+{
+    public Guid CorrelationId { get; set; }
+
+    /// <summary>The machine's state name: Running, Completed, Failed or Cancelled (Initial/Final are never stored).</summary>
+    public string CurrentState { get; set; } = "";
+
+    public int Version { get; set; }
+
+    public string Type { get; set; } = "";
+
+    /// <summary>What makes two runs "the same": the DID for didSync, "*" for the other types.</summary>
+    public string Scope { get; set; } = "*";
+
+    public DateTimeOffset StartedAt { get; set; }
+
+    public DateTimeOffset? CompletedAt { get; set; }
+
+    public int Progress { get; set; }
+
+    public long RecordsProcessed { get; set; }
+
+    public string? Error { get; set; }
+
+    public Dictionary<string, string> Metadata { get; set; } = [];
+
+    /// <summary>The API's spelling of <see cref="CurrentState"/>.</summary>
+    public string Status => CurrentState.ToLowerInvariant() switch
+    {
+        "running" or "initial" or "" => BackfillStatus.Running,
+        var other => other,
+    };
+
+    public bool IsFinished => Status != BackfillStatus.Running;
+}

@@ -1,0 +1,136 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Chive.Contracts.Operations;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Chive.AdminApi.Operations;
+
+/// <summary>
+/// Operations in Redis. Each is a hash <c>{prefix}op:{id}</c> with the fields <c>version</c>, <c>status</c> and
+/// <c>json</c>; a sorted set <c>{prefix}ops</c> indexes them by start time. Writes are compare-and-set on the version
+/// (one Lua script each), so concurrent writers never lose an update; a finished operation gets the retention TTL, a
+/// running one none. A listing is one script call — one round trip whatever the number of operations — and prunes
+/// index entries whose operation has expired.
+/// </summary>
+public sealed class OperationStore(IConnectionMultiplexer redis, IOptions<OperationsOptions> options)
+{
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    private static readonly LuaScript InsertScript = LuaScript.Prepare("""
+        if redis.call('EXISTS', @key) == 1 then return 0 end
+        redis.call('HSET', @key, 'version', @version, 'status', @status, 'json', @json)
+        if tonumber(@ttl) > 0 then redis.call('PEXPIRE', @key, @ttl) end
+        redis.call('ZADD', @index, @score, @id)
+        return 1
+        """);
+
+    // Succeeds only when the stored version is the one the writer read.
+    private static readonly LuaScript UpdateScript = LuaScript.Prepare("""
+        local current = redis.call('HGET', @key, 'version')
+        if not current or current ~= @expected then return 0 end
+        redis.call('HSET', @key, 'version', @version, 'status', @status, 'json', @json)
+        if tonumber(@ttl) > 0 then redis.call('PEXPIRE', @key, @ttl) else redis.call('PERSIST', @key) end
+        return 1
+        """);
+
+    // Newest first from @max (a score, or '+inf'), skipping ties at the cursor; filter 'all', 'finished' or a status.
+    private static readonly LuaScript ListScript = LuaScript.Prepare("""
+        local out = {}
+        local gone = {}
+        local limit = tonumber(@limit)
+        local cursorScore = tonumber(@max)
+        local offset = 0
+        while #out < limit do
+          local page = redis.call('ZREVRANGEBYSCORE', @index, @max, '-inf', 'WITHSCORES', 'LIMIT', offset, 500)
+          if #page == 0 then break end
+          for i = 1, #page, 2 do
+            local id = page[i]
+            local score = tonumber(page[i + 1])
+            if not (cursorScore and score == cursorScore and @cursorId ~= '' and id >= @cursorId) then
+              local v = redis.call('HMGET', @prefix .. id, 'status', 'json')
+              if not v[2] then
+                table.insert(gone, id)
+              elseif @filter == 'all' or (@filter == 'finished' and v[1] ~= 'running') or v[1] == @filter then
+                table.insert(out, v[2])
+                if #out >= limit then break end
+              end
+            end
+          end
+          offset = offset + 500
+        end
+        for _, id in ipairs(gone) do redis.call('ZREM', @index, id) end
+        return out
+        """);
+
+    private IDatabase Db => redis.GetDatabase();
+
+    private string Prefix => options.Value.KeyPrefix + "op:";
+
+    private RedisKey Index => options.Value.KeyPrefix + "ops";
+
+    /// <summary>Stores a new operation; false when one with that id exists.</summary>
+    public async Task<bool> InsertAsync(BackfillOperation operation)
+    {
+        var result = await Db.ScriptEvaluateAsync(InsertScript, new
+        {
+            key = (RedisKey)(Prefix + operation.CorrelationId.ToString("D")),
+            index = Index,
+            version = operation.Version,
+            status = operation.Status,
+            json = JsonSerializer.Serialize(operation, Json),
+            score = operation.StartedAt.ToUnixTimeMilliseconds(),
+            ttl = TtlMilliseconds(operation),
+            id = operation.CorrelationId.ToString("D"),
+        });
+        return (int)result == 1;
+    }
+
+    /// <summary>Writes <paramref name="operation"/> if the stored version is still <paramref name="expectedVersion"/>.</summary>
+    public async Task<bool> TryUpdateAsync(BackfillOperation operation, int expectedVersion)
+    {
+        var result = await Db.ScriptEvaluateAsync(UpdateScript, new
+        {
+            key = (RedisKey)(Prefix + operation.CorrelationId.ToString("D")),
+            expected = expectedVersion.ToString(CultureInfo.InvariantCulture),
+            version = operation.Version,
+            status = operation.Status,
+            json = JsonSerializer.Serialize(operation, Json),
+            ttl = TtlMilliseconds(operation),
+        });
+        return (int)result == 1;
+    }
+
+    public async Task<BackfillOperation?> GetAsync(Guid id)
+    {
+        var json = await Db.HashGetAsync(Prefix + id.ToString("D"), "json");
+        return json.IsNullOrEmpty ? null : JsonSerializer.Deserialize<BackfillOperation>(json.ToString(), Json);
+    }
+
+    public Task DeleteAsync(Guid id) => Db.KeyDeleteAsync(Prefix + id.ToString("D"));
+
+    /// <summary>
+    /// Operations newest first: <paramref name="filter"/> is <c>all</c>, <c>finished</c> (not running) or one status.
+    /// Pass the last item of a page as <paramref name="after"/> for the next page.
+    /// </summary>
+    public async Task<IReadOnlyList<BackfillOperation>> ListAsync(string filter, int limit, BackfillOperation? after = null)
+    {
+        var result = await Db.ScriptEvaluateAsync(ListScript, new
+        {
+            index = Index,
+            prefix = Prefix,
+            max = after is null ? "+inf" : after.StartedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture),
+            cursorId = after?.CorrelationId.ToString("D") ?? "",
+            filter,
+            limit,
+        });
+        return ((RedisResult[])result!).Select(r => JsonSerializer.Deserialize<BackfillOperation>(r.ToString(), Json)!).ToList();
+    }
+
+    private long TtlMilliseconds(BackfillOperation operation) =>
+        operation.IsFinished ? (long)options.Value.Retention.TotalMilliseconds : 0;
+}

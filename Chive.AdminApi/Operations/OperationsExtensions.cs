@@ -1,0 +1,26 @@
+using Chive.Contracts.Operations;
+using MassTransit;
+using MassTransit.Configuration;
+
+namespace Chive.AdminApi.Operations;
+
+internal static class OperationsExtensions
+{
+    /// <summary>The operation saga, persisted in Redis by <see cref="OperationStore"/>, and the clients the API asks it with.</summary>
+    public static void AddOperations(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddSagaStateMachine<BackfillStateMachine, BackfillOperation, BackfillStateMachineDefinition>()
+            .Repository(r => r.RegisterSagaRepository<BackfillOperation, OperationStore, OperationSagaConsumeContextFactory, OperationSagaRepositoryContextFactory>());
+        bus.AddRequestClient<BackfillRequested>(RequestTimeout.After(s: 30));
+        bus.AddRequestClient<CancelBackfill>(RequestTimeout.After(s: 30));
+    }
+
+    public static IHostApplicationBuilder AddOperationServices(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<OperationsOptions>().BindConfiguration(OperationsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<OperationStore>();
+        builder.Services.AddSingleton<BackfillMetrics>();
+        builder.Services.AddSingleton(TimeProvider.System);
+        return builder;
+    }
+}
