@@ -9,7 +9,7 @@ namespace Chive.AdminApi.Operations;
 /// served here). Optimistic concurrency: an update whose version was overtaken throws
 /// <see cref="ConcurrencyException"/>, and the saga endpoint's retry policy runs the message again on fresh state.
 /// </summary>
-public sealed class OperationSagaRepositoryContextFactory(OperationStore store, OperationSagaConsumeContextFactory factory)
+public sealed class OperationSagaRepositoryContextFactory(OperationStore store, ISagaConsumeContextFactory<OperationStore, BackfillOperation> factory)
     : ISagaRepositoryContextFactory<BackfillOperation>
 {
     public Task Send<T>(ConsumeContext<T> context, IPipe<SagaRepositoryContext<BackfillOperation, T>> next)
@@ -37,9 +37,9 @@ internal sealed class OperationSagaRepositoryContext<TMessage> : ConsumeContextS
 {
     private readonly OperationStore _store;
     private readonly ConsumeContext<TMessage> _context;
-    private readonly OperationSagaConsumeContextFactory _factory;
+    private readonly ISagaConsumeContextFactory<OperationStore, BackfillOperation> _factory;
 
-    public OperationSagaRepositoryContext(OperationStore store, ConsumeContext<TMessage> context, OperationSagaConsumeContextFactory factory)
+    public OperationSagaRepositoryContext(OperationStore store, ConsumeContext<TMessage> context, ISagaConsumeContextFactory<OperationStore, BackfillOperation> factory)
         : base(context)
     {
         _store = store;
