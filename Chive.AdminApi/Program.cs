@@ -1,4 +1,6 @@
+using Chive.AdminApi.Apis;
 using Chive.AdminApi.Extensions;
+using Prometheus;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -7,6 +9,8 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 
+app.MapBackfillApi();
+app.MapMetrics();
 app.MapDefaultEndpoints();
 
 app.Run();

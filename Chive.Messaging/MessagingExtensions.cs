@@ -13,6 +13,16 @@ public static class MessagingExtensions
     /// class; <paramref name="configure"/> only registers them. MassTransit adds its own bus health check (on its
     /// receive endpoints); <see cref="RabbitMqHealthCheck"/> adds one on the broker itself.
     /// </summary>
+    /// <summary>
+    /// For workers: cooperative cancellation (<see cref="OperationCancellation"/> fed by this instance's own
+    /// cancellation queue) and the client that asks whether an operation still runs.
+    /// </summary>
+    public static void AddOperationWork(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<BackfillCancelledConsumer, BackfillCancelledConsumerDefinition>();
+        bus.AddRequestClient<Contracts.Operations.GetBackfillState>(RequestTimeout.After(s: 30));
+    }
+
     public static IHostApplicationBuilder AddChiveMessaging(
         this IHostApplicationBuilder builder,
         Action<IBusRegistrationConfigurator>? configure = null)
@@ -30,6 +40,7 @@ public static class MessagingExtensions
             });
         });
 
+        builder.Services.AddSingleton<OperationCancellation>();
         builder.Services.AddSingleton(new RabbitMqHealthCheck(brokerUri));
         builder.Services.AddHealthChecks()
             .AddCheck<RabbitMqHealthCheck>(ResourceNames.RabbitMq, timeout: TimeSpan.FromSeconds(5));

@@ -67,6 +67,16 @@ public sealed class OperationStore(IConnectionMultiplexer redis, IOptions<Operat
         return out
         """);
 
+    // Replaces the scope's holder only if it is still the one the caller saw (or there is none).
+    private static readonly LuaScript ClaimScopeScript = LuaScript.Prepare("""
+        local holder = redis.call('GET', @key)
+        if (holder == false and @seen == '') or holder == @seen then
+          redis.call('SET', @key, @id)
+          return 1
+        end
+        return 0
+        """);
+
     private IDatabase Db => redis.GetDatabase();
 
     private string Prefix => options.Value.KeyPrefix + "op:";
@@ -130,6 +140,27 @@ public sealed class OperationStore(IConnectionMultiplexer redis, IOptions<Operat
         });
         return ((RedisResult[])result!).Select(r => JsonSerializer.Deserialize<BackfillOperation>(r.ToString(), Json)!).ToList();
     }
+
+    /// <summary>The operation that holds a scope (the last one started in it), if any.</summary>
+    public async Task<Guid?> GetScopeHolderAsync(string type, string scope)
+    {
+        var holder = await Db.StringGetAsync(ScopeKey(type, scope));
+        return Guid.TryParse(holder.ToString(), out var id) ? id : null;
+    }
+
+    /// <summary>Makes <paramref name="id"/> the holder of the scope if <paramref name="seen"/> still holds it.</summary>
+    public async Task<bool> TryClaimScopeAsync(string type, string scope, Guid? seen, Guid id)
+    {
+        var result = await Db.ScriptEvaluateAsync(ClaimScopeScript, new
+        {
+            key = ScopeKey(type, scope),
+            seen = seen?.ToString("D") ?? "",
+            id = id.ToString("D"),
+        });
+        return (int)result == 1;
+    }
+
+    private RedisKey ScopeKey(string type, string scope) => $"{options.Value.KeyPrefix}scope:{type}:{scope}";
 
     private long TtlMilliseconds(BackfillOperation operation) =>
         operation.IsFinished ? (long)options.Value.Retention.TotalMilliseconds : 0;

@@ -1,3 +1,4 @@
+using Chive.AdminApi.Auth;
 using Chive.Contracts.Operations;
 using MassTransit;
 using MassTransit.Configuration;
@@ -11,6 +12,7 @@ internal static class OperationsExtensions
     {
         bus.AddSagaStateMachine<BackfillStateMachine, BackfillOperation, BackfillStateMachineDefinition>()
             .Repository(r => r.RegisterSagaRepository<BackfillOperation, OperationStore, OperationSagaConsumeContextFactory, OperationSagaRepositoryContextFactory>());
+        bus.AddConsumer<GetBackfillStateConsumer>();
         bus.AddRequestClient<BackfillRequested>(RequestTimeout.After(s: 30));
         bus.AddRequestClient<CancelBackfill>(RequestTimeout.After(s: 30));
     }
@@ -21,6 +23,12 @@ internal static class OperationsExtensions
         builder.Services.AddSingleton<OperationStore>();
         builder.Services.AddSingleton<BackfillMetrics>();
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddScoped<OperationTrigger>();
+        builder.Services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.SectionName)
+            .Validate(o => o.ApiKeys.All(k => k.Label.Length > 0 && k.Sha256.Length == 64 && k.Sha256.All(Uri.IsHexDigit)),
+                "every Admin:ApiKeys entry needs a Label and the 64 hex digits of its key's SHA-256 (Sha256)")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IAdminAuthenticator, ApiKeyAuthenticator>();
         return builder;
     }
 }

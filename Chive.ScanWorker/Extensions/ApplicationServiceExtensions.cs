@@ -1,5 +1,6 @@
 using Chive.AtProto;
 using Chive.Messaging;
+using Chive.ScanWorker.GovernanceSync;
 using Chive.Storage;
 
 namespace Chive.ScanWorker.Extensions;
@@ -9,8 +10,13 @@ internal static class ApplicationServiceExtensions
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddChiveDatabase();
-        builder.AddChiveMessaging();
+        builder.AddChiveMessaging(bus =>
+        {
+            bus.AddOperationWork();
+            bus.AddGovernanceSync();
+        });
         builder.AddAtProtoClient();
+        builder.AddGovernanceSyncServices();
         return builder;
     }
 }

@@ -1,4 +1,5 @@
 using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Chive.ServiceDefaults;
 using Chive.Tests.Doubles;
@@ -49,6 +50,10 @@ public sealed class ChiveAppFixture : IAsyncLifetime
         GrobidServer = await GrobidDouble.StartNewAsync();
         DatabaseName = await TestServers.CreateDatabaseAsync("chive_app");
 
+        Network = await AtprotoTestNetwork.StartAsync();
+        GovernancePds = await HttpFaultProxy.StartNewAsync(Network.PdsUrls[0]);
+        Governance = (await Network.SeedAsync(0, new SeedAccount("governance.test", [])))[0];
+
         Postgres = Proxy("postgres");
         Redis = Proxy("redis");
         RabbitMq = Proxy("rabbitmq");
@@ -74,12 +79,55 @@ public sealed class ChiveAppFixture : IAsyncLifetime
             .ClearProviders()
             .AddProvider(LogFile)
             .SetMinimumLevel(LogLevel.Information));
+        Configure(builder, ResourceNames.AdminApi, new()
+        {
+            ["Admin__ApiKeys__0__Label"] = AdminKeyLabel,
+            ["Admin__ApiKeys__0__Sha256"] = Chive.AdminApi.Auth.ApiKeyAuthenticator.Hash(AdminKey),
+        });
+        Configure(builder, ResourceNames.ScanWorker, new()
+        {
+            ["Governance__PdsUrl"] = GovernancePds.BaseAddress.ToString(),
+            ["Governance__Did"] = Governance.Did,
+            ["AtProto__Ssrf__AllowedNetworks__0"] = "127.0.0.0/8",
+            ["AtProto__Ssrf__AllowedHosts__0"] = "localhost",
+            ["AtProto__Xrpc__RequestsPerSecondPerHost"] = "200",
+            ["AtProto__Xrpc__BurstPerHost"] = "50",
+        });
         App = await builder.BuildAsync(timeout.Token);
         await App.StartAsync(timeout.Token);
         await Task.WhenAll(Services.Select(s => App.ResourceNotifications.WaitForResourceHealthyAsync(s, timeout.Token)));
     }
 
+    public const string AdminKey = "test-operator-key";
+    public const string AdminKeyLabel = "test-operator";
+
+    /// <summary>The real atproto network: its PDS holds the governance repo (behind <see cref="GovernancePds"/>).</summary>
+    public AtprotoTestNetwork Network { get; private set; } = null!;
+
+    /// <summary>The fault proxy the ScanWorker reads the governance repo through.</summary>
+    public HttpFaultProxy GovernancePds { get; private set; } = null!;
+
+    public SeededAccount Governance { get; private set; } = null!;
+
     public HttpClient CreateClient(string service) => App.CreateHttpClient(service, "http");
+
+    /// <summary>A client of the AdminApi that signs in with the test operator key.</summary>
+    public HttpClient CreateAdminClient()
+    {
+        var client = CreateClient(ResourceNames.AdminApi);
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminKey);
+        return client;
+    }
+
+    private static void Configure(IDistributedApplicationTestingBuilder builder, string project, Dictionary<string, string> environment)
+    {
+        var resource = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == project);
+        var resourceBuilder = builder.CreateResourceBuilder(resource);
+        foreach (var (name, value) in environment)
+        {
+            resourceBuilder.WithEnvironment(name, value);
+        }
+    }
 
     public async Task DisposeAsync()
     {
@@ -89,7 +137,7 @@ public sealed class ChiveAppFixture : IAsyncLifetime
         }
 
         LogFile?.Dispose();
-        foreach (var disposable in new IAsyncDisposable?[] { Postgres, Redis, RabbitMq, Elasticsearch, Grobid, ElasticsearchServer, GrobidServer })
+        foreach (var disposable in new IAsyncDisposable?[] { GovernancePds, Network, Postgres, Redis, RabbitMq, Elasticsearch, Grobid, ElasticsearchServer, GrobidServer })
         {
             if (disposable is not null)
             {

@@ -1,0 +1,193 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Chive.AdminApi.Auth;
+using Chive.AdminApi.Operations;
+using Chive.Contracts;
+using Chive.Contracts.Operations;
+using MassTransit;
+
+namespace Chive.AdminApi.Apis;
+
+/// <summary>The <c>pub.chive.admin.*</c> backfill methods (lexicons in <c>lexicons/pub/chive/admin/</c>).</summary>
+public static class BackfillApi
+{
+    private const string Nsid = "pub.chive.admin.";
+    private const int MaxListed = 1000;
+
+    public static IEndpointRouteBuilder MapBackfillApi(this IEndpointRouteBuilder app)
+    {
+        var xrpc = app.MapGroup("/xrpc").AddEndpointFilter(RequireAdmin);
+
+        xrpc.MapPost(Nsid + "triggerBackfill", TriggerBackfill);
+        xrpc.MapPost(Nsid + "triggerGovernanceSync", TriggerGovernanceSync);
+        xrpc.MapPost(Nsid + "triggerPDSScan", () => NotAvailable(BackfillOperationType.PdsScan));
+        xrpc.MapPost(Nsid + "triggerFreshnessScan", () => NotAvailable(BackfillOperationType.FreshnessScan));
+        xrpc.MapPost(Nsid + "triggerCitationExtraction", () => NotAvailable(BackfillOperationType.CitationExtraction));
+        xrpc.MapPost(Nsid + "triggerFullReindex", () => NotAvailable(BackfillOperationType.FullReindex));
+        xrpc.MapPost(Nsid + "triggerDIDSync", () => NotAvailable(BackfillOperationType.DidSync));
+        xrpc.MapGet(Nsid + "getBackfillStatus", GetBackfillStatus);
+        xrpc.MapGet(Nsid + "getBackfillHistory", GetBackfillHistory);
+        xrpc.MapPost(Nsid + "cancelBackfill", CancelBackfill);
+        xrpc.MapGet(Nsid + "listBackfillTypes", ListBackfillTypes);
+        return app;
+    }
+
+    private static async Task<IResult> TriggerBackfill(HttpContext http, OperationTrigger trigger)
+    {
+        if (await ReadBodyAsync(http) is not { } body)
+        {
+            return XrpcResults.InvalidRequest("the body must be a JSON object");
+        }
+
+        var type = body["type"]?.GetValueKind() == JsonValueKind.String ? body["type"]!.GetValue<string>() : null;
+        if (!BackfillOperationType.IsKnown(type))
+        {
+            return XrpcResults.InvalidRequest($"'type' must be one of {string.Join(", ", BackfillOperationType.All)}");
+        }
+
+        if (!BackfillStateMachine.Available.Contains(type!))
+        {
+            return NotAvailable(type!);
+        }
+
+        var metadata = new Dictionary<string, string>();
+        foreach (var (name, value) in body)
+        {
+            if (name != "type" && value is not null)
+            {
+                metadata[name] = value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : value.ToJsonString();
+            }
+        }
+
+        var (operation, alreadyRunning) = await trigger.StartAsync(type!, "*", StartedBy(http), metadata, http.RequestAborted);
+        return Results.Ok(new { operation = OperationView.From(operation), alreadyRunning });
+    }
+
+    private static async Task<IResult> TriggerGovernanceSync(HttpContext http, OperationTrigger trigger)
+    {
+        var (operation, alreadyRunning) = await trigger.StartAsync(
+            BackfillOperationType.GovernanceSync, "*", StartedBy(http), new Dictionary<string, string>(), http.RequestAborted);
+        return Results.Ok(new { operationId = operation.CorrelationId, status = operation.Status, alreadyRunning });
+    }
+
+    private static async Task<IResult> GetBackfillStatus(string? id, string? status, OperationStore store)
+    {
+        if (id is not null)
+        {
+            if (!Guid.TryParse(id, out var operationId))
+            {
+                return XrpcResults.InvalidRequest($"'{id}' is not an operation id (a UUID)");
+            }
+
+            return await store.GetAsync(operationId) is { } operation
+                ? Results.Ok(new { operation = OperationView.From(operation) })
+                : XrpcResults.NotFound($"no operation {operationId} (finished operations are kept for 24 hours)");
+        }
+
+        if (status is not null && !BackfillStatus.All.Contains(status))
+        {
+            return XrpcResults.InvalidRequest($"'status' must be one of {string.Join(", ", BackfillStatus.All)}");
+        }
+
+        var operations = await store.ListAsync(status ?? "all", MaxListed);
+        return Results.Ok(new { operations = operations.Select(OperationView.From) });
+    }
+
+    private static async Task<IResult> GetBackfillHistory(int? limit, string? cursor, OperationStore store)
+    {
+        if (limit is < 1 or > MaxListed)
+        {
+            return XrpcResults.InvalidRequest($"'limit' must be between 1 and {MaxListed}");
+        }
+
+        BackfillOperation? after = null;
+        if (cursor is not null)
+        {
+            if (ParseCursor(cursor) is not { } position)
+            {
+                return XrpcResults.InvalidRequest("'cursor' is not a cursor this method returned");
+            }
+
+            after = position;
+        }
+
+        var page = await store.ListAsync("finished", limit ?? 100, after);
+        var next = page.Count == (limit ?? 100) ? FormatCursor(page[^1]) : null;
+        return Results.Ok(new { operations = page.Select(OperationView.From), cursor = next });
+    }
+
+    private static async Task<IResult> CancelBackfill(HttpContext http, IRequestClient<CancelBackfill> client)
+    {
+        if (await ReadBodyAsync(http) is not { } body
+            || body["id"]?.GetValueKind() != JsonValueKind.String
+            || !Guid.TryParse(body["id"]!.GetValue<string>(), out var id))
+        {
+            return XrpcResults.InvalidRequest("the body must be {\"id\": \"<operation id>\"}");
+        }
+
+        var result = (await client.GetResponse<CancelBackfillResult>(new CancelBackfill(id, StartedBy(http)), http.RequestAborted)).Message;
+        return result.Status == "notFound"
+            ? XrpcResults.NotFound($"no operation {id}")
+            : Results.Ok(new { success = result.Success, id, status = result.Status });
+    }
+
+    private static IResult ListBackfillTypes() => Results.Ok(new
+    {
+        types = BackfillOperationType.All.Select(type => new
+        {
+            type,
+            available = BackfillStateMachine.Available.Contains(type),
+            reason = BackfillStateMachine.Available.Contains(type) ? null : "no worker handles this type yet",
+        }),
+    });
+
+    private static IResult NotAvailable(string type) =>
+        XrpcResults.Error(StatusCodes.Status501NotImplemented, "NotImplemented", $"{type} operations have no worker yet; nothing was started");
+
+    private static async ValueTask<object?> RequireAdmin(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        var nsid = http.Request.Path.Value?["/xrpc/".Length..] ?? "";
+        var authenticator = http.RequestServices.GetRequiredService<IAdminAuthenticator>();
+        switch (authenticator.Authenticate(http.Request, nsid))
+        {
+            case AdminAuthResult.Admin admin:
+                http.Items[nameof(AdminAuthResult.Admin)] = admin.Label;
+                return await next(context);
+            case AdminAuthResult.Anonymous anonymous:
+                return XrpcResults.Error(StatusCodes.Status401Unauthorized, "AuthenticationRequired", anonymous.Reason);
+            case AdminAuthResult.Refused refused:
+                return XrpcResults.Error(StatusCodes.Status403Forbidden, "Forbidden", refused.Reason);
+            default:
+                throw new InvalidOperationException("unknown authentication result");
+        }
+    }
+
+    private static string StartedBy(HttpContext http) => http.Items[nameof(AdminAuthResult.Admin)] as string ?? "unknown";
+
+    private static async Task<JsonObject?> ReadBodyAsync(HttpContext http)
+    {
+        try
+        {
+            return await JsonNode.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted) as JsonObject;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string FormatCursor(BackfillOperation last) =>
+        $"{last.StartedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}_{last.CorrelationId:D}";
+
+    private static BackfillOperation? ParseCursor(string cursor)
+    {
+        var parts = cursor.Split('_');
+        return parts.Length == 2
+               && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ms)
+               && Guid.TryParse(parts[1], out var id)
+            ? new BackfillOperation { CorrelationId = id, StartedAt = DateTimeOffset.FromUnixTimeMilliseconds(ms) }
+            : null;
+    }
+}
