@@ -11,6 +11,9 @@ internal static class ApplicationServiceExtensions
         builder.AddOperationStore();
         builder.AddOperationServices();
         builder.AddChiveMessaging(bus => bus.AddOperations());
+        // XRPC outputs leave optional fields out rather than sending null.
+        builder.Services.ConfigureHttpJsonOptions(o =>
+            o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull);
         return builder;
     }
 
