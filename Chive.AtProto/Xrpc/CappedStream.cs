@@ -1,7 +1,10 @@
 namespace Chive.AtProto.Xrpc;
 
-/// <summary>A read-only view of a response body that fails with a typed error once more than its cap has been read.</summary>
-internal sealed class CappedStream(Stream inner, long cap, string method, string host) : Stream
+/// <summary>
+/// A read-only view of a response body that fails with a typed error once more than its cap has been read; disposing
+/// it also disposes <paramref name="owner"/> (the HTTP response the body belongs to), when given.
+/// </summary>
+internal sealed class CappedStream(Stream inner, long cap, string method, string host, IDisposable? owner = null) : Stream
 {
     private long _read;
 
@@ -42,6 +45,7 @@ internal sealed class CappedStream(Stream inner, long cap, string method, string
         if (disposing)
         {
             inner.Dispose();
+            owner?.Dispose();
         }
 
         base.Dispose(disposing);
@@ -50,6 +54,7 @@ internal sealed class CappedStream(Stream inner, long cap, string method, string
     public override async ValueTask DisposeAsync()
     {
         await inner.DisposeAsync();
+        owner?.Dispose();
         await base.DisposeAsync();
     }
 

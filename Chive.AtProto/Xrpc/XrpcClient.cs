@@ -157,7 +157,7 @@ public sealed class XrpcClient(PoliteHttp http)
             }
 
             var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-            return new ResponseOwningStream(new CappedStream(body, cap, method, service.Authority), response);
+            return new CappedStream(body, cap, method, service.Authority, owner: response);
         }
         catch
         {
@@ -221,50 +221,4 @@ public sealed class XrpcClient(PoliteHttp http)
 
     private static XrpcException Malformed(string method, Uri service, string message) =>
         PoliteHttp.Fail(new XrpcException(XrpcErrorKind.MalformedResponse, method, service.Authority, message), method);
-
-    /// <summary>Disposes the HTTP response with the body stream.</summary>
-    private sealed class ResponseOwningStream(Stream inner, HttpResponseMessage response) : Stream
-    {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => inner.Position;
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            inner.ReadAsync(buffer, offset, count, cancellationToken);
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-                response.Dispose();
-            }
-
-            base.Dispose(disposing);
-        }
-    }
 }
