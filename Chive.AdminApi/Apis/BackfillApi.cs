@@ -33,7 +33,7 @@ public static class BackfillApi
         return app;
     }
 
-    private static async Task<IResult> TriggerBackfill(HttpContext http, OperationTrigger trigger)
+    private static async Task<IResult> TriggerBackfill(HttpContext http, IOperationTrigger trigger)
     {
         if (await ReadBodyAsync(http) is not { } body)
         {
@@ -64,7 +64,7 @@ public static class BackfillApi
         return Results.Ok(new { operation = OperationView.From(operation), alreadyRunning });
     }
 
-    private static async Task<IResult> TriggerGovernanceSync(HttpContext http, OperationTrigger trigger)
+    private static async Task<IResult> TriggerGovernanceSync(HttpContext http, IOperationTrigger trigger)
     {
         var (operation, alreadyRunning) = await trigger.StartAsync(
             BackfillOperationType.GovernanceSync, "*", StartedBy(http), new Dictionary<string, string>(), http.RequestAborted);

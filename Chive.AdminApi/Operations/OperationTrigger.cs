@@ -7,7 +7,15 @@ namespace Chive.AdminApi.Operations;
 /// Starts operations, one per (type, scope) at a time: while one runs, a new trigger returns it instead of starting a
 /// second. The scope's holder is claimed with a compare-and-set in Redis, so two concurrent triggers start one.
 /// </summary>
-public sealed class OperationTrigger(OperationStore store, IRequestClient<BackfillRequested> requests, TimeProvider time)
+public interface IOperationTrigger
+{
+    /// <summary>Starts an operation of <paramref name="type"/> in <paramref name="scope"/>, or returns the one running there.</summary>
+    Task<(BackfillOperation Operation, bool AlreadyRunning)> StartAsync(
+        string type, string scope, string startedBy, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken);
+}
+
+/// <inheritdoc />
+public sealed class OperationTrigger(OperationStore store, IRequestClient<BackfillRequested> requests, TimeProvider time) : IOperationTrigger
 {
     public async Task<(BackfillOperation Operation, bool AlreadyRunning)> StartAsync(
         string type, string scope, string startedBy, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)

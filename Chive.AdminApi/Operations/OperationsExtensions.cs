@@ -23,7 +23,8 @@ internal static class OperationsExtensions
         builder.Services.AddSingleton<OperationStore>();
         builder.Services.AddSingleton<BackfillMetrics>();
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddScoped<OperationTrigger>();
+        builder.Services.AddScoped<IOperationTrigger, OperationTrigger>();
+        builder.Services.AddHostedService<GovernanceSyncScheduler>();
         builder.Services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.SectionName)
             .Validate(o => o.ApiKeys.All(k => k.Label.Length > 0 && k.Sha256.Length == 64 && k.Sha256.All(Uri.IsHexDigit)),
                 "every Admin:ApiKeys entry needs a Label and the 64 hex digits of its key's SHA-256 (Sha256)")

@@ -2,9 +2,14 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using System.Diagnostics;
+using Aspire.Hosting.ApplicationModel;
+using Chive.ServiceDefaults;
 using Chive.Tests.Doubles;
 using Chive.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Xunit.Abstractions;
 
 namespace Chive.Tests.GovernanceSync;
 
@@ -13,7 +18,7 @@ namespace Chive.Tests.GovernanceSync;
 /// repo on the real PDS → PostgreSQL, with status, cancel and metrics read back over HTTP.
 /// </summary>
 [Collection(ChiveAppCollection.Name)]
-public sealed class GovernanceSyncTests(ChiveAppFixture fixture)
+public sealed class GovernanceSyncTests(ChiveAppFixture fixture, ITestOutputHelper output)
 {
     private const int Nodes = 130;
     private const int InvalidNodes = 3;
@@ -62,9 +67,12 @@ public sealed class GovernanceSyncTests(ChiveAppFixture fixture)
         fixture.GovernancePds.Always = new HttpFault.Slow(TimeSpan.FromMilliseconds(1500));
         try
         {
+            var watch = Stopwatch.StartNew();
             var started = await PostAsync(admin, "triggerGovernanceSync", new JsonObject());
             var id = started["operationId"]!.GetValue<string>();
             Assert.False(started["alreadyRunning"]!.GetValue<bool>());
+            Assert.Equal("running", started["status"]!.GetValue<string>());
+            output.WriteLine($"trigger -> running visible: {watch.ElapsedMilliseconds} ms (the trigger answers with the stored running operation)");
 
             var again = await PostAsync(admin, "triggerGovernanceSync", new JsonObject());
             Assert.Equal(id, again["operationId"]!.GetValue<string>());
@@ -75,7 +83,22 @@ public sealed class GovernanceSyncTests(ChiveAppFixture fixture)
             Assert.True(cancel["success"]!.GetValue<bool>());
             var rowsAtCancel = await RowsWrittenByAsync(Guid.Parse(id));
 
-            await Task.Delay(TimeSpan.FromSeconds(5)); // longer than a page takes: anything still running would write now
+            // Watch for 5 s, longer than a page takes: anything still running would write now.
+            var afterCancel = Stopwatch.StartNew();
+            var lastChange = TimeSpan.Zero;
+            var rows = rowsAtCancel;
+            while (afterCancel.Elapsed < TimeSpan.FromSeconds(5))
+            {
+                var now = await RowsWrittenByAsync(Guid.Parse(id));
+                if (now != rows)
+                {
+                    (rows, lastChange) = (now, afterCancel.Elapsed);
+                }
+
+                await Task.Delay(100);
+            }
+
+            output.WriteLine($"cancel acknowledged -> last write: {(rows == rowsAtCancel ? "none after the acknowledgement" : $"{lastChange.TotalMilliseconds:F0} ms, {rows - rowsAtCancel} rows")}");
             var operation = await GetOperationAsync(admin, id);
             Assert.Equal("cancelled", operation["status"]!.GetValue<string>());
             Assert.Equal(rowsAtCancel, await RowsWrittenByAsync(Guid.Parse(id)));
@@ -88,6 +111,50 @@ public sealed class GovernanceSyncTests(ChiveAppFixture fixture)
         {
             fixture.GovernancePds.Always = null;
         }
+    }
+
+    [Fact]
+    public async Task A_scan_worker_killed_mid_run_and_restarted_finishes_the_operation_with_the_exact_rows()
+    {
+        await EnsureSeededAsync();
+        using var admin = fixture.CreateAdminClient();
+        var reference = await RunToEndAsync(admin);
+        var expectedRows = await RowsAsync();
+
+        fixture.GovernancePds.Always = new HttpFault.Slow(TimeSpan.FromMilliseconds(800));
+        string id;
+        try
+        {
+            var started = await PostAsync(admin, "triggerGovernanceSync", new JsonObject());
+            id = started["operationId"]!.GetValue<string>();
+            await WaitForAsync(admin, id, op => op["recordsProcessed"]!.GetValue<long>() > 0);
+
+            // SIGKILL: no graceful stop, the chunk in flight is never acknowledged.
+            var killed = 0;
+            foreach (var process in Process.GetProcessesByName("Chive.ScanWorker"))
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+                killed++;
+            }
+
+            Assert.True(killed > 0, "no ScanWorker process to kill");
+        }
+        finally
+        {
+            fixture.GovernancePds.Always = null;
+        }
+
+        var commands = fixture.App.Services.GetRequiredService<ResourceCommandService>();
+        using var restart = new CancellationTokenSource(Timeout);
+        var result = await commands.ExecuteCommandAsync(ResourceNames.ScanWorker, KnownResourceCommands.StartCommand, restart.Token);
+        Assert.True(result.Success, result.Message);
+        await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync(ResourceNames.ScanWorker, restart.Token);
+
+        var finished = await WaitForAsync(admin, id, op => op["status"]!.GetValue<string>() != "running");
+        Assert.Equal("completed", finished["status"]!.GetValue<string>());
+        Assert.Equal(reference["recordsProcessed"]!.GetValue<long>(), finished["recordsProcessed"]!.GetValue<long>());
+        Assert.Equal(expectedRows, await RowsAsync());
     }
 
     [Fact]
