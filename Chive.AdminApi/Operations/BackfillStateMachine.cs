@@ -58,6 +58,10 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
                     c.Saga.Progress = 100;
                     c.Saga.RecordsProcessed = Math.Max(c.Saga.RecordsProcessed, c.Message.RecordsProcessed);
                     c.Saga.CompletedAt = time.GetUtcNow();
+                    foreach (var (key, value) in c.Message.Details ?? new Dictionary<string, string>())
+                    {
+                        c.Saga.Metadata.TryAdd(key, value);
+                    }
                 })
                 .TransitionTo(Completed)
                 .Then(c => metrics.Finished(c.Saga)),

@@ -82,7 +82,11 @@ public sealed class SyncGovernanceChunkConsumer(
                 "Governance sync {OperationId} done: {Written} records written, {Invalid} invalid skipped, {Removed} removed",
                 chunk.OperationId, written, invalid, removed);
             cancellation.Forget(chunk.OperationId);
-            await context.Publish(new BackfillWorkCompleted(chunk.OperationId, written));
+            await context.Publish(new BackfillWorkCompleted(chunk.OperationId, written, new Dictionary<string, string>
+            {
+                ["invalidRecords"] = invalid.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["removedRecords"] = removed.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            }));
         }
     }
 }

@@ -41,6 +41,7 @@ public sealed class GovernanceSyncTests(ChiveAppFixture fixture, ITestOutputHelp
         Assert.True(expectedNodes >= Nodes && expectedEdges >= Edges);
         Assert.Equal(expectedNodes + expectedEdges, first["recordsProcessed"]!.GetValue<long>());
         Assert.Equal(100, first["progress"]!.GetValue<int>());
+        Assert.Equal(InvalidNodes.ToString(System.Globalization.CultureInfo.InvariantCulture), first["metadata"]!["invalidRecords"]!.GetValue<string>());
 
         var second = await RunToEndAsync(admin);
         Assert.Equal(first["recordsProcessed"]!.GetValue<long>(), second["recordsProcessed"]!.GetValue<long>());
@@ -57,6 +58,7 @@ public sealed class GovernanceSyncTests(ChiveAppFixture fixture, ITestOutputHelp
         Assert.Equal(rowsAfterFirst.Count - 2, rowsAfterThird.Count);
         Assert.DoesNotContain(rowsAfterThird, r => r.Uri == goneNode || r.Uri == goneEdge);
         Assert.Equal(rowsAfterThird.Count, third["recordsProcessed"]!.GetValue<long>());
+        Assert.Equal("2", third["metadata"]!["removedRecords"]!.GetValue<string>());
     }
 
     [Fact]
