@@ -87,7 +87,7 @@ internal sealed class OperationSagaRepositoryContext<TMessage> : ConsumeContextS
         }
     }
 
-    // Finished operations stay for their retention period; the machine never finalizes, so nothing is deleted here.
+    // Called only for finalized instances; the machine never finalizes (finished operations stay for their retention).
     public Task Delete(SagaConsumeContext<BackfillOperation> context) => _store.DeleteAsync(context.Saga.CorrelationId);
 
     public Task Discard(SagaConsumeContext<BackfillOperation> context) => Task.CompletedTask;

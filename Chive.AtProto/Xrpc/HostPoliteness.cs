@@ -23,25 +23,31 @@ internal sealed class HostPoliteness(XrpcOptions options, TimeProvider time)
         }
 
         state.EnterCircuit(time.GetUtcNow(), options, method, host);
-
-        var wait = state.BlockedUntil - time.GetUtcNow();
-        if (wait > TimeSpan.Zero)
+        try
         {
-            if (wait > options.MaxRateLimitWait)
+            var wait = state.BlockedUntil - time.GetUtcNow();
+            if (wait > TimeSpan.Zero)
             {
-                state.ReleaseTrial();
-                throw new XrpcException(XrpcErrorKind.RateLimited, method, host,
-                    $"the host asked us to wait {wait.TotalSeconds:F0} s, longer than the {options.MaxRateLimitWait.TotalSeconds:F0} s we wait");
+                if (wait > options.MaxRateLimitWait)
+                {
+                    throw new XrpcException(XrpcErrorKind.RateLimited, method, host,
+                        $"the host asked us to wait {wait.TotalSeconds:F0} s, longer than the {options.MaxRateLimitWait.TotalSeconds:F0} s we wait");
+                }
+
+                await Task.Delay(wait, time, cancellationToken);
             }
 
-            await Task.Delay(wait, time, cancellationToken);
+            using var lease = await state.Limiter.AcquireAsync(1, cancellationToken);
+            if (!lease.IsAcquired)
+            {
+                throw new XrpcException(XrpcErrorKind.RateLimited, method, host, "too many requests queued for this host");
+            }
         }
-
-        using var lease = await state.Limiter.AcquireAsync(1, cancellationToken);
-        if (!lease.IsAcquired)
+        catch
         {
+            // No request was sent: a half-open circuit's trial slot must not stay taken (or the circuit never closes).
             state.ReleaseTrial();
-            throw new XrpcException(XrpcErrorKind.RateLimited, method, host, "too many requests queued for this host");
+            throw;
         }
     }
 

@@ -21,7 +21,7 @@ public sealed class XrpcClient(PoliteHttp http)
 
     public async Task<ListReposPage> ListReposPageAsync(Uri service, string? cursor = null, int limit = 500, CancellationToken cancellationToken = default)
     {
-        using var json = await QueryJsonAsync(service, ListRepos, [("limit", Clamp(limit, 1, 1000)), ("cursor", cursor)], cancellationToken);
+        using var json = await QueryJsonAsync(service, ListRepos, [("limit", Math.Clamp(limit, 1, 1000)), ("cursor", cursor)], cancellationToken);
         var root = json.RootElement;
         var repos = new List<RepoEntry>();
         var invalid = 0;
@@ -79,7 +79,7 @@ public sealed class XrpcClient(PoliteHttp http)
         Uri service, Did repo, Nsid collection, string? cursor = null, int limit = 100, CancellationToken cancellationToken = default)
     {
         using var json = await QueryJsonAsync(
-            service, ListRecords, [("repo", repo.Value), ("collection", collection.Value), ("limit", Clamp(limit, 1, 100)), ("cursor", cursor)], cancellationToken);
+            service, ListRecords, [("repo", repo.Value), ("collection", collection.Value), ("limit", Math.Clamp(limit, 1, 100)), ("cursor", cursor)], cancellationToken);
         var root = json.RootElement;
         var records = new List<RecordEntry>();
         var invalid = 0;
@@ -216,8 +216,6 @@ public sealed class XrpcClient(PoliteHttp http)
         element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
-
-    private static int Clamp(int value, int min, int max) => Math.Clamp(value, min, max);
 
     private static XrpcException Malformed(string method, Uri service, string message) =>
         PoliteHttp.Fail(new XrpcException(XrpcErrorKind.MalformedResponse, method, service.Authority, message), method);
