@@ -10,6 +10,7 @@ internal static class ApplicationServiceExtensions
         builder.AddChiveDatabase();
         builder.AddChiveMessaging();
         builder.AddSearch();
+        builder.Services.AddSingleton<Indexing.RecordIndexer>();
         return builder;
     }
 }

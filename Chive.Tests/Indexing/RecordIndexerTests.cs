@@ -1,0 +1,132 @@
+using System.Text.Json.Nodes;
+using Chive.Contracts.Indexing;
+using Chive.IndexWorker.Indexing;
+using Chive.Storage;
+using Chive.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace Chive.Tests.Indexing;
+
+/// <summary>The IndexWorker's record store and eprint projection against the real PostgreSQL (a fresh, migrated database each).</summary>
+public sealed class RecordIndexerTests : IAsyncLifetime
+{
+    private const string Did = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
+    private const string Pds = "http://pds.example.test";
+    private NpgsqlDataSource _db = null!;
+
+    public async Task InitializeAsync()
+    {
+        var name = await TestServers.CreateDatabaseAsync("chive_index");
+        _db = NpgsqlDataSource.Create(TestServers.PostgresConnectionString(name));
+        await new DatabaseMigrator(_db, NullLogger<DatabaseMigrator>.Instance).MigrateAsync(CancellationToken.None);
+    }
+
+    public async Task DisposeAsync() => await _db.DisposeAsync();
+
+    private RecordIndexer Indexer => new(_db);
+
+    [Fact]
+    public async Task Valid_records_are_stored_submissions_projected_and_invalid_ones_skipped_with_reasons()
+    {
+        var outcome = await Indexer.IndexAsync(Pds, [
+            Record("pub.chive.eprint.submission", "3kaaaaaaaaaa1", LexiconSubmission()),
+            Record("pub.chive.eprint.submission", "3kaaaaaaaaaa2", LegacySubmission()),
+            Record("pub.chive.review.comment", "3kaaaaaaaaaa3", new JsonObject { ["eprintUri"] = Uri("pub.chive.eprint.submission", "3kaaaaaaaaaa1"), ["body"] = new JsonArray(), ["createdAt"] = "2026-01-02T00:00:00Z" }),
+            Record("pub.chive.eprint.submission", "3kaaaaaaaaaa4", new JsonObject { ["authors"] = new JsonArray(new JsonObject { ["name"] = "X", ["order"] = 1 }), ["createdAt"] = "2026-01-01T00:00:00Z" }),
+            Record("app.bsky.feed.post", "3kaaaaaaaaaa5", new JsonObject { ["text"] = "hello" }),
+            new FetchedRecord("at://not-a-did/pub.chive.eprint.submission/x", "bafyreibidxi32k5g6ffkqrif7oqf23gvgnrrzjs5w2xraxwmlxgcgucj7i", "{}"),
+        ], CancellationToken.None);
+
+        Assert.Equal(3, outcome.Indexed);
+        Assert.Equal(new Dictionary<string, int>
+        {
+            ["submission: missing title"] = 1,
+            ["not a pub.chive record"] = 1,
+            ["invalid AT-URI"] = 1,
+        }, outcome.Invalid);
+        Assert.Equal(3L, await ScalarAsync<long>("SELECT count(*) FROM indexed_records"));
+        Assert.Equal(2L, await ScalarAsync<long>("SELECT count(*) FROM eprints_index"));
+
+        // Lexicon names
+        Assert.Equal("A lexicon eprint", await ScalarAsync<string>($"SELECT title FROM eprints_index WHERE uri = '{Uri("pub.chive.eprint.submission", "3kaaaaaaaaaa1")}'"));
+        Assert.Equal("Rich abstract.", await ScalarAsync<string>($"SELECT abstract_plain_text FROM eprints_index WHERE uri = '{Uri("pub.chive.eprint.submission", "3kaaaaaaaaaa1")}'"));
+        Assert.Equal("CC0-1.0", await ScalarAsync<string>($"SELECT license FROM eprints_index WHERE uri = '{Uri("pub.chive.eprint.submission", "3kaaaaaaaaaa1")}'"));
+        Assert.Equal("at://did:plc:ewvi7nxzyoun6zhxrhs64oiz/pub.chive.graph.node/physics",
+            await ScalarAsync<string>($"SELECT fields->0->>'uri' FROM eprints_index WHERE uri = '{Uri("pub.chive.eprint.submission", "3kaaaaaaaaaa1")}'"));
+        Assert.Equal("bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku",
+            await ScalarAsync<string>($"SELECT document_blob_cid FROM eprints_index WHERE uri = '{Uri("pub.chive.eprint.submission", "3kaaaaaaaaaa1")}'"));
+        Assert.Equal(2, await ScalarAsync<int>($"SELECT version FROM eprints_index WHERE uri = '{Uri("pub.chive.eprint.submission", "3kaaaaaaaaaa1")}'"));
+
+        // Legacy names
+        var legacy = Uri("pub.chive.eprint.submission", "3kaaaaaaaaaa2");
+        Assert.Equal("A plain-string abstract.", await ScalarAsync<string>($"SELECT abstract_plain_text FROM eprints_index WHERE uri = '{legacy}'"));
+        Assert.Equal("MIT", await ScalarAsync<string>($"SELECT license FROM eprints_index WHERE uri = '{legacy}'"));
+        Assert.Equal("Field from fieldNodes", await ScalarAsync<string>($"SELECT fields->0->>'label' FROM eprints_index WHERE uri = '{legacy}'"));
+        Assert.Equal("10.1234/legacy", await ScalarAsync<string>($"SELECT published_version->>'doi' FROM eprints_index WHERE uri = '{legacy}'"));
+        Assert.Equal(Did, await ScalarAsync<string>($"SELECT submitted_by FROM eprints_index WHERE uri = '{legacy}'"));
+        Assert.Equal(3, await ScalarAsync<int>($"SELECT version FROM eprints_index WHERE uri = '{legacy}'"));
+    }
+
+    [Fact]
+    public async Task Records_with_an_unchanged_CID_are_not_written_again_and_a_changed_one_is()
+    {
+        var first = Record("pub.chive.eprint.submission", "3kaaaaaaaaab1", LexiconSubmission());
+        await Indexer.IndexAsync(Pds, [first], CancellationToken.None);
+        var writtenAt = await ScalarAsync<DateTime>("SELECT updated_at FROM indexed_records");
+
+        var again = await Indexer.IndexAsync(Pds, [first], CancellationToken.None);
+        Assert.Equal((0, 1), (again.Indexed, again.Unchanged));
+        Assert.Equal(writtenAt, await ScalarAsync<DateTime>("SELECT updated_at FROM indexed_records"));
+
+        var edited = LexiconSubmission();
+        edited["title"] = "A corrected title";
+        var changed = await Indexer.IndexAsync(Pds, [first with { Cid = "bafyreiaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", Value = edited.ToJsonString() }], CancellationToken.None);
+        Assert.Equal((1, 0), (changed.Indexed, changed.Unchanged));
+        Assert.Equal("A corrected title", await ScalarAsync<string>("SELECT title FROM eprints_index"));
+    }
+
+    private static FetchedRecord Record(string collection, string rkey, JsonObject value) =>
+        new(Uri(collection, rkey), "bafyreibidxi32k5g6ffkqrif7oqf23gvgnrrzjs5w2xraxwmlxgcgucj7" + (char)('a' + (rkey[^1] - '0')), value.ToJsonString());
+
+    private static string Uri(string collection, string rkey) => $"at://{Did}/{collection}/{rkey}";
+
+    private static JsonObject LexiconSubmission() => new()
+    {
+        ["$type"] = "pub.chive.eprint.submission",
+        ["title"] = "A lexicon eprint",
+        ["abstract"] = new JsonArray(new JsonObject { ["type"] = "text", ["content"] = "Rich abstract." }),
+        ["authors"] = new JsonArray(new JsonObject { ["did"] = Did, ["name"] = "Alice", ["order"] = 1 }),
+        ["submittedBy"] = Did,
+        ["document"] = new JsonObject
+        {
+            ["$type"] = "blob",
+            ["ref"] = new JsonObject { ["$link"] = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku" },
+            ["mimeType"] = "application/pdf",
+            ["size"] = 123456,
+        },
+        ["fieldUris"] = new JsonArray("at://did:plc:ewvi7nxzyoun6zhxrhs64oiz/pub.chive.graph.node/physics"),
+        ["keywords"] = new JsonArray("physics", "atproto"),
+        ["licenseSlug"] = "CC0-1.0",
+        ["version"] = new JsonObject { ["major"] = 2, ["minor"] = 0, ["patch"] = 0 },
+        ["createdAt"] = "2026-01-01T00:00:00.000Z",
+    };
+
+    private static JsonObject LegacySubmission() => new()
+    {
+        ["title"] = "A legacy eprint",
+        ["abstract"] = "A plain-string abstract.",
+        ["authors"] = new JsonArray(new JsonObject { ["name"] = "Bob", ["order"] = 1 }),
+        ["fieldNodes"] = new JsonArray(new JsonObject { ["uri"] = "at://did:plc:ewvi7nxzyoun6zhxrhs64oiz/pub.chive.graph.node/x", ["label"] = "Field from fieldNodes" }),
+        ["license"] = "MIT",
+        ["doi"] = "10.1234/legacy",
+        ["versionNumber"] = 3,
+        ["createdAt"] = "2026-01-01T00:00:00Z",
+    };
+
+    private async Task<T> ScalarAsync<T>(string sql)
+    {
+        await using var command = _db.CreateCommand(sql);
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+}
