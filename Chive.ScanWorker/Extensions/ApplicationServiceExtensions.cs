@@ -17,6 +17,9 @@ internal static class ApplicationServiceExtensions
         });
         builder.AddAtProtoClient();
         builder.AddGovernanceSyncServices();
+        builder.Services.AddOptions<PdsScan.PdsRegistryOptions>().BindConfiguration(PdsScan.PdsRegistryOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<PdsScan.PdsRegistry>();
         return builder;
     }
 }

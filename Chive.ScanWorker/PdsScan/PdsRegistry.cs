@@ -1,0 +1,152 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Chive.ScanWorker.PdsScan;
+
+public enum DiscoverySource
+{
+    PlcEnumeration,
+    RelayListhosts,
+    UserRegistration,
+    DidMention,
+    Admin,
+}
+
+/// <summary>
+/// The <c>pds_registry</c> table: which PDSes exist, which are due, who is scanning which (a lease taken with
+/// <c>FOR UPDATE SKIP LOCKED</c>, so two scans never take the same PDS and a crashed worker's claim lapses), and what a
+/// scan found. A failure is never recorded as "no records": it backs off 1/2/4/8/16 h and, after
+/// <see cref="PdsRegistryOptions.MaxConsecutiveFailures"/>, marks the PDS unreachable.
+/// </summary>
+public sealed class PdsRegistry(NpgsqlDataSource dataSource, IOptions<PdsRegistryOptions> options)
+{
+    /// <summary><c>https://Host:443/</c> → <c>https://host</c>; anything but a bare http(s) origin is refused.</summary>
+    public static string Normalize(Uri url)
+    {
+        if (!url.IsAbsoluteUri || url.Scheme is not ("http" or "https") || url.AbsolutePath.Trim('/').Length > 0
+            || !string.IsNullOrEmpty(url.Query) || !string.IsNullOrEmpty(url.UserInfo))
+        {
+            throw new ArgumentException($"'{url}' is not a PDS origin (http(s)://host[:port])", nameof(url));
+        }
+
+        return url.GetLeftPart(UriPartial.Authority).ToLowerInvariant();
+    }
+
+    /// <summary>
+    /// Adds a PDS (status pending) if unknown; returns true when it was new. An admin registration of a known PDS makes
+    /// it due now and clears its failures (Chive's rescanPDS did nothing for a known PDS).
+    /// </summary>
+    public async Task<bool> RegisterAsync(Uri url, DiscoverySource source, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("""
+            INSERT INTO pds_registry (pds_url, discovery_source) VALUES (@url, @source)
+            ON CONFLICT (pds_url) DO UPDATE SET
+                next_scan_at = CASE WHEN @admin THEN now() ELSE pds_registry.next_scan_at END,
+                consecutive_failures = CASE WHEN @admin THEN 0 ELSE pds_registry.consecutive_failures END,
+                status = CASE WHEN @admin AND pds_registry.status = 'unreachable' THEN 'pending' ELSE pds_registry.status END
+            RETURNING (xmax = 0)
+            """);
+        command.Parameters.AddWithValue("url", Normalize(url));
+        command.Parameters.AddWithValue("source", SourceName(source));
+        command.Parameters.AddWithValue("admin", source == DiscoverySource.Admin);
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>Claims up to <paramref name="limit"/> due PDSes for <paramref name="owner"/>: priority first, oldest due first.</summary>
+    public async Task<IReadOnlyList<string>> ClaimDueAsync(string owner, int limit, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("""
+            WITH due AS (
+                SELECT pds_url FROM pds_registry
+                WHERE status IN ('pending', 'active', 'no_chive_records', 'scanning')
+                  AND (next_scan_at IS NULL OR next_scan_at <= now())
+                  AND consecutive_failures < @maxFailures
+                  AND (lease_expires_at IS NULL OR lease_expires_at < now())
+                ORDER BY scan_priority, next_scan_at NULLS FIRST, pds_url
+                LIMIT @limit
+                FOR UPDATE SKIP LOCKED)
+            UPDATE pds_registry p SET status = 'scanning', lease_owner = @owner, lease_expires_at = now() + @lease
+            FROM due WHERE p.pds_url = due.pds_url
+            RETURNING p.pds_url
+            """);
+        command.Parameters.AddWithValue("maxFailures", options.Value.MaxConsecutiveFailures);
+        command.Parameters.AddWithValue("limit", limit);
+        command.Parameters.AddWithValue("owner", owner);
+        command.Parameters.AddWithValue("lease", options.Value.Lease);
+        return await ReadUrlsAsync(command, cancellationToken);
+    }
+
+    /// <summary>Claims one PDS whatever its schedule (an admin asked for it); false while another scan holds it.</summary>
+    public async Task<bool> ClaimAsync(Uri url, string owner, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("""
+            UPDATE pds_registry SET status = 'scanning', lease_owner = @owner, lease_expires_at = now() + @lease
+            WHERE pds_url = @url AND (lease_expires_at IS NULL OR lease_expires_at < now() OR lease_owner = @owner)
+            """);
+        command.Parameters.AddWithValue("url", Normalize(url));
+        command.Parameters.AddWithValue("owner", owner);
+        command.Parameters.AddWithValue("lease", options.Value.Lease);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <summary>A complete scan: active with records (next in 24 h) or no_chive_records (next in 168 h); failures reset.</summary>
+    public Task CompleteAsync(Uri url, string owner, int chiveRecordCount, CancellationToken cancellationToken = default) =>
+        FinishAsync(url, owner, """
+            UPDATE pds_registry SET
+                status = CASE WHEN @count > 0 THEN 'active' ELSE 'no_chive_records' END,
+                has_chive_records = @count > 0, chive_record_count = @count,
+                last_scan_at = now(), next_scan_at = now() + CASE WHEN @count > 0 THEN @active ELSE @none END,
+                consecutive_failures = 0, last_error = NULL, lease_owner = NULL, lease_expires_at = NULL
+            WHERE pds_url = @url AND lease_owner = @owner
+            """, cancellationToken, ("count", chiveRecordCount), ("active", options.Value.ActiveRescan), ("none", options.Value.NoRecordsRescan));
+
+    /// <summary>A failed scan (unreachable, timeout, 5xx after retries): back off, and give up after too many.</summary>
+    public Task FailAsync(Uri url, string owner, string error, CancellationToken cancellationToken = default) =>
+        FinishAsync(url, owner, """
+            UPDATE pds_registry SET
+                consecutive_failures = consecutive_failures + 1,
+                status = CASE WHEN consecutive_failures + 1 >= @maxFailures THEN 'unreachable'
+                              WHEN has_chive_records THEN 'active' ELSE 'pending' END,
+                last_error = left(@error, 2000), last_scan_at = now(),
+                next_scan_at = now() + @backoff * power(2, least(consecutive_failures, 4)),
+                lease_owner = NULL, lease_expires_at = NULL
+            WHERE pds_url = @url AND lease_owner = @owner
+            """, cancellationToken, ("error", error), ("backoff", options.Value.FailureBackoff), ("maxFailures", options.Value.MaxConsecutiveFailures));
+
+    private async Task FinishAsync(Uri url, string owner, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        command.Parameters.AddWithValue("url", Normalize(url));
+        command.Parameters.AddWithValue("owner", owner);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
+        {
+            throw new InvalidOperationException($"{url} is not claimed by {owner} (its lease lapsed or another scan took it)");
+        }
+    }
+
+    private static async Task<IReadOnlyList<string>> ReadUrlsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        var urls = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            urls.Add(reader.GetString(0));
+        }
+
+        return urls;
+    }
+
+    private static string SourceName(DiscoverySource source) => source switch
+    {
+        DiscoverySource.PlcEnumeration => "plc_enumeration",
+        DiscoverySource.RelayListhosts => "relay_listhosts",
+        DiscoverySource.UserRegistration => "user_registration",
+        DiscoverySource.DidMention => "did_mention",
+        _ => "admin",
+    };
+}
