@@ -5,7 +5,7 @@ using MassTransit.Configuration;
 
 namespace Chive.AdminApi.Operations;
 
-internal static class OperationsExtensions
+public static class OperationsExtensions
 {
     /// <summary>The operation saga, persisted in Redis by <see cref="OperationStore"/>, and the clients the API asks it with.</summary>
     public static void AddOperations(this IBusRegistrationConfigurator bus)

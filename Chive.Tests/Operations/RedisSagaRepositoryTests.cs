@@ -3,7 +3,6 @@ using Chive.Contracts;
 using Chive.Contracts.Operations;
 using Chive.Tests.Infrastructure;
 using MassTransit;
-using MassTransit.Configuration;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -29,13 +28,7 @@ public sealed class RedisSagaRepositoryTests : IAsyncLifetime
             .AddSingleton<OperationStore>()
             .AddSingleton(TimeProvider.System)
             .AddSingleton<BackfillMetrics>()
-            .AddMassTransitTestHarness(x =>
-            {
-                x.AddSagaStateMachine<BackfillStateMachine, BackfillOperation, BackfillStateMachineDefinition>()
-                    .Repository(r => r.RegisterSagaRepository<BackfillOperation, OperationStore, OperationSagaConsumeContextFactory, OperationSagaRepositoryContextFactory>());
-                x.AddRequestClient<BackfillRequested>();
-                x.AddRequestClient<CancelBackfill>();
-            })
+            .AddMassTransitTestHarness(x => x.AddOperations()) // exactly the AdminApi's registration
             .BuildServiceProvider(true);
         _harness = _provider.GetRequiredService<ITestHarness>();
         _harness.TestTimeout = Timeout;
