@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Chive.AdminApi.Auth;
+using Chive.AtProto.Identifiers;
+using Chive.AtProto.Net;
 using Chive.AdminApi.Operations;
 using Chive.Contracts;
 using Chive.Contracts.Operations;
@@ -21,11 +23,11 @@ public static class BackfillApi
 
         xrpc.MapPost(Nsid + "triggerBackfill", TriggerBackfill);
         xrpc.MapPost(Nsid + "triggerGovernanceSync", TriggerGovernanceSync);
-        xrpc.MapPost(Nsid + "triggerPDSScan", () => NotAvailable(BackfillOperationType.PdsScan));
+        xrpc.MapPost(Nsid + "triggerPDSScan", TriggerPdsScan);
         xrpc.MapPost(Nsid + "triggerFreshnessScan", () => NotAvailable(BackfillOperationType.FreshnessScan));
         xrpc.MapPost(Nsid + "triggerCitationExtraction", () => NotAvailable(BackfillOperationType.CitationExtraction));
         xrpc.MapPost(Nsid + "triggerFullReindex", () => NotAvailable(BackfillOperationType.FullReindex));
-        xrpc.MapPost(Nsid + "triggerDIDSync", () => NotAvailable(BackfillOperationType.DidSync));
+        xrpc.MapPost(Nsid + "triggerDIDSync", TriggerDidSync);
         xrpc.MapGet(Nsid + "getBackfillStatus", GetBackfillStatus);
         xrpc.MapGet(Nsid + "getBackfillHistory", GetBackfillHistory);
         xrpc.MapPost(Nsid + "cancelBackfill", CancelBackfill);
@@ -64,10 +66,55 @@ public static class BackfillApi
         return Results.Ok(new { operation = OperationView.From(operation), alreadyRunning });
     }
 
-    private static async Task<IResult> TriggerGovernanceSync(HttpContext http, IOperationTrigger trigger)
+    private static Task<IResult> TriggerGovernanceSync(HttpContext http, IOperationTrigger trigger) =>
+        StartAsync(http, trigger, BackfillOperationType.GovernanceSync, "*", []);
+
+    private static async Task<IResult> TriggerPdsScan(HttpContext http, IOperationTrigger trigger)
     {
-        var (operation, alreadyRunning) = await trigger.StartAsync(
-            BackfillOperationType.GovernanceSync, "*", StartedBy(http), new Dictionary<string, string>(), http.RequestAborted);
+        var body = await ReadBodyAsync(http, allowEmpty: true);
+        if (body is null)
+        {
+            return XrpcResults.InvalidRequest("the body must be a JSON object: {} or {\"pdsUrl\": \"https://pds.example\"}");
+        }
+
+        var metadata = new Dictionary<string, string>();
+        var scope = "*";
+        if (body["pdsUrl"] is { } value)
+        {
+            if (value.GetValueKind() != JsonValueKind.String
+                || !Uri.TryCreate(value.GetValue<string>(), UriKind.Absolute, out var url)
+                || !ServiceOrigin.TryNormalize(url, out var origin))
+            {
+                return XrpcResults.InvalidRequest("'pdsUrl' must be a PDS origin: http(s)://host[:port], without a path");
+            }
+
+            metadata["pdsUrl"] = origin;
+            scope = origin; // a scan of one PDS does not wait for, or block, a scan of the due PDSes
+        }
+
+        return await StartAsync(http, trigger, BackfillOperationType.PdsScan, scope, metadata);
+    }
+
+    private static async Task<IResult> TriggerDidSync(HttpContext http, IOperationTrigger trigger)
+    {
+        var body = await ReadBodyAsync(http);
+        if (body?["did"] is not { } value || value.GetValueKind() != JsonValueKind.String)
+        {
+            return XrpcResults.InvalidRequest("the body must be {\"did\": \"did:plc:… or did:web:…\"}");
+        }
+
+        if (!Did.TryParse(value.GetValue<string>(), out var did))
+        {
+            return XrpcResults.InvalidRequest($"'{value.GetValue<string>()}' is not a valid did:plc or did:web DID");
+        }
+
+        return await StartAsync(http, trigger, BackfillOperationType.DidSync, did.Value, new Dictionary<string, string> { ["did"] = did.Value });
+    }
+
+    private static async Task<IResult> StartAsync(
+        HttpContext http, IOperationTrigger trigger, string type, string scope, Dictionary<string, string> metadata)
+    {
+        var (operation, alreadyRunning) = await trigger.StartAsync(type, scope, StartedBy(http), metadata, http.RequestAborted);
         return Results.Ok(new { operationId = operation.CorrelationId, status = operation.Status, alreadyRunning });
     }
 
@@ -166,8 +213,13 @@ public static class BackfillApi
 
     private static string StartedBy(HttpContext http) => http.Items[nameof(AdminAuthResult.Admin)] as string ?? "unknown";
 
-    private static async Task<JsonObject?> ReadBodyAsync(HttpContext http)
+    private static async Task<JsonObject?> ReadBodyAsync(HttpContext http, bool allowEmpty = false)
     {
+        if (allowEmpty && http.Request.ContentLength is null or 0 && !http.Request.Headers.TransferEncoding.Any())
+        {
+            return [];
+        }
+
         try
         {
             return await JsonNode.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted) as JsonObject;

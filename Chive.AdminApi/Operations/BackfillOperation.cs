@@ -1,4 +1,6 @@
+using Chive.Contracts.Indexing;
 using Chive.Contracts.Operations;
+using Chive.Contracts.PdsScan;
 using MassTransit;
 
 namespace Chive.AdminApi.Operations;
@@ -32,6 +34,16 @@ public sealed class BackfillOperation : SagaStateMachineInstance, ISagaVersion
     public string? Error { get; set; }
 
     public Dictionary<string, string> Metadata { get; set; } = [];
+
+    /// <summary>Scans: the number of lanes (0 until the first lane reports), and each lane's latest totals.</summary>
+    public int ScanLanes { get; set; }
+
+    public Dictionary<int, ScanTotals> LaneTotals { get; set; } = [];
+
+    public List<int> FinishedLanes { get; set; } = [];
+
+    /// <summary>The IndexWorker's latest totals for this operation (batches indexed, records, …).</summary>
+    public RecordsIndexed? Indexed { get; set; }
 
     /// <summary>The API's spelling of <see cref="CurrentState"/>.</summary>
     public string Status => CurrentState.ToLowerInvariant() switch

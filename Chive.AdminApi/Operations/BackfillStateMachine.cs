@@ -1,6 +1,8 @@
 using Chive.Contracts;
 using Chive.Contracts.GovernanceSync;
+using Chive.Contracts.Indexing;
 using Chive.Contracts.Operations;
+using Chive.Contracts.PdsScan;
 using MassTransit;
 
 namespace Chive.AdminApi.Operations;
@@ -22,6 +24,13 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
         Event(() => WorkCompleted, e => { e.CorrelateById(m => m.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => WorkFailed, e => { e.CorrelateById(m => m.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => GovernanceChunkFaulted, e => { e.CorrelateById(m => m.Message.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => LaneProgressed, e => { e.CorrelateById(m => m.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => Indexed, e => { e.CorrelateById(m => m.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => ScanStartFaulted, e => { e.CorrelateById(m => m.Message.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => DidSyncStartFaulted, e => { e.CorrelateById(m => m.Message.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => ScanChunkFaulted, e => { e.CorrelateById(m => m.Message.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => IndexBatchFaulted, e => { e.CorrelateById(m => m.Message.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => SweepFaulted, e => { e.CorrelateById(m => m.Message.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => CancelRequested, e =>
         {
             e.CorrelateById(m => m.Message.OperationId);
@@ -73,6 +82,23 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
                 .Then(c => Fail(c.Saga, FaultText(c.Message), time))
                 .TransitionTo(Failed)
                 .Then(c => metrics.Finished(c.Saga)),
+            When(ScanStartFaulted).Then(c => Fail(c.Saga, FaultText(c.Message), time)).TransitionTo(Failed).Then(c => metrics.Finished(c.Saga)),
+            When(DidSyncStartFaulted).Then(c => Fail(c.Saga, FaultText(c.Message), time)).TransitionTo(Failed).Then(c => metrics.Finished(c.Saga)),
+            When(ScanChunkFaulted).Then(c => Fail(c.Saga, FaultText(c.Message), time)).TransitionTo(Failed).Then(c => metrics.Finished(c.Saga)),
+            When(IndexBatchFaulted).Then(c => Fail(c.Saga, FaultText(c.Message), time)).TransitionTo(Failed).Then(c => metrics.Finished(c.Saga)),
+            When(SweepFaulted).Then(c => Fail(c.Saga, FaultText(c.Message), time)).TransitionTo(Failed).Then(c => metrics.Finished(c.Saga)),
+            When(LaneProgressed)
+                .Then(c => ScanWork.RecordLane(c.Saga, c.Message))
+                .If(c => ScanWork.IsDone(c.Saga), done => done
+                    .Then(c => ScanWork.Complete(c.Saga, time))
+                    .TransitionTo(Completed)
+                    .Then(c => metrics.Finished(c.Saga))),
+            When(Indexed)
+                .Then(c => ScanWork.RecordIndexed(c.Saga, c.Message))
+                .If(c => ScanWork.IsDone(c.Saga), done => done
+                    .Then(c => ScanWork.Complete(c.Saga, time))
+                    .TransitionTo(Completed)
+                    .Then(c => metrics.Finished(c.Saga))),
             When(CancelRequested)
                 .Then(c =>
                 {
@@ -89,6 +115,13 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
             Ignore(WorkCompleted),
             Ignore(WorkFailed),
             Ignore(GovernanceChunkFaulted),
+            Ignore(LaneProgressed),
+            Ignore(Indexed),
+            Ignore(ScanStartFaulted),
+            Ignore(DidSyncStartFaulted),
+            Ignore(ScanChunkFaulted),
+            Ignore(IndexBatchFaulted),
+            Ignore(SweepFaulted),
             When(Requested)
                 .Respond(c => new BackfillAccepted(c.Saga.CorrelationId)),
             When(CancelRequested)
@@ -115,14 +148,35 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
 
     public Event<Fault<SyncGovernanceChunk>> GovernanceChunkFaulted { get; private set; } = null!;
 
+    public Event<ScanLaneProgressed> LaneProgressed { get; private set; } = null!;
+
+    public Event<RecordsIndexed> Indexed { get; private set; } = null!;
+
+    public Event<Fault<StartPdsScan>> ScanStartFaulted { get; private set; } = null!;
+
+    public Event<Fault<StartDidSync>> DidSyncStartFaulted { get; private set; } = null!;
+
+    public Event<Fault<ScanPdsChunk>> ScanChunkFaulted { get; private set; } = null!;
+
+    public Event<Fault<IndexRecords>> IndexBatchFaulted { get; private set; } = null!;
+
+    public Event<Fault<SweepCollection>> SweepFaulted { get; private set; } = null!;
+
     /// <summary>The operation types that have a worker; the API refuses the others.</summary>
-    public static IReadOnlySet<string> Available { get; } = new HashSet<string> { BackfillOperationType.GovernanceSync };
+    public static IReadOnlySet<string> Available { get; } = new HashSet<string>
+    {
+        BackfillOperationType.GovernanceSync, BackfillOperationType.PdsScan, BackfillOperationType.DidSync,
+    };
 
     /// <summary>Sends the first unit of work of the operation's type.</summary>
     private static Task StartWorkAsync(BehaviorContext<BackfillOperation> context, BackfillOperation operation) => operation.Type switch
     {
         BackfillOperationType.GovernanceSync =>
             context.Publish(new SyncGovernanceChunk(operation.CorrelationId, GovernanceCollections.Node, Cursor: null, Written: 0, Invalid: 0)),
+        BackfillOperationType.PdsScan =>
+            context.Publish(new StartPdsScan(operation.CorrelationId, operation.Metadata.GetValueOrDefault("pdsUrl"))),
+        BackfillOperationType.DidSync =>
+            context.Publish(new StartDidSync(operation.CorrelationId, operation.Scope)),
         _ => throw new InvalidOperationException($"No worker handles '{operation.Type}' operations"),
     };
 

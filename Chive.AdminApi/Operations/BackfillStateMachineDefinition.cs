@@ -36,5 +36,7 @@ public sealed class BackfillStateMachineDefinition : SagaDefinition<BackfillOper
         sagaConfigurator.Message<Contracts.Operations.BackfillWorkCompleted>(m => m.UsePartitioner(partition, c => c.Message.OperationId));
         sagaConfigurator.Message<Contracts.Operations.BackfillWorkFailed>(m => m.UsePartitioner(partition, c => c.Message.OperationId));
         sagaConfigurator.Message<Contracts.Operations.CancelBackfill>(m => m.UsePartitioner(partition, c => c.Message.OperationId));
+        sagaConfigurator.Message<Contracts.PdsScan.ScanLaneProgressed>(m => m.UsePartitioner(partition, c => c.Message.OperationId));
+        sagaConfigurator.Message<Contracts.Indexing.RecordsIndexed>(m => m.UsePartitioner(partition, c => c.Message.OperationId));
     }
 }

@@ -1,5 +1,8 @@
+using Chive.IndexWorker.Indexing;
+using Chive.IndexWorker.Search;
 using Chive.Messaging;
 using Chive.Storage;
+using MassTransit;
 
 namespace Chive.IndexWorker.Extensions;
 
@@ -8,9 +11,16 @@ internal static class ApplicationServiceExtensions
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddChiveDatabase();
-        builder.AddChiveMessaging();
+        builder.AddChiveMessaging(bus =>
+        {
+            bus.AddConsumer<IndexRecordsConsumer, IndexRecordsConsumerDefinition>();
+            bus.AddConsumer<SweepCollectionConsumer, SweepCollectionConsumerDefinition>();
+        });
         builder.AddSearch();
-        builder.Services.AddSingleton<Indexing.RecordIndexer>();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<RecordIndexer>();
+        builder.Services.AddSingleton<SearchWriter>();
+        builder.Services.AddSingleton<IndexBatchProcessor>();
         return builder;
     }
 }

@@ -8,10 +8,15 @@ using NpgsqlTypes;
 namespace Chive.IndexWorker.Indexing;
 
 /// <summary>What one batch did: records written (new or changed), unchanged (same CID: no write) and skipped, by reason.</summary>
-public sealed record IndexOutcome(int Indexed, int Unchanged, IReadOnlyDictionary<string, int> Invalid, IReadOnlyList<string> ChangedEprints)
+public sealed record IndexOutcome(int Indexed, int Unchanged, IReadOnlyDictionary<string, int> Invalid, IReadOnlyList<EprintRow> ChangedEprintRows)
 {
     public int InvalidCount => Invalid.Values.Sum();
+
+    public IReadOnlyList<string> ChangedEprints => ChangedEprintRows.Select(e => e.Uri).ToList();
 }
+
+/// <summary>What a sweep did: records marked deleted, and which of them were eprints (to remove from search).</summary>
+public sealed record SweepOutcome(int Deleted, IReadOnlyList<string> DeletedEprints);
 
 /// <summary>
 /// Stores a batch of fetched records in one transaction: every valid <c>pub.chive.*</c> record into
@@ -57,6 +62,17 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource)
 
     public async Task<IndexOutcome> IndexAsync(string pdsUrl, IReadOnlyList<FetchedRecord> records, CancellationToken cancellationToken)
     {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var outcome = await IndexAsync(connection, transaction, pdsUrl, records, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return outcome;
+    }
+
+    /// <summary>The same, inside the caller's transaction (the caller commits).</summary>
+    public async Task<IndexOutcome> IndexAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string pdsUrl, IReadOnlyList<FetchedRecord> records, CancellationToken cancellationToken)
+    {
         var invalid = new Dictionary<string, int>();
         var valid = new List<(AtUri Uri, Cid Cid, JsonObject Value, string Raw, EprintRow? Eprint)>();
         foreach (var record in records)
@@ -70,8 +86,6 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource)
             valid.Add(parsed);
         }
 
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var changed = new HashSet<string>(StringComparer.Ordinal);
         if (valid.Count > 0)
         {
@@ -102,8 +116,38 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource)
             await batch.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await transaction.CommitAsync(cancellationToken);
-        return new IndexOutcome(changed.Count, valid.Count - changed.Count, invalid, eprints.Select(e => e.Uri).ToList());
+        return new IndexOutcome(changed.Count, valid.Count - changed.Count, invalid, eprints);
+    }
+
+    /// <summary>
+    /// Marks deleted (source <c>scan_missing</c>) every live record of <paramref name="collection"/> in
+    /// <paramref name="did"/>'s repo whose key is not in <paramref name="presentRkeys"/> and that was last written before
+    /// <paramref name="listedFrom"/> (a record written after the listing began may simply be newer than it), and the
+    /// eprints among them.
+    /// </summary>
+    public static async Task<SweepOutcome> SweepAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string did, string collection,
+        IReadOnlyList<string> presentRkeys, DateTimeOffset listedFrom, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("""
+            WITH gone AS (
+                UPDATE indexed_records SET deleted_at = now(), deletion_source = 'scan_missing'
+                WHERE did = @did AND collection = @collection AND deleted_at IS NULL
+                  AND NOT (rkey = ANY(@present)) AND updated_at < @listedFrom
+                RETURNING uri),
+            eprints AS (
+                UPDATE eprints_index e SET deleted_at = now(), deletion_source = 'scan_missing'
+                FROM gone WHERE e.uri = gone.uri AND e.deleted_at IS NULL
+                RETURNING e.uri)
+            SELECT (SELECT count(*) FROM gone)::int, coalesce((SELECT array_agg(uri) FROM eprints), '{}')
+            """, connection, transaction);
+        command.Parameters.AddWithValue("did", did);
+        command.Parameters.AddWithValue("collection", collection);
+        command.Parameters.AddWithValue("present", presentRkeys.ToArray());
+        command.Parameters.AddWithValue("listedFrom", listedFrom);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new SweepOutcome(reader.GetInt32(0), reader.GetFieldValue<string[]>(1));
     }
 
     /// <summary>Null when the record can be indexed; otherwise the reason it is skipped.</summary>

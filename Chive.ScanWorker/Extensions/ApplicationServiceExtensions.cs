@@ -1,6 +1,7 @@
 using Chive.AtProto;
 using Chive.Messaging;
 using Chive.ScanWorker.GovernanceSync;
+using Chive.ScanWorker.PdsScan;
 using Chive.Storage;
 
 namespace Chive.ScanWorker.Extensions;
@@ -14,12 +15,11 @@ internal static class ApplicationServiceExtensions
         {
             bus.AddOperationWork();
             bus.AddGovernanceSync();
+            bus.AddPdsScan();
         });
         builder.AddAtProtoClient();
         builder.AddGovernanceSyncServices();
-        builder.Services.AddOptions<PdsScan.PdsRegistryOptions>().BindConfiguration(PdsScan.PdsRegistryOptions.SectionName)
-            .ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton<PdsScan.PdsRegistry>();
+        builder.AddPdsScanServices();
         return builder;
     }
 }

@@ -12,6 +12,11 @@ public enum DiscoverySource
     Admin,
 }
 
+/// <summary>One <c>pds_registry</c> row.</summary>
+public sealed record PdsRow(
+    string PdsUrl, string DiscoverySource, string Status, bool HasChiveRecords, int ChiveRecordCount, int ConsecutiveFailures,
+    string? LastError, DateTimeOffset? LastScanAt, DateTimeOffset? NextScanAt, string? LeaseOwner);
+
 /// <summary>
 /// The <c>pds_registry</c> table: which PDSes exist, which are due, who is scanning which (a lease taken with
 /// <c>FOR UPDATE SKIP LOCKED</c>, so two scans never take the same PDS and a crashed worker's claim lapses), and what a
@@ -21,16 +26,7 @@ public enum DiscoverySource
 public sealed class PdsRegistry(NpgsqlDataSource dataSource, IOptions<PdsRegistryOptions> options)
 {
     /// <summary><c>https://Host:443/</c> → <c>https://host</c>; anything but a bare http(s) origin is refused.</summary>
-    public static string Normalize(Uri url)
-    {
-        if (!url.IsAbsoluteUri || url.Scheme is not ("http" or "https") || url.AbsolutePath.Trim('/').Length > 0
-            || !string.IsNullOrEmpty(url.Query) || !string.IsNullOrEmpty(url.UserInfo))
-        {
-            throw new ArgumentException($"'{url}' is not a PDS origin (http(s)://host[:port])", nameof(url));
-        }
-
-        return url.GetLeftPart(UriPartial.Authority).ToLowerInvariant();
-    }
+    public static string Normalize(Uri url) => Chive.AtProto.Net.ServiceOrigin.Normalize(url);
 
     /// <summary>
     /// Adds a PDS (status pending) if unknown; returns true when it was new. An admin registration of a known PDS makes
@@ -61,7 +57,7 @@ public sealed class PdsRegistry(NpgsqlDataSource dataSource, IOptions<PdsRegistr
                 WHERE status IN ('pending', 'active', 'no_chive_records', 'scanning')
                   AND (next_scan_at IS NULL OR next_scan_at <= now())
                   AND consecutive_failures < @maxFailures
-                  AND (lease_expires_at IS NULL OR lease_expires_at < now())
+                  AND (lease_expires_at IS NULL OR lease_expires_at < now() OR lease_owner = @owner)
                 ORDER BY scan_priority, next_scan_at NULLS FIRST, pds_url
                 LIMIT @limit
                 FOR UPDATE SKIP LOCKED)
@@ -112,6 +108,38 @@ public sealed class PdsRegistry(NpgsqlDataSource dataSource, IOptions<PdsRegistr
                 lease_owner = NULL, lease_expires_at = NULL
             WHERE pds_url = @url AND lease_owner = @owner
             """, cancellationToken, ("error", error), ("backoff", options.Value.FailureBackoff), ("maxFailures", options.Value.MaxConsecutiveFailures));
+
+    /// <summary>Gives back claims without a result (the scan was cancelled before reaching them): the status is restored.</summary>
+    public async Task ReleaseAsync(IEnumerable<string> urls, string owner, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("""
+            UPDATE pds_registry SET
+                status = CASE WHEN has_chive_records THEN 'active' WHEN last_scan_at IS NULL OR consecutive_failures > 0 THEN 'pending'
+                              ELSE 'no_chive_records' END,
+                lease_owner = NULL, lease_expires_at = NULL
+            WHERE pds_url = ANY(@urls) AND lease_owner = @owner
+            """);
+        command.Parameters.AddWithValue("urls", urls.ToArray());
+        command.Parameters.AddWithValue("owner", owner);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>The row of one PDS (for operators and tests), or null.</summary>
+    public async Task<PdsRow?> GetAsync(Uri url, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT pds_url, discovery_source, status, has_chive_records, chive_record_count, consecutive_failures, last_error,
+                   last_scan_at, next_scan_at, lease_owner
+            FROM pds_registry WHERE pds_url = @url
+            """);
+        command.Parameters.AddWithValue("url", Normalize(url));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new PdsRow(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetBoolean(3), reader.GetInt32(4), reader.GetInt32(5),
+                reader.IsDBNull(6) ? null : reader.GetString(6), reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7),
+                reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8), reader.IsDBNull(9) ? null : reader.GetString(9))
+            : null;
+    }
 
     private async Task FinishAsync(Uri url, string owner, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
     {

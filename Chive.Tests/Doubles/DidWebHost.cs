@@ -5,7 +5,10 @@ namespace Chive.Tests.Doubles;
 
 /// <summary>
 /// A did:web host of the test's own: serves <see cref="Document"/> at <c>/.well-known/did.json</c> over plain HTTP on
-/// loopback (the resolver is configured with <c>DidWebScheme=http</c> for it). Serves nothing else.
+/// loopback (the resolver is configured with <c>DidWebScheme=http</c> for it). It can also play the PDS of its own
+/// DID for a scan: <c>describeRepo</c> and <c>listRecords</c> of <see cref="Records"/> (one page, no cursor), since the
+/// reference PDS cannot host a did:web account without a real domain. It checks nothing else of those calls (no
+/// pagination, no limit, no other repo) and serves nothing else.
 /// </summary>
 public sealed class DidWebHost : HttpDouble
 {
@@ -13,6 +16,12 @@ public sealed class DidWebHost : HttpDouble
     public string? Document { get; set; }
 
     public int Fetches { get; private set; }
+
+    /// <summary>The repo's records (collection → values by record key) served when this host plays its DID's PDS.</summary>
+    public Dictionary<string, Dictionary<string, System.Text.Json.Nodes.JsonObject>> Records { get; } = [];
+
+    /// <summary>Delay before each listRecords answer (to keep a sync running for a while).</summary>
+    public TimeSpan ListDelay { get; set; }
 
     public string Did => $"did:web:localhost%3A{Port}";
 
@@ -23,10 +32,61 @@ public sealed class DidWebHost : HttpDouble
         return host;
     }
 
-    protected override void Map(WebApplication app) =>
+    protected override void Map(WebApplication app)
+    {
         app.MapGet("/.well-known/did.json", () =>
         {
             Fetches++;
             return Document is null ? Results.NotFound() : Results.Text(Document, "application/json");
         });
+        app.MapGet("/xrpc/com.atproto.repo.describeRepo", (string repo) => repo != Did
+            ? Results.Json(new { error = "InvalidRequest", message = $"Could not find repo: {repo}" }, statusCode: 400)
+            : Results.Json(new { handle = "handle.invalid", did = Did, didDoc = new { }, collections = Records.Keys.Order().ToArray(), handleIsCorrect = false }));
+        app.MapGet("/xrpc/com.atproto.repo.listRecords", async (string repo, string collection) =>
+        {
+            await Task.Delay(ListDelay);
+            var records = repo == Did && Records.TryGetValue(collection, out var values) ? values : [];
+            return Results.Json(new
+            {
+                records = records.Select(r => new
+                {
+                    uri = $"at://{Did}/{collection}/{r.Key}",
+                    cid = FakeCid(r.Value),
+                    value = r.Value,
+                }),
+            });
+        });
+    }
+
+    /// <summary>A syntactically valid CIDv1 (dag-cbor, sha-256) derived from the value; not the record's real CID.</summary>
+    private static string FakeCid(System.Text.Json.Nodes.JsonObject value)
+    {
+        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(value.ToJsonString()));
+        byte[] bytes = [0x01, 0x71, 0x12, 0x20, .. hash];
+        return "b" + Base32(bytes);
+    }
+
+    private static string Base32(byte[] data)
+    {
+        const string alphabet = "abcdefghijklmnopqrstuvwxyz234567";
+        var output = new System.Text.StringBuilder();
+        int buffer = 0, bits = 0;
+        foreach (var b in data)
+        {
+            buffer = (buffer << 8) | b;
+            bits += 8;
+            while (bits >= 5)
+            {
+                output.Append(alphabet[(buffer >> (bits - 5)) & 31]);
+                bits -= 5;
+            }
+        }
+
+        if (bits > 0)
+        {
+            output.Append(alphabet[(buffer << (5 - bits)) & 31]);
+        }
+
+        return output.ToString();
+    }
 }

@@ -34,6 +34,35 @@ public abstract record HttpFault
 }
 
 /// <summary>
+/// Counts, across several proxies, how many of them have a request in flight at once (e.g. "never more than two PDSes
+/// scanned at the same time").
+/// </summary>
+public sealed class InFlightMeter
+{
+    private readonly Dictionary<object, int> _inFlight = [];
+    private readonly Lock _gate = new();
+
+    public int MaxConcurrentHosts { get; private set; }
+
+    internal void Enter(object host)
+    {
+        lock (_gate)
+        {
+            _inFlight[host] = _inFlight.GetValueOrDefault(host) + 1;
+            MaxConcurrentHosts = Math.Max(MaxConcurrentHosts, _inFlight.Count(p => p.Value > 0));
+        }
+    }
+
+    internal void Exit(object host)
+    {
+        lock (_gate)
+        {
+            _inFlight[host]--;
+        }
+    }
+}
+
+/// <summary>
 /// An HTTP reverse proxy of our own in front of a real server (the reference PDS), for what the real server will not
 /// do on demand: it forwards every request unchanged unless a fault is queued, in which case the next request gets
 /// that fault. It counts the requests it receives. Does not check or change anything else (headers other than
@@ -48,6 +77,15 @@ public sealed class HttpFaultProxy : HttpDouble
 
     /// <summary>Requests received, faults included.</summary>
     public int Requests => Volatile.Read(ref _requests);
+
+    /// <summary>Every request received, as "METHOD /path" (no query), in order.</summary>
+    public ConcurrentQueue<string> Log { get; } = new();
+
+    /// <summary>Optional: counts this proxy's requests in flight together with other proxies'.</summary>
+    public InFlightMeter? Meter { get; set; }
+
+    /// <summary>Requests received for one XRPC method.</summary>
+    public int CountOf(string nsid) => Log.Count(l => l.EndsWith("/xrpc/" + nsid, StringComparison.Ordinal));
 
     /// <summary>A fault applied to every request while set (for "this host is down" scenarios).</summary>
     public HttpFault? Always { get; set; }
@@ -67,13 +105,32 @@ public sealed class HttpFaultProxy : HttpDouble
         }
     }
 
-    public void ResetCount() => Interlocked.Exchange(ref _requests, 0);
+    public void ResetCount()
+    {
+        Interlocked.Exchange(ref _requests, 0);
+        Log.Clear();
+    }
 
     protected override void Map(WebApplication app) => app.Run(HandleAsync);
 
     private async Task HandleAsync(HttpContext context)
     {
         Interlocked.Increment(ref _requests);
+        Log.Enqueue($"{context.Request.Method} {context.Request.Path}");
+        var meter = Meter;
+        meter?.Enter(this);
+        try
+        {
+            await HandleFaultOrForwardAsync(context);
+        }
+        finally
+        {
+            meter?.Exit(this);
+        }
+    }
+
+    private async Task HandleFaultOrForwardAsync(HttpContext context)
+    {
         var fault = Always ?? (_faults.TryDequeue(out var next) ? next : null);
         switch (fault)
         {

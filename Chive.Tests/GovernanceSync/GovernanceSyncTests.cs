@@ -23,7 +23,6 @@ public sealed class GovernanceSyncTests(ChiveAppFixture fixture, ITestOutputHelp
     private const int Nodes = 130;
     private const int InvalidNodes = 3;
     private const int Edges = 120;
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
     private static readonly SemaphoreSlim SeedGate = new(1, 1);
     private static List<string>? _seededUris;
 
@@ -70,18 +69,18 @@ public sealed class GovernanceSyncTests(ChiveAppFixture fixture, ITestOutputHelp
         try
         {
             var watch = Stopwatch.StartNew();
-            var started = await PostAsync(admin, "triggerGovernanceSync", new JsonObject());
+            var started = await admin.PostAsync("triggerGovernanceSync", new JsonObject());
             var id = started["operationId"]!.GetValue<string>();
             Assert.False(started["alreadyRunning"]!.GetValue<bool>());
             Assert.Equal("running", started["status"]!.GetValue<string>());
             output.WriteLine($"trigger -> running visible: {watch.ElapsedMilliseconds} ms (the trigger answers with the stored running operation)");
 
-            var again = await PostAsync(admin, "triggerGovernanceSync", new JsonObject());
+            var again = await admin.PostAsync("triggerGovernanceSync", new JsonObject());
             Assert.Equal(id, again["operationId"]!.GetValue<string>());
             Assert.True(again["alreadyRunning"]!.GetValue<bool>());
 
-            await WaitForAsync(admin, id, op => op["recordsProcessed"]!.GetValue<long>() > 0);
-            var cancel = await PostAsync(admin, "cancelBackfill", new JsonObject { ["id"] = id });
+            await admin.WaitForAsync(id, op => op["recordsProcessed"]!.GetValue<long>() > 0);
+            var cancel = await admin.PostAsync("cancelBackfill", new JsonObject { ["id"] = id });
             Assert.True(cancel["success"]!.GetValue<bool>());
             var rowsAtCancel = await RowsWrittenByAsync(Guid.Parse(id));
 
@@ -101,12 +100,12 @@ public sealed class GovernanceSyncTests(ChiveAppFixture fixture, ITestOutputHelp
             }
 
             output.WriteLine($"cancel acknowledged -> last write: {(rows == rowsAtCancel ? "none after the acknowledgement" : $"{lastChange.TotalMilliseconds:F0} ms, {rows - rowsAtCancel} rows")}");
-            var operation = await GetOperationAsync(admin, id);
+            var operation = await admin.GetOperationAsync(id);
             Assert.Equal("cancelled", operation["status"]!.GetValue<string>());
             Assert.Equal(rowsAtCancel, await RowsWrittenByAsync(Guid.Parse(id)));
             Assert.True(operation["progress"]!.GetValue<int>() < 100);
 
-            var late = await PostAsync(admin, "cancelBackfill", new JsonObject { ["id"] = id });
+            var late = await admin.PostAsync("cancelBackfill", new JsonObject { ["id"] = id });
             Assert.False(late["success"]!.GetValue<bool>());
         }
         finally
@@ -127,33 +126,20 @@ public sealed class GovernanceSyncTests(ChiveAppFixture fixture, ITestOutputHelp
         string id;
         try
         {
-            var started = await PostAsync(admin, "triggerGovernanceSync", new JsonObject());
+            var started = await admin.PostAsync("triggerGovernanceSync", new JsonObject());
             id = started["operationId"]!.GetValue<string>();
-            await WaitForAsync(admin, id, op => op["recordsProcessed"]!.GetValue<long>() > 0);
+            await admin.WaitForAsync(id, op => op["recordsProcessed"]!.GetValue<long>() > 0);
 
-            // SIGKILL: no graceful stop, the chunk in flight is never acknowledged.
-            var killed = 0;
-            foreach (var process in Process.GetProcessesByName("Chive.ScanWorker"))
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync();
-                killed++;
-            }
-
-            Assert.True(killed > 0, "no ScanWorker process to kill");
+            await ChiveAppFixture.KillAsync("Chive.ScanWorker");
         }
         finally
         {
             fixture.GovernancePds.Always = null;
         }
 
-        var commands = fixture.App.Services.GetRequiredService<ResourceCommandService>();
-        using var restart = new CancellationTokenSource(Timeout);
-        var result = await commands.ExecuteCommandAsync(ResourceNames.ScanWorker, KnownResourceCommands.StartCommand, restart.Token);
-        Assert.True(result.Success, result.Message);
-        await fixture.App.ResourceNotifications.WaitForResourceHealthyAsync(ResourceNames.ScanWorker, restart.Token);
+        await fixture.StartServiceAsync(ResourceNames.ScanWorker);
 
-        var finished = await WaitForAsync(admin, id, op => op["status"]!.GetValue<string>() != "running");
+        var finished = await admin.WaitForAsync(id, op => op["status"]!.GetValue<string>() != "running");
         Assert.Equal("completed", finished["status"]!.GetValue<string>());
         Assert.Equal(reference["recordsProcessed"]!.GetValue<long>(), finished["recordsProcessed"]!.GetValue<long>());
         Assert.Equal(expectedRows, await RowsAsync());
@@ -163,19 +149,19 @@ public sealed class GovernanceSyncTests(ChiveAppFixture fixture, ITestOutputHelp
     public async Task Calls_without_a_key_are_401_with_a_wrong_key_403_and_bad_input_is_an_XRPC_error()
     {
         using var anonymous = fixture.CreateClient(Chive.ServiceDefaults.ResourceNames.AdminApi);
-        await AssertErrorAsync(await anonymous.GetAsync("/xrpc/pub.chive.admin.getBackfillStatus"), HttpStatusCode.Unauthorized, "AuthenticationRequired");
+        await AdminCalls.AssertErrorAsync(await anonymous.GetAsync("/xrpc/pub.chive.admin.getBackfillStatus"), HttpStatusCode.Unauthorized, "AuthenticationRequired");
 
         anonymous.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "not-the-key");
-        await AssertErrorAsync(await anonymous.PostAsJsonAsync("/xrpc/pub.chive.admin.triggerGovernanceSync", new { }), HttpStatusCode.Forbidden, "Forbidden");
+        await AdminCalls.AssertErrorAsync(await anonymous.PostAsJsonAsync("/xrpc/pub.chive.admin.triggerGovernanceSync", new { }), HttpStatusCode.Forbidden, "Forbidden");
 
         using var admin = fixture.CreateAdminClient();
-        await AssertErrorAsync(await admin.PostAsJsonAsync("/xrpc/pub.chive.admin.triggerBackfill", new { type = "everything" }), HttpStatusCode.BadRequest, "InvalidRequest");
-        await AssertErrorAsync(await admin.PostAsJsonAsync("/xrpc/pub.chive.admin.triggerBackfill", new { type = "pdsScan" }), HttpStatusCode.NotImplemented, "NotImplemented");
-        await AssertErrorAsync(await admin.PostAsJsonAsync("/xrpc/pub.chive.admin.triggerFullReindex", new { }), HttpStatusCode.NotImplemented, "NotImplemented");
-        await AssertErrorAsync(await admin.GetAsync("/xrpc/pub.chive.admin.getBackfillStatus?id=not-a-uuid"), HttpStatusCode.BadRequest, "InvalidRequest");
-        await AssertErrorAsync(await admin.GetAsync($"/xrpc/pub.chive.admin.getBackfillStatus?id={Guid.NewGuid()}"), HttpStatusCode.NotFound, "OperationNotFound");
-        await AssertErrorAsync(await admin.PostAsJsonAsync("/xrpc/pub.chive.admin.cancelBackfill", new { id = Guid.NewGuid() }), HttpStatusCode.NotFound, "OperationNotFound");
-        await AssertErrorAsync(await admin.PostAsJsonAsync("/xrpc/pub.chive.admin.cancelBackfill", new { operationId = Guid.NewGuid() }), HttpStatusCode.BadRequest, "InvalidRequest");
+        await AdminCalls.AssertErrorAsync(await admin.PostAsJsonAsync("/xrpc/pub.chive.admin.triggerBackfill", new { type = "everything" }), HttpStatusCode.BadRequest, "InvalidRequest");
+        await AdminCalls.AssertErrorAsync(await admin.PostAsJsonAsync("/xrpc/pub.chive.admin.triggerBackfill", new { type = "freshnessScan" }), HttpStatusCode.NotImplemented, "NotImplemented");
+        await AdminCalls.AssertErrorAsync(await admin.PostAsJsonAsync("/xrpc/pub.chive.admin.triggerFullReindex", new { }), HttpStatusCode.NotImplemented, "NotImplemented");
+        await AdminCalls.AssertErrorAsync(await admin.GetAsync("/xrpc/pub.chive.admin.getBackfillStatus?id=not-a-uuid"), HttpStatusCode.BadRequest, "InvalidRequest");
+        await AdminCalls.AssertErrorAsync(await admin.GetAsync($"/xrpc/pub.chive.admin.getBackfillStatus?id={Guid.NewGuid()}"), HttpStatusCode.NotFound, "OperationNotFound");
+        await AdminCalls.AssertErrorAsync(await admin.PostAsJsonAsync("/xrpc/pub.chive.admin.cancelBackfill", new { id = Guid.NewGuid() }), HttpStatusCode.NotFound, "OperationNotFound");
+        await AdminCalls.AssertErrorAsync(await admin.PostAsJsonAsync("/xrpc/pub.chive.admin.cancelBackfill", new { operationId = Guid.NewGuid() }), HttpStatusCode.BadRequest, "InvalidRequest");
     }
 
     [Fact]
@@ -198,49 +184,10 @@ public sealed class GovernanceSyncTests(ChiveAppFixture fixture, ITestOutputHelp
 
     private async Task<JsonObject> RunToEndAsync(HttpClient admin)
     {
-        var started = await PostAsync(admin, "triggerBackfill", new JsonObject { ["type"] = "governanceSync" });
+        var started = await admin.PostAsync("triggerBackfill", new JsonObject { ["type"] = "governanceSync" });
         var id = started["operation"]!["id"]!.GetValue<string>();
         Assert.Equal(ChiveAppFixture.AdminKeyLabel, started["operation"]!["metadata"]!["startedBy"]!.GetValue<string>());
-        return await WaitForAsync(admin, id, op => op["status"]!.GetValue<string>() != "running");
-    }
-
-    private static async Task<JsonObject> WaitForAsync(HttpClient admin, string id, Func<JsonObject, bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        while (true)
-        {
-            var operation = await GetOperationAsync(admin, id);
-            if (condition(operation))
-            {
-                return operation;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"operation {id} stayed {operation.ToJsonString()}");
-            await Task.Delay(100);
-        }
-    }
-
-    private static async Task<JsonObject> GetOperationAsync(HttpClient admin, string id) =>
-        (await admin.GetFromJsonAsync<JsonObject>($"/xrpc/pub.chive.admin.getBackfillStatus?id={id}"))!["operation"]!.AsObject();
-
-    private static async Task<JsonObject> PostAsync(HttpClient admin, string method, JsonObject body)
-    {
-        using var response = await admin.PostAsJsonAsync($"/xrpc/pub.chive.admin.{method}", body);
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"{method} answered {(int)response.StatusCode}: {text}");
-        return JsonNode.Parse(text)!.AsObject();
-    }
-
-    private static async Task AssertErrorAsync(HttpResponseMessage response, HttpStatusCode status, string error)
-    {
-        using (response)
-        {
-            var body = await response.Content.ReadAsStringAsync();
-            Assert.True(response.StatusCode == status, $"expected {(int)status}, got {(int)response.StatusCode}: {body}");
-            var json = JsonNode.Parse(body)!;
-            Assert.Equal(error, json["error"]!.GetValue<string>());
-            Assert.False(string.IsNullOrWhiteSpace(json["message"]?.GetValue<string>()));
-        }
+        return await admin.WaitForAsync(id, op => op["status"]!.GetValue<string>() != "running");
     }
 
     private async Task<List<(string Table, string Uri, string Cid)>> RowsAsync()

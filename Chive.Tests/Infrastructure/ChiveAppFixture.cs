@@ -92,6 +92,10 @@ public sealed class ChiveAppFixture : IAsyncLifetime
             ["AtProto__Ssrf__AllowedHosts__0"] = "localhost",
             ["AtProto__Xrpc__RequestsPerSecondPerHost"] = "200",
             ["AtProto__Xrpc__BurstPerHost"] = "50",
+            ["AtProto__Identity__PlcDirectoryUrl"] = Network.PlcUrl.ToString(),
+            ["AtProto__Identity__DidWebScheme"] = "http",
+            ["AtProto__Identity__FailureCacheTtl"] = "00:00:01",
+            ["PdsScan__ReposPerChunk"] = "2",
         });
         App = await builder.BuildAsync(timeout.Token);
         await App.StartAsync(timeout.Token);
@@ -119,6 +123,37 @@ public sealed class ChiveAppFixture : IAsyncLifetime
         return client;
     }
 
+    /// <summary>The PDS registry of the fixture's database (for assertions).</summary>
+    public Chive.ScanWorker.PdsScan.PdsRegistry Registry() => new(
+        _registryDb ??= Npgsql.NpgsqlDataSource.Create(DatabaseConnectionString),
+        Microsoft.Extensions.Options.Options.Create(new Chive.ScanWorker.PdsScan.PdsRegistryOptions()));
+
+    private Npgsql.NpgsqlDataSource? _registryDb;
+
+    /// <summary>SIGKILLs every process of a service (no graceful stop: the message in flight is never acknowledged).</summary>
+    public static async Task KillAsync(string processName)
+    {
+        var killed = 0;
+        foreach (var process in System.Diagnostics.Process.GetProcessesByName(processName))
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            killed++;
+        }
+
+        Assert.True(killed > 0, $"no {processName} process to kill");
+    }
+
+    /// <summary>Starts a stopped (or killed) service through the AppHost and waits until it is healthy.</summary>
+    public async Task StartServiceAsync(string resource)
+    {
+        var commands = App.Services.GetRequiredService<ResourceCommandService>();
+        using var restart = new CancellationTokenSource(StartTimeout);
+        var result = await commands.ExecuteCommandAsync(resource, KnownResourceCommands.StartCommand, restart.Token);
+        Assert.True(result.Success, result.Message);
+        await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, restart.Token);
+    }
+
     private static void Configure(IDistributedApplicationTestingBuilder builder, string project, Dictionary<string, string> environment)
     {
         var resource = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == project);
@@ -137,6 +172,11 @@ public sealed class ChiveAppFixture : IAsyncLifetime
         }
 
         LogFile?.Dispose();
+        if (_registryDb is not null)
+        {
+            await _registryDb.DisposeAsync();
+        }
+
         foreach (var disposable in new IAsyncDisposable?[] { GovernancePds, Network, Postgres, Redis, RabbitMq, Elasticsearch, Grobid, ElasticsearchServer, GrobidServer })
         {
             if (disposable is not null)

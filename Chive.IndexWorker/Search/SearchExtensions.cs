@@ -4,7 +4,7 @@ using Elastic.Transport;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry.Trace;
 
-namespace Chive.IndexWorker.Extensions;
+namespace Chive.IndexWorker.Search;
 
 /// <summary>
 /// Elasticsearch (<c>ConnectionStrings:elasticsearch</c>, the base URL, e.g. <c>http://localhost:9200</c>) through

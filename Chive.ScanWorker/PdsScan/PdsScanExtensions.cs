@@ -1,0 +1,23 @@
+using MassTransit;
+
+namespace Chive.ScanWorker.PdsScan;
+
+internal static class PdsScanExtensions
+{
+    /// <summary>PDS scan and DID sync: their start consumers and the chunk consumer both share.</summary>
+    public static void AddPdsScan(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<StartPdsScanConsumer>(c => c.UseMessageRetry(r => r.Intervals(500, 2000, 5000)));
+        bus.AddConsumer<StartDidSyncConsumer>(c => c.UseMessageRetry(r => r.Intervals(500, 2000, 5000)));
+        bus.AddConsumer<ScanPdsChunkConsumer, ScanPdsChunkConsumerDefinition>();
+    }
+
+    public static IHostApplicationBuilder AddPdsScanServices(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<PdsRegistryOptions>().BindConfiguration(PdsRegistryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<PdsScanOptions>().BindConfiguration(PdsScanOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<PdsRegistry>();
+        builder.Services.AddSingleton<HeldCollections>();
+        return builder;
+    }
+}

@@ -1,0 +1,285 @@
+using System.Security.Cryptography;
+using System.Text;
+using Chive.AtProto.Identifiers;
+using Chive.AtProto.Xrpc;
+using Chive.Contracts.Indexing;
+using Chive.Contracts.Operations;
+using Chive.Contracts.PdsScan;
+using Chive.Messaging;
+using MassTransit;
+using Microsoft.Extensions.Options;
+
+namespace Chive.ScanWorker.PdsScan;
+
+/// <summary>
+/// One unit of a scan lane: one <c>listRepos</c> page of the lane's current PDS (or, for a DID sync, the one repo).
+/// Per active repo: one <c>describeRepo</c>; then every page of every <c>pub.chive.*</c> collection it names, sent to
+/// the IndexWorker in batches; after each complete listing, a sweep of what we hold there that the PDS no longer has
+/// (also for collections we hold that the repo no longer names). A repo without Chive data costs one request.
+/// A PDS that fails (unreachable, timeout, 5xx after retries) is recorded as a failure in the registry — never as
+/// "no records" — and the lane goes on with its next PDS. A cancel trips the token: the request in flight ends,
+/// claims are given back, nothing more is sent.
+/// </summary>
+public sealed class ScanPdsChunkConsumer(
+    XrpcClient xrpc,
+    PdsRegistry registry,
+    HeldCollections held,
+    OperationCancellation cancellation,
+    IRequestClient<GetBackfillState> states,
+    IOptions<PdsScanOptions> options,
+    TimeProvider time,
+    ILogger<ScanPdsChunkConsumer> logger) : IConsumer<ScanPdsChunk>
+{
+    public async Task Consume(ConsumeContext<ScanPdsChunk> context)
+    {
+        var chunk = context.Message;
+        var owner = chunk.OperationId.ToString("D");
+        var state = await states.GetResponse<BackfillState>(new GetBackfillState(chunk.OperationId), context.CancellationToken);
+        if (state.Message.Status != BackfillStatus.Running)
+        {
+            logger.LogInformation("Dropping scan lane {Lane} of operation {OperationId}: it is {Status}", chunk.Lane, chunk.OperationId, state.Message.Status);
+            await ReleaseAsync(chunk, owner);
+            return;
+        }
+
+        var cancelled = cancellation.TokenFor(chunk.OperationId);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancelled, context.CancellationToken);
+        var pds = new Uri(chunk.Pdses[0]);
+        var unit = new ChunkUnit(chunk, context, options.Value.RecordsPerBatch);
+        string? next = null;
+        try
+        {
+            if (chunk.Did is { } single)
+            {
+                await ScanRepoAsync(unit, pds, Did.Parse(single), await held.GetAsync([single], linked.Token), linked.Token);
+            }
+            else if (!await registry.ClaimAsync(pds, owner, linked.Token))
+            {
+                logger.LogWarning("Operation {OperationId} lost its claim on {Pds} (its lease lapsed and another scan took it): skipping it", chunk.OperationId, pds);
+                await NextPdsAsync(unit, completed: false);
+                return;
+            }
+            else
+            {
+                next = await ScanReposPageAsync(unit, pds, linked.Token);
+            }
+        }
+        catch (OperationCanceledException) when (cancelled.IsCancellationRequested)
+        {
+            logger.LogInformation("Scan lane {Lane} of operation {OperationId} cancelled on {Pds}", chunk.Lane, chunk.OperationId, pds);
+            await ReleaseAsync(chunk, owner);
+            return;
+        }
+        catch (XrpcException ex) when (!cancelled.IsCancellationRequested)
+        {
+            await unit.FlushAsync();
+            if (chunk.Did is not null)
+            {
+                await context.Publish(new BackfillWorkFailed(chunk.OperationId, $"the PDS {pds} of {chunk.Did} failed: {ex.Message}"));
+                return;
+            }
+
+            logger.LogWarning("PDS {Pds} failed during operation {OperationId}: {Error}", pds, chunk.OperationId, ex.Message);
+            await registry.FailAsync(pds, owner, ex.Message, context.CancellationToken);
+            unit.Totals = unit.Totals with { PdsesFailed = unit.Totals.PdsesFailed + 1 };
+            await NextPdsAsync(unit, completed: false);
+            return;
+        }
+
+        if (cancelled.IsCancellationRequested)
+        {
+            await ReleaseAsync(chunk, owner);
+            return;
+        }
+
+        await unit.FlushAsync();
+        if (next is not null)
+        {
+            await context.Publish(new ScanLaneProgressed(chunk.OperationId, chunk.Lane, chunk.Lanes, unit.Totals, Finished: false));
+            await context.Publish(chunk with { Cursor = next, Sequence = chunk.Sequence + 1, Totals = unit.Totals, PdsRecords = unit.PdsRecords });
+            return;
+        }
+
+        if (chunk.Did is null)
+        {
+            await registry.CompleteAsync(pds, owner, (int)Math.Min(int.MaxValue, unit.PdsRecords), context.CancellationToken);
+        }
+
+        await NextPdsAsync(unit, completed: true);
+    }
+
+    /// <summary>Scans one <c>listRepos</c> page; returns the cursor of the next page, or null after the last.</summary>
+    private async Task<string?> ScanReposPageAsync(ChunkUnit unit, Uri pds, CancellationToken cancellationToken)
+    {
+        var page = await xrpc.ListReposPageAsync(pds, unit.Chunk.Cursor, options.Value.ReposPerChunk, cancellationToken);
+        var active = page.Repos.Where(r => r.Active).Select(r => r.Did).ToList();
+        unit.Totals = unit.Totals with
+        {
+            ReposKnown = unit.Totals.ReposKnown + page.Repos.Count,
+            ReposSkipped = unit.Totals.ReposSkipped + (page.Repos.Count - active.Count),
+        };
+        var heldByRepo = await held.GetAsync(active.Select(d => d.Value).ToList(), cancellationToken);
+        foreach (var did in active)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            await ScanRepoAsync(unit, pds, did, heldByRepo, cancellationToken);
+        }
+
+        // The reference PDS answers the page after the last with an empty page and no cursor; an empty page ends it too.
+        return page.Repos.Count + page.InvalidEntries == 0 || page.Cursor == unit.Chunk.Cursor ? null : page.Cursor;
+    }
+
+    private async Task ScanRepoAsync(
+        ChunkUnit unit, Uri pds, Did did, IReadOnlyDictionary<string, HashSet<string>> heldByRepo, CancellationToken cancellationToken)
+    {
+        RepoDescription description;
+        try
+        {
+            description = await xrpc.DescribeRepoAsync(pds, did, cancellationToken);
+        }
+        catch (XrpcException ex) when (ex.IsRepoUnavailable)
+        {
+            logger.LogInformation("Skipping {Did} on {Pds}: {Kind}", did, pds, ex.Kind);
+            unit.Totals = unit.Totals with { ReposSkipped = unit.Totals.ReposSkipped + 1 };
+            return;
+        }
+
+        var collections = description.Collections.Select(c => c.Value).Where(ChiveCollections.IsChive).Distinct().Order(StringComparer.Ordinal).ToList();
+        var heldHere = heldByRepo.GetValueOrDefault(did.Value) ?? [];
+        foreach (var collection in collections)
+        {
+            var listedFrom = time.GetUtcNow();
+            var present = new List<string>();
+            var clean = true;
+            string? cursor = null;
+            try
+            {
+                do
+                {
+                    var page = await xrpc.ListRecordsPageAsync(pds, did, Nsid.Parse(collection), cursor, 100, cancellationToken);
+                    foreach (var record in page.Records)
+                    {
+                        present.Add(record.Uri.RecordKey.Value);
+                        await unit.AddAsync(new FetchedRecord(record.Uri.Value, record.Cid.Value, record.Value.GetRawText()));
+                    }
+
+                    clean &= page.InvalidEntries == 0;
+                    cursor = page.Records.Count + page.InvalidEntries == 0 || page.Cursor == cursor ? null : page.Cursor;
+                }
+                while (cursor is not null);
+            }
+            catch (XrpcException ex) when (ex.IsRepoUnavailable)
+            {
+                logger.LogInformation("{Did} on {Pds} became unavailable while listing {Collection}: {Kind}; nothing of it is swept", did, pds, collection, ex.Kind);
+                unit.Totals = unit.Totals with { ReposSkipped = unit.Totals.ReposSkipped + 1 };
+                return;
+            }
+
+            if (heldHere.Contains(collection) && clean)
+            {
+                await unit.SweepAsync(did.Value, collection, present, listedFrom);
+            }
+        }
+
+        // Collections we hold that the repo no longer names: the whole collection is gone.
+        foreach (var collection in heldHere.Except(collections).Order(StringComparer.Ordinal))
+        {
+            await unit.SweepAsync(did.Value, collection, [], time.GetUtcNow());
+        }
+
+        unit.Totals = unit.Totals with { ReposDone = unit.Totals.ReposDone + 1 };
+    }
+
+    /// <summary>The lane moves on: the next PDS's first page, or the lane's end.</summary>
+    private static async Task NextPdsAsync(ChunkUnit unit, bool completed)
+    {
+        var chunk = unit.Chunk;
+        await unit.FlushAsync();
+        var totals = completed ? unit.Totals with { PdsesScanned = unit.Totals.PdsesScanned + 1 } : unit.Totals;
+        var rest = chunk.Did is null ? chunk.Pdses.Skip(1).ToList() : [];
+        await unit.Context.Publish(new ScanLaneProgressed(chunk.OperationId, chunk.Lane, chunk.Lanes, totals, Finished: rest.Count == 0));
+        if (rest.Count > 0)
+        {
+            await unit.Context.Publish(chunk with { Pdses = rest, Cursor = null, Sequence = chunk.Sequence + 1, Totals = totals, PdsRecords = 0 });
+        }
+    }
+
+    private async Task ReleaseAsync(ScanPdsChunk chunk, string owner)
+    {
+        if (chunk.Did is null)
+        {
+            await registry.ReleaseAsync(chunk.Pdses, owner);
+        }
+    }
+
+    /// <summary>What one chunk accumulates: its batch buffer, its deterministic batch ids and the lane's totals.</summary>
+    private sealed class ChunkUnit(ScanPdsChunk chunk, ConsumeContext context, int batchSize)
+    {
+        private readonly List<FetchedRecord> _buffer = [];
+        private int _batches;
+
+        public ScanPdsChunk Chunk => chunk;
+
+        public ConsumeContext Context => context;
+
+        public ScanTotals Totals { get; set; } = chunk.Totals;
+
+        public long PdsRecords { get; private set; } = chunk.PdsRecords;
+
+        public async Task AddAsync(FetchedRecord record)
+        {
+            _buffer.Add(record);
+            PdsRecords++;
+            Totals = Totals with { RecordsListed = Totals.RecordsListed + 1 };
+            if (_buffer.Count >= batchSize)
+            {
+                await FlushAsync();
+            }
+        }
+
+        public async Task FlushAsync()
+        {
+            if (_buffer.Count == 0)
+            {
+                return;
+            }
+
+            await context.Publish(new IndexRecords(chunk.OperationId, NextBatchId(), chunk.Pdses[0], _buffer.ToList()));
+            _buffer.Clear();
+        }
+
+        public async Task SweepAsync(string did, string collection, IReadOnlyList<string> present, DateTimeOffset listedFrom)
+        {
+            await FlushAsync(); // the listing's records leave before its sweep
+            await context.Publish(new SweepCollection(chunk.OperationId, NextBatchId(), did, collection, present, listedFrom));
+        }
+
+        /// <summary>(operation, lane, chunk sequence, n-th batch of the chunk): the same unit of work sends the same ids.</summary>
+        private Guid NextBatchId()
+        {
+            Totals = Totals with { BatchesSent = Totals.BatchesSent + 1 };
+            var key = Encoding.UTF8.GetBytes($"{chunk.OperationId:N}/{chunk.Lane}/{chunk.Sequence}/{_batches++}");
+            return new Guid(SHA256.HashData(key).AsSpan(0, 16));
+        }
+    }
+}
+
+/// <summary>
+/// Transient failures (the database, the broker) are retried; PDS failures never reach here (they are the PDS's
+/// outcome). Publishes leave only when the chunk succeeded (in-memory outbox), so a retried chunk never forks its lane.
+/// </summary>
+public sealed class ScanPdsChunkConsumerDefinition : ConsumerDefinition<ScanPdsChunkConsumer>
+{
+    public ScanPdsChunkConsumerDefinition() => ConcurrentMessageLimit = 8;
+
+    protected override void ConfigureConsumer(
+        IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<ScanPdsChunkConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        endpointConfigurator.UseMessageRetry(r =>
+        {
+            r.Intervals(500, 2000, 5000, 10000);
+            r.Ignore<InvalidIdentifierException>();
+        });
+        endpointConfigurator.UseInMemoryOutbox(context);
+    }
+}

@@ -1,0 +1,113 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Chive.IndexWorker.Search;
+using Chive.Tests.Doubles;
+using Chive.Tests.Infrastructure;
+
+namespace Chive.Tests.PdsScan;
+
+/// <summary>DID sync end to end: resolve (did:plc on the real PLC, did:web on a local host), register, index one repo.</summary>
+[Collection(ChiveAppCollection.Name)]
+public sealed class DidSyncTests(ChiveAppFixture fixture)
+{
+    private ScanDatabase Db => new(fixture.DatabaseConnectionString);
+
+    [Fact]
+    public async Task A_did_plc_on_PDS_B_indexes_exactly_that_accounts_records_and_registers_its_PDS()
+    {
+        var world = await ScanWorld.GetAsync(fixture);
+        using var admin = fixture.CreateAdminClient();
+
+        var done = await SyncAsync(admin, world.Carol.Did);
+
+        Assert.Equal("completed", done.Status());
+        Assert.Equal(world.Carol.Did, done.Meta("did"));
+        var expected = world.ExpectedRecords.Where(r => r.Key.Contains(world.Carol.Did, StringComparison.Ordinal)).OrderBy(p => p.Key).ToList();
+        Assert.Equal(3, expected.Count);
+        Assert.Equal(expected.Count, done.Records());
+        Assert.Equal("1", done.Meta("invalidRecords"));
+        Assert.Equal(expected, (await Db.LiveRecordsAsync(world.Carol.Did)).OrderBy(p => p.Key));
+        Assert.Equal(2, fixture.ElasticsearchServer.Documents(SearchWriter.Alias).Keys.Count(k => k.Contains(world.Carol.Did, StringComparison.Ordinal)));
+
+        var row = (await fixture.Registry().GetAsync(world.PdsB))!;
+        Assert.Equal("did_mention", row.DiscoverySource);
+    }
+
+    [Fact]
+    public async Task A_did_web_served_by_a_local_host_works_and_one_sync_per_DID_runs_at_a_time()
+    {
+        await using var host = await DidWebHost.StartNewAsync();
+        host.Document = DidDocument(host.Did, host.BaseAddress.ToString().TrimEnd('/'));
+        host.Records["pub.chive.eprint.submission"] = new() { ["3kwebaaaaaaa2"] = ScanWorld.LexiconSubmission("From did:web", null) };
+        host.Records["pub.chive.review.comment"] = new()
+        {
+            ["3kwebaaaaaaa3"] = new JsonObject { ["eprintUri"] = "at://x", ["body"] = new JsonArray(), ["createdAt"] = "2026-03-01T00:00:00Z" },
+        };
+        host.ListDelay = TimeSpan.FromMilliseconds(1500);
+        using var admin = fixture.CreateAdminClient();
+
+        var started = await admin.PostAsync("triggerDIDSync", new JsonObject { ["did"] = host.Did });
+        var again = await admin.PostAsync("triggerDIDSync", new JsonObject { ["did"] = host.Did });
+        Assert.Equal(started["operationId"]!.GetValue<string>(), again["operationId"]!.GetValue<string>());
+        Assert.True(again["alreadyRunning"]!.GetValue<bool>());
+
+        var done = await admin.WaitForEndAsync(started["operationId"]!.GetValue<string>());
+        Assert.Equal(("completed", 2L), (done.Status(), done.Records()));
+        Assert.Equal(2, (await Db.LiveRecordsAsync(host.Did)).Count);
+        Assert.Contains($"at://{host.Did}/pub.chive.eprint.submission/3kwebaaaaaaa2", fixture.ElasticsearchServer.Documents(SearchWriter.Alias).Keys);
+    }
+
+    [Fact]
+    public async Task A_malformed_DID_is_refused_with_400()
+    {
+        using var admin = fixture.CreateAdminClient();
+        foreach (var bad in new[] { "did:plc:TOO-SHORT", "not a did", "did:key:z6Mkabc" })
+        {
+            await AdminCalls.AssertErrorAsync(
+                await admin.PostAsJsonAsync("/xrpc/pub.chive.admin.triggerDIDSync", new { did = bad }), HttpStatusCode.BadRequest, "InvalidRequest");
+        }
+
+        await AdminCalls.AssertErrorAsync(
+            await admin.PostAsJsonAsync("/xrpc/pub.chive.admin.triggerDIDSync", new { }), HttpStatusCode.BadRequest, "InvalidRequest");
+    }
+
+    [Fact]
+    public async Task An_unknown_DID_a_document_without_a_PDS_and_a_private_PDS_fail_saying_which()
+    {
+        using var admin = fixture.CreateAdminClient();
+        var unknown = await SyncAsync(admin, "did:plc:zzzzzzzzzzzzzzzzzzzzzzzz");
+        Assert.Equal("failed", unknown.Status());
+        Assert.Contains("could not be resolved", unknown["error"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        await using var host = await DidWebHost.StartNewAsync();
+        host.Document = new JsonObject { ["id"] = host.Did, ["service"] = new JsonArray() }.ToJsonString();
+        var noPds = await SyncAsync(admin, host.Did);
+        Assert.Equal("failed", noPds.Status());
+        Assert.Contains("names no atproto PDS", noPds["error"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        await using var privateHost = await DidWebHost.StartNewAsync();
+        privateHost.Document = DidDocument(privateHost.Did, "http://10.20.30.40:2583");
+        var refused = await SyncAsync(admin, privateHost.Did);
+        Assert.Equal("failed", refused.Status());
+        Assert.Contains("SSRF guard", refused["error"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    private static async Task<JsonObject> SyncAsync(HttpClient admin, string did)
+    {
+        var started = await admin.PostAsync("triggerDIDSync", new JsonObject { ["did"] = did });
+        return await admin.WaitForEndAsync(started["operationId"]!.GetValue<string>());
+    }
+
+    private static string DidDocument(string did, string pds) => new JsonObject
+    {
+        ["@context"] = new JsonArray("https://www.w3.org/ns/did/v1"),
+        ["id"] = did,
+        ["service"] = new JsonArray(new JsonObject
+        {
+            ["id"] = "#atproto_pds",
+            ["type"] = "AtprotoPersonalDataServer",
+            ["serviceEndpoint"] = pds,
+        }),
+    }.ToJsonString();
+}

@@ -1,0 +1,222 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Chive.IndexWorker.Search;
+using Chive.ServiceDefaults;
+using Chive.Tests.Doubles;
+using Chive.Tests.Infrastructure;
+
+namespace Chive.Tests.PdsScan;
+
+/// <summary>
+/// PDS scan end to end: XRPC trigger → saga → ScanWorker reading three real PDSes (through request-logging proxies)
+/// → IndexWorker → PostgreSQL and Elasticsearch (the double), with the registry, deletions, cancel and crashes.
+/// </summary>
+[Collection(ChiveAppCollection.Name)]
+public sealed class PdsScanTests(ChiveAppFixture fixture)
+{
+    private ScanDatabase Db => new(fixture.DatabaseConnectionString);
+
+    [Fact]
+    public async Task A_scan_of_due_PDSes_indexes_exactly_the_chive_records_and_records_every_outcome()
+    {
+        var world = await ScanWorld.GetAsync(fixture);
+        var refused = $"http://127.0.0.1:{UnusedPort()}";
+        await using var failing = await HttpFaultProxy.StartNewAsync(world.PdsA);
+        failing.Always = new HttpFault.Status(500);
+        failing.Meter = world.Meter;
+
+        // Only these five are due: everything other tests registered is pushed into the future.
+        await Db.ExecuteAsync("UPDATE pds_registry SET next_scan_at = now() + interval '10 years'");
+        foreach (var url in new[] { ScanWorld.Origin(world.A), ScanWorld.Origin(world.B), ScanWorld.Origin(world.C), refused, ScanWorld.Origin(failing) })
+        {
+            await Db.ExecuteAsync("""
+                INSERT INTO pds_registry (pds_url, discovery_source) VALUES (@url, 'admin')
+                ON CONFLICT (pds_url) DO UPDATE SET next_scan_at = NULL, status = 'pending', consecutive_failures = 0
+                """, ("url", url));
+        }
+
+        foreach (var proxy in new[] { world.A, world.B, world.C })
+        {
+            proxy.ResetCount();
+        }
+
+        using var admin = fixture.CreateAdminClient();
+        var started = await admin.PostAsync("triggerPDSScan", new JsonObject());
+        var done = await admin.WaitForEndAsync(started["operationId"]!.GetValue<string>());
+
+        Assert.Equal("completed", done.Status());
+        var expected = world.ExpectedRecords;
+        Assert.Equal(expected.Count, done.Records());
+        Assert.Equal("1", done.Meta("invalidRecords"));
+        Assert.Equal("3", done.Meta("pdsesScanned"));
+        Assert.Equal("2", done.Meta("pdsesFailed"));
+        Assert.Equal("1", done.Meta("reposSkipped")); // dave, deactivated
+
+        // Exactly the valid pub.chive records, nothing of app.bsky, nothing of the deactivated or malformed.
+        var stored = await Db.LiveRecordsAsync(world.Alice.Did, world.Bob.Did, world.Carol.Did, world.Dave.Did, world.Erin.Did, world.Frank.Did);
+        Assert.Equal(expected.OrderBy(p => p.Key), stored.OrderBy(p => p.Key));
+        Assert.Equal(world.ExpectedEprints, await Db.LiveEprintsAsync(world.Alice.Did, world.Carol.Did, world.Dave.Did));
+
+        var documents = fixture.ElasticsearchServer.Documents(SearchWriter.Alias);
+        Assert.Equal(world.ExpectedEprints, documents.Keys.Where(k => world.ExpectedEprints.Contains(k) || k.Contains(world.Dave.Did, StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        var legacy = documents.Values.Single(d => d["title"]!.GetValue<string>() == "Legacy fields still index");
+        Assert.Equal("MIT", legacy["license"]!.GetValue<string>());
+        Assert.Equal("10.1234/legacy", legacy["doi"]!.GetValue<string>());
+        Assert.Equal("Biology", legacy["fields"]![0]!["label"]!.GetValue<string>());
+        Assert.Equal("Plain abstract of Legacy fields still index.", legacy["abstract"]!.GetValue<string>());
+
+        // The registry: records found → active; none → no_chive_records; failures back off and are not "no records".
+        var registry = fixture.Registry();
+        var a = (await registry.GetAsync(world.A.BaseAddress))!;
+        Assert.Equal(("active", true, 267), (a.Status, a.HasChiveRecords, a.ChiveRecordCount));
+        Assert.InRange(a.NextScanAt!.Value - DateTimeOffset.UtcNow, TimeSpan.FromHours(23), TimeSpan.FromHours(24));
+        var b = (await registry.GetAsync(world.B.BaseAddress))!;
+        Assert.Equal(("active", true, 4), (b.Status, b.HasChiveRecords, b.ChiveRecordCount)); // 4 listed, 1 of them invalid
+        var c = (await registry.GetAsync(world.C.BaseAddress))!;
+        Assert.Equal(("no_chive_records", false, 0), (c.Status, c.HasChiveRecords, c.ChiveRecordCount));
+        Assert.InRange(c.NextScanAt!.Value - DateTimeOffset.UtcNow, TimeSpan.FromHours(167), TimeSpan.FromHours(168));
+        foreach (var url in new[] { refused, ScanWorld.Origin(failing) })
+        {
+            var row = (await registry.GetAsync(new Uri(url)))!;
+            Assert.Equal(("pending", false, 1), (row.Status, row.HasChiveRecords, row.ConsecutiveFailures));
+            Assert.False(string.IsNullOrEmpty(row.LastError));
+            Assert.InRange(row.NextScanAt!.Value - DateTimeOffset.UtcNow, TimeSpan.FromMinutes(55), TimeSpan.FromHours(1));
+            Assert.Null(row.LeaseOwner);
+        }
+
+        // Politeness: a repo without Chive data costs one describeRepo and nothing else; C has two repos, two
+        // listRepos pages of 2 (PdsScan:ReposPerChunk = 2 here) and the empty page after them.
+        Assert.Equal(2, world.C.CountOf("com.atproto.repo.describeRepo"));
+        Assert.Equal(0, world.C.CountOf("com.atproto.repo.listRecords"));
+        Assert.Equal(2, world.C.CountOf("com.atproto.sync.listRepos"));
+        // Alice's 260 tags are three pages; the app.bsky posts are never listed.
+        Assert.DoesNotContain(world.A.Log, l => l.Contains("app.bsky", StringComparison.Ordinal));
+        Assert.InRange(world.Meter.MaxConcurrentHosts, 1, 2);
+        string[] reads = ["GET /xrpc/com.atproto.sync.listRepos", "GET /xrpc/com.atproto.repo.describeRepo", "GET /xrpc/com.atproto.repo.listRecords"];
+        Assert.All(world.A.Log.Concat(world.B.Log).Concat(world.C.Log).Concat(failing.Log), l => Assert.Contains(l, reads));
+    }
+
+    [Fact]
+    public async Task Records_and_a_whole_collection_deleted_on_the_PDS_are_marked_deleted_and_leave_search()
+    {
+        var network = fixture.Network;
+        var pds = await network.AddPdsAsync();
+        var account = (await network.SeedAsync(network.PdsUrls.Count - 1, new SeedAccount("gina-scan.test",
+        [
+            new("pub.chive.eprint.submission", ScanWorld.LexiconSubmission("Keep me", null)),
+            new("pub.chive.eprint.submission", ScanWorld.LexiconSubmission("Delete me", null)),
+            new("pub.chive.eprint.userTag", new JsonObject { ["eprintUri"] = "at://x", ["tag"] = "a", ["createdAt"] = "2026-03-01T00:00:00Z" }),
+            new("pub.chive.eprint.userTag", new JsonObject { ["eprintUri"] = "at://x", ["tag"] = "b", ["createdAt"] = "2026-03-01T00:00:00Z" }),
+        ])))[0];
+        await using var proxy = await HttpFaultProxy.StartNewAsync(pds);
+        using var admin = fixture.CreateAdminClient();
+
+        var first = await ScanAsync(admin, proxy);
+        Assert.Equal(("completed", 4L), (first.Status(), first.Records()));
+        Assert.Equal(2, fixture.ElasticsearchServer.Documents(SearchWriter.Alias).Keys.Count(k => k.Contains(account.Did, StringComparison.Ordinal)));
+
+        // Gina deletes one submission and both tags (the whole collection) with her own client.
+        var deleted = account.Records.Skip(1).ToList();
+        foreach (var record in deleted)
+        {
+            var parts = record.Uri["at://".Length..].Split('/');
+            await ScanWorld.CallAsUserAsync(pds, account, "com.atproto.repo.deleteRecord",
+                new JsonObject { ["repo"] = account.Did, ["collection"] = parts[1], ["rkey"] = parts[2] });
+        }
+
+        var second = await ScanAsync(admin, proxy);
+        Assert.Equal("completed", second.Status());
+        Assert.Equal("3", second.Meta("deletedRecords"));
+        Assert.Equal(1, second.Records());
+        Assert.Equal(deleted.Select(r => r.Uri).Order(StringComparer.Ordinal), await Db.DeletedRecordsAsync(account.Did));
+        Assert.Equal([account.Records[0].Uri], (await Db.LiveRecordsAsync(account.Did)).Keys);
+        Assert.Equal([account.Records[0].Uri], await Db.LiveEprintsAsync(account.Did));
+        Assert.Equal([account.Records[0].Uri], fixture.ElasticsearchServer.Documents(SearchWriter.Alias).Keys.Where(k => k.Contains(account.Did, StringComparison.Ordinal)));
+
+        // A listing that fails deletes nothing: the PDS answers 500 from now on.
+        proxy.Always = new HttpFault.Status(500);
+        var failed = await ScanAsync(admin, proxy);
+        Assert.Equal("completed", failed.Status());
+        Assert.Equal("1", failed.Meta("pdsesFailed"));
+        Assert.Equal([account.Records[0].Uri], (await Db.LiveRecordsAsync(account.Did)).Keys);
+    }
+
+    [Fact]
+    public async Task Cancel_mid_scan_stops_within_one_unit_and_gives_the_PDS_back()
+    {
+        var world = await ScanWorld.GetAsync(fixture);
+        await using var slow = await HttpFaultProxy.StartNewAsync(world.PdsA);
+        slow.Always = new HttpFault.Slow(TimeSpan.FromMilliseconds(250));
+        using var admin = fixture.CreateAdminClient();
+
+        var started = await admin.PostAsync("triggerPDSScan", new JsonObject { ["pdsUrl"] = ScanWorld.Origin(slow) });
+        var id = started["operationId"]!.GetValue<string>();
+        var again = await admin.PostAsync("triggerPDSScan", new JsonObject { ["pdsUrl"] = ScanWorld.Origin(slow) });
+        Assert.Equal((id, true), (again["operationId"]!.GetValue<string>(), again["alreadyRunning"]!.GetValue<bool>()));
+        await admin.WaitForAsync(id, op => op.Records() > 0);
+
+        var cancel = await admin.PostAsync("cancelBackfill", new JsonObject { ["id"] = id });
+        Assert.True(cancel["success"]!.GetValue<bool>());
+        await Task.Delay(1000); // the request in flight (≤ 250 ms + the PDS's time) ends; nothing follows it
+        var requestsAfterCancel = slow.Requests;
+        await Task.Delay(2000);
+        Assert.Equal(requestsAfterCancel, slow.Requests);
+        Assert.Equal("cancelled", (await admin.GetOperationAsync(id)).Status());
+
+        var row = (await fixture.Registry().GetAsync(slow.BaseAddress))!;
+        Assert.Null(row.LeaseOwner);
+        Assert.NotEqual("scanning", row.Status);
+    }
+
+    [Theory]
+    [InlineData(ResourceNames.ScanWorker, "Chive.ScanWorker")]
+    [InlineData(ResourceNames.IndexWorker, "Chive.IndexWorker")]
+    public async Task A_worker_killed_mid_scan_and_restarted_completes_with_the_exact_record_set(string resource, string process)
+    {
+        var world = await ScanWorld.GetAsync(fixture);
+        await using var slow = await HttpFaultProxy.StartNewAsync(world.PdsA);
+        slow.Always = new HttpFault.Slow(TimeSpan.FromMilliseconds(100));
+        using var admin = fixture.CreateAdminClient();
+
+        var started = await admin.PostAsync("triggerPDSScan", new JsonObject { ["pdsUrl"] = ScanWorld.Origin(slow) });
+        var id = started["operationId"]!.GetValue<string>();
+        await admin.WaitForAsync(id, op => op.Records() > 0);
+        await ChiveAppFixture.KillAsync(process);
+        await fixture.StartServiceAsync(resource);
+
+        var done = await admin.WaitForEndAsync(id);
+        Assert.Equal("completed", done.Status());
+        var expected = world.ExpectedRecords.Where(r => r.Key.Contains(world.Alice.Did, StringComparison.Ordinal) || r.Key.Contains(world.Bob.Did, StringComparison.Ordinal)).ToList();
+        Assert.Equal(expected.Count, done.Records());
+        Assert.Equal(expected.OrderBy(p => p.Key), (await Db.LiveRecordsAsync(world.Alice.Did, world.Bob.Did)).OrderBy(p => p.Key));
+        Assert.Equal(
+            await Db.ScalarAsync<long>("SELECT count(DISTINCT batch_id) FROM operation_batches WHERE operation_id = @id", ("id", Guid.Parse(id))),
+            await Db.ScalarAsync<long>("SELECT count(*) FROM operation_batches WHERE operation_id = @id", ("id", Guid.Parse(id))));
+    }
+
+    [Fact]
+    public async Task A_pdsUrl_that_is_not_an_origin_is_refused_with_400()
+    {
+        using var admin = fixture.CreateAdminClient();
+        await AdminCalls.AssertErrorAsync(
+            await admin.PostAsJsonAsync("/xrpc/pub.chive.admin.triggerPDSScan", new { pdsUrl = "ftp://pds.example" }), HttpStatusCode.BadRequest, "InvalidRequest");
+        await AdminCalls.AssertErrorAsync(
+            await admin.PostAsJsonAsync("/xrpc/pub.chive.admin.triggerPDSScan", new { pdsUrl = "https://pds.example/xrpc" }), HttpStatusCode.BadRequest, "InvalidRequest");
+    }
+
+    private static async Task<JsonObject> ScanAsync(HttpClient admin, HttpFaultProxy pds)
+    {
+        var started = await admin.PostAsync("triggerPDSScan", new JsonObject { ["pdsUrl"] = ScanWorld.Origin(pds) });
+        Assert.False(started["alreadyRunning"]!.GetValue<bool>());
+        return await admin.WaitForEndAsync(started["operationId"]!.GetValue<string>());
+    }
+
+    private static int UnusedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
