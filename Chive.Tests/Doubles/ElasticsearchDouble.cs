@@ -13,8 +13,10 @@ namespace Chive.Tests.Doubles;
 /// results and errors), <c>_aliases</c> (atomic add/remove), <c>GET /_alias/{name}</c>, <c>_refresh</c>, <c>_count</c> and
 /// get by id — every response with the <c>X-Elastic-Product: Elasticsearch</c> header Elastic's client requires, and
 /// gzip-compressed request bodies accepted (the client sends them).
-/// Requests to an alias go to its single index.
-/// Does not check: analysis, mapping semantics or dynamic-mapping conflicts, scoring and search, refresh visibility
+/// Requests to an alias go to its single index. <c>_search</c> answers two queries only, for tests to read back what
+/// was indexed: <c>match_all</c> and <c>prefix</c> on one field compared as an exact string (a keyword field), with
+/// <c>size</c>; every hit scores 1.0, sorted by id.
+/// Does not check: analysis, mapping semantics or dynamic-mapping conflicts, scoring and other searches, refresh visibility
 /// (documents are visible at once), versions beyond a per-document counter, shard behaviour, security, and query
 /// parameters other than the path. <see cref="RejectNextBulk"/> answers one <c>_bulk</c> with 429, like a full queue.
 /// </summary>
@@ -105,6 +107,7 @@ public sealed class ElasticsearchDouble : HttpDouble
         app.MapMethods("/{index}/_count", ["POST", "GET"], (string index) => _indices.TryGetValue(Resolve(index), out var state)
             ? Results.Json(new { count = state.Documents.Count, _shards = new { total = 1, successful = 1, skipped = 0, failed = 0 } })
             : Error(404, "index_not_found_exception", $"no such index [{index}]"));
+        app.MapMethods("/{index}/_search", ["POST", "GET"], (Func<string, HttpContext, Task<IResult>>)SearchAsync);
         app.MapGet("/{index}/_doc/{id}", (string index, string id) =>
         {
             id = Uri.UnescapeDataString(id); // routing leaves %2F encoded; AT-URIs are full of slashes
@@ -140,6 +143,45 @@ public sealed class ElasticsearchDouble : HttpDouble
         }
 
         return Results.Json(new { acknowledged = true, shards_acknowledged = true, index });
+    }
+
+    private async Task<IResult> SearchAsync(string index, HttpContext context)
+    {
+        if (!_indices.TryGetValue(Resolve(index), out var state))
+        {
+            return Error(404, "index_not_found_exception", $"no such index [{index}]");
+        }
+
+        var body = await ReadJsonAsync(context) ?? [];
+        var size = body["size"]?.GetValue<int>() ?? 10;
+        IEnumerable<KeyValuePair<string, StoredDocument>> hits = state.Documents;
+        switch (body["query"] as JsonObject)
+        {
+            case null:
+            case var q when q.ContainsKey("match_all"):
+                break;
+            case var q when q["prefix"] is JsonObject prefix && prefix.Count == 1:
+                var (field, condition) = prefix.First();
+                var value = condition is JsonObject o ? o["value"]!.GetValue<string>() : condition!.GetValue<string>();
+                hits = hits.Where(d => d.Value.Source[field]?.GetValueKind() == JsonValueKind.String
+                    && d.Value.Source[field]!.GetValue<string>().StartsWith(value, StringComparison.Ordinal));
+                break;
+            default:
+                return Error(400, "parsing_exception", "the test double answers only match_all and prefix queries");
+        }
+
+        var all = hits.OrderBy(d => d.Key, StringComparer.Ordinal).ToList();
+        var page = new JsonArray(all.Take(size).Select(d => (JsonNode)new JsonObject
+        {
+            ["_index"] = Resolve(index), ["_id"] = d.Key, ["_score"] = 1.0, ["_source"] = d.Value.Source.DeepClone(),
+        }).ToArray());
+        return Results.Json(new JsonObject
+        {
+            ["took"] = 1,
+            ["timed_out"] = false,
+            ["_shards"] = new JsonObject { ["total"] = 1, ["successful"] = 1, ["skipped"] = 0, ["failed"] = 0 },
+            ["hits"] = new JsonObject { ["total"] = new JsonObject { ["value"] = all.Count, ["relation"] = "eq" }, ["max_score"] = 1.0, ["hits"] = page },
+        });
     }
 
     private async Task<IResult> AliasesAsync(HttpContext context)

@@ -1,3 +1,5 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
@@ -57,7 +59,9 @@ public sealed class ChiveAppFixture : IAsyncLifetime
         Postgres = Proxy("postgres");
         Redis = Proxy("redis");
         RabbitMq = Proxy("rabbitmq");
-        Elasticsearch = TcpProxy.Start("127.0.0.1", ElasticsearchServer.Port);
+        Elasticsearch = RealElasticsearch is { } real
+            ? TcpProxy.Start(real.Host, real.Port)
+            : TcpProxy.Start("127.0.0.1", ElasticsearchServer.Port);
         Grobid = TcpProxy.Start("127.0.0.1", GrobidServer.Port);
 
         var rabbit = new UriBuilder(TestServers.RabbitMq) { Host = "127.0.0.1", Port = RabbitMq.Port };
@@ -100,6 +104,30 @@ public sealed class ChiveAppFixture : IAsyncLifetime
         App = await builder.BuildAsync(timeout.Token);
         await App.StartAsync(timeout.Token);
         await Task.WhenAll(Services.Select(s => App.ResourceNotifications.WaitForResourceHealthyAsync(s, timeout.Token)));
+    }
+
+    /// <summary>A real Elasticsearch to run against instead of the double (<c>CHIVE_TEST_ELASTICSEARCH_URL</c>), or null.</summary>
+    public static Uri? RealElasticsearch =>
+        Environment.GetEnvironmentVariable("CHIVE_TEST_ELASTICSEARCH_URL") is { Length: > 0 } url ? new Uri(url) : null;
+
+    /// <summary>
+    /// The search documents whose id (AT-URI) starts with <paramref name="uriPrefix"/>, read through Elasticsearch's
+    /// own API (refresh, then a prefix query on the keyword field <c>uri</c>), so the same assertion holds for the
+    /// double and for a real cluster. Id → source.
+    /// </summary>
+    public async Task<Dictionary<string, JsonObject>> SearchDocumentsAsync(string uriPrefix)
+    {
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Elasticsearch.Port}") };
+        (await client.PostAsync($"/{Chive.IndexWorker.Search.SearchWriter.Alias}/_refresh", null)).EnsureSuccessStatusCode();
+        using var response = await client.PostAsJsonAsync($"/{Chive.IndexWorker.Search.SearchWriter.Alias}/_search", new JsonObject
+        {
+            ["size"] = 10_000,
+            ["query"] = new JsonObject { ["prefix"] = new JsonObject { ["uri"] = new JsonObject { ["value"] = uriPrefix } } },
+        });
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"_search answered {(int)response.StatusCode}: {body}");
+        return JsonNode.Parse(body)!["hits"]!["hits"]!.AsArray()
+            .ToDictionary(h => h!["_id"]!.GetValue<string>(), h => h!["_source"]!.AsObject(), StringComparer.Ordinal);
     }
 
     public const string AdminKey = "test-operator-key";

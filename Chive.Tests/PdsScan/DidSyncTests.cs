@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Chive.IndexWorker.Search;
 using Chive.Tests.Doubles;
 using Chive.Tests.Infrastructure;
 
@@ -28,7 +27,7 @@ public sealed class DidSyncTests(ChiveAppFixture fixture)
         Assert.Equal(expected.Count, done.Records());
         Assert.Equal("1", done.Meta("invalidRecords"));
         Assert.Equal(expected, (await Db.LiveRecordsAsync(world.Carol.Did)).OrderBy(p => p.Key));
-        Assert.Equal(2, fixture.ElasticsearchServer.Documents(SearchWriter.Alias).Keys.Count(k => k.Contains(world.Carol.Did, StringComparison.Ordinal)));
+        Assert.Equal(2, (await fixture.SearchDocumentsAsync($"at://{world.Carol.Did}/")).Count);
 
         var row = (await fixture.Registry().GetAsync(world.PdsB))!;
         Assert.Equal("did_mention", row.DiscoverySource);
@@ -55,7 +54,36 @@ public sealed class DidSyncTests(ChiveAppFixture fixture)
         var done = await admin.WaitForEndAsync(started["operationId"]!.GetValue<string>());
         Assert.Equal(("completed", 2L), (done.Status(), done.Records()));
         Assert.Equal(2, (await Db.LiveRecordsAsync(host.Did)).Count);
-        Assert.Contains($"at://{host.Did}/pub.chive.eprint.submission/3kwebaaaaaaa2", fixture.ElasticsearchServer.Documents(SearchWriter.Alias).Keys);
+        Assert.Equal([$"at://{host.Did}/pub.chive.eprint.submission/3kwebaaaaaaa2"], (await fixture.SearchDocumentsAsync($"at://{host.Did}/")).Keys);
+    }
+
+    [Fact]
+    public async Task Elasticsearch_down_during_indexing_holds_the_batch_until_it_returns_and_nothing_is_lost()
+    {
+        await using var host = await DidWebHost.StartNewAsync();
+        host.Document = DidDocument(host.Did, host.BaseAddress.ToString().TrimEnd('/'));
+        host.Records["pub.chive.eprint.submission"] = new() { ["3kwebbbbbbbb2"] = ScanWorld.LexiconSubmission("Written while search was down", null) };
+        using var admin = fixture.CreateAdminClient();
+
+        fixture.Elasticsearch.Cut();
+        string id;
+        try
+        {
+            id = (await admin.PostAsync("triggerDIDSync", new JsonObject { ["did"] = host.Did }))["operationId"]!.GetValue<string>();
+            await Task.Delay(TimeSpan.FromSeconds(4)); // the batch is being retried: nothing is indexed, nothing is complete
+            var waiting = await admin.GetOperationAsync(id);
+            Assert.Equal(("running", 0L), (waiting.Status(), waiting.Records()));
+            Assert.Empty(await Db.LiveRecordsAsync(host.Did)); // the database write rolled back with the search write
+        }
+        finally
+        {
+            fixture.Elasticsearch.Restore();
+        }
+
+        var done = await admin.WaitForEndAsync(id);
+        Assert.Equal(("completed", 1L), (done.Status(), done.Records()));
+        Assert.Single(await Db.LiveRecordsAsync(host.Did));
+        Assert.Equal([$"at://{host.Did}/pub.chive.eprint.submission/3kwebbbbbbbb2"], (await fixture.SearchDocumentsAsync($"at://{host.Did}/")).Keys);
     }
 
     [Fact]

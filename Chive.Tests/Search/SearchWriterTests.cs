@@ -1,0 +1,57 @@
+using Chive.IndexWorker.Search;
+using Chive.Tests.Doubles;
+using Elastic.Clients.Elasticsearch;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Chive.Tests.Search;
+
+/// <summary>
+/// The IndexWorker's search writer through Elastic's official client, against the Elasticsearch double only: these
+/// tests read the stored index definition and inject failures, which a real cluster cannot be asked to do. (The
+/// scan and DID sync tests write through the same writer and run against a real cluster when
+/// CHIVE_TEST_ELASTICSEARCH_URL is set.)
+/// </summary>
+public sealed class SearchWriterTests : IAsyncLifetime
+{
+    private ElasticsearchDouble _double = null!;
+    private SearchWriter _writer = null!;
+
+    public async Task InitializeAsync()
+    {
+        _double = await ElasticsearchDouble.StartNewAsync();
+        _writer = new SearchWriter(new ElasticsearchClient(new ElasticsearchClientSettings(_double.BaseAddress)), NullLogger<SearchWriter>.Instance);
+    }
+
+    public async Task DisposeAsync() => await _double.DisposeAsync();
+
+    [Fact]
+    public async Task The_first_write_creates_the_versioned_index_behind_the_alias_with_the_repos_mapping()
+    {
+        Assert.Equal(0, await _writer.WriteAsync([Doc("1"), Doc("2")], [], CancellationToken.None));
+
+        Assert.Equal(SearchWriter.FirstIndex, _double.AliasTarget(SearchWriter.Alias));
+        var definition = _double.Definition(SearchWriter.FirstIndex)!;
+        Assert.Equal("strict", definition["mappings"]!["dynamic"]!.GetValue<string>());
+        Assert.Equal("keyword", definition["mappings"]!["properties"]!["uri"]!["type"]!.GetValue<string>());
+        Assert.Equal(["at://did:plc:x/pub.chive.eprint.submission/1", "at://did:plc:x/pub.chive.eprint.submission/2"],
+            _double.Documents(SearchWriter.Alias).Keys.Order(StringComparer.Ordinal));
+
+        // Deleting one present and one absent document: the absent one is not an error.
+        Assert.Equal(0, await _writer.WriteAsync([], ["at://did:plc:x/pub.chive.eprint.submission/1", "at://did:plc:x/pub.chive.eprint.submission/9"], CancellationToken.None));
+        Assert.Equal(["at://did:plc:x/pub.chive.eprint.submission/2"], _double.Documents(SearchWriter.Alias).Keys);
+    }
+
+    [Fact]
+    public async Task Item_errors_are_counted_and_back_pressure_makes_the_batch_retry()
+    {
+        _double.FailDocument = id => id.EndsWith("/2", StringComparison.Ordinal);
+        Assert.Equal(1, await _writer.WriteAsync([Doc("1"), Doc("2"), Doc("3")], [], CancellationToken.None));
+
+        _double.RejectNextBulk = true;
+        await Assert.ThrowsAsync<SearchUnavailableException>(() => _writer.WriteAsync([Doc("4")], [], CancellationToken.None));
+    }
+
+    private static EprintSearchDocument Doc(string rkey) => new(
+        $"at://did:plc:x/pub.chive.eprint.submission/{rkey}", "bafyreib", $"Title {rkey}", null, [], [], [], "did:plc:x", null, "CC-BY-4.0", null,
+        DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch);
+}
