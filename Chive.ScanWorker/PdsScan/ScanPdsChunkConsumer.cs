@@ -266,7 +266,9 @@ public sealed class ScanPdsChunkConsumer(
 
 /// <summary>
 /// Transient failures (the database, the broker) are retried; PDS failures never reach here (they are the PDS's
-/// outcome). Publishes leave only when the chunk succeeded (in-memory outbox), so a retried chunk never forks its lane.
+/// outcome). Record batches leave as soon as they are full — no outbox holds them until the chunk ends — so the
+/// IndexWorker indexes while the scanner reads: a retried chunk sends the same batch ids again and the IndexWorker's
+/// ledger drops the repeats. The lane's next chunk is the chunk's last publish, so a retry cannot fork the lane.
 /// </summary>
 public sealed class ScanPdsChunkConsumerDefinition : ConsumerDefinition<ScanPdsChunkConsumer>
 {
@@ -280,6 +282,5 @@ public sealed class ScanPdsChunkConsumerDefinition : ConsumerDefinition<ScanPdsC
             r.Intervals(500, 2000, 5000, 10000);
             r.Ignore<InvalidIdentifierException>();
         });
-        endpointConfigurator.UseInMemoryOutbox(context);
     }
 }
