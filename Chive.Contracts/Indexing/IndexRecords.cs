@@ -3,7 +3,7 @@ namespace Chive.Contracts.Indexing;
 /// <summary>
 /// A batch of records read from one PDS, for the IndexWorker (the single writer of the index) to store and project.
 /// <see cref="FetchedRecord.Value"/> is the record's JSON exactly as the PDS served it. <paramref name="BatchId"/> is
-/// deterministic (the same unit of work sends the same id), so a batch delivered twice is counted once.
+/// content-addressed (operation + the records' URIs and CIDs), so a batch sent or delivered twice is applied and counted once.
 /// </summary>
 public sealed record IndexRecords(Guid OperationId, Guid BatchId, string PdsUrl, IReadOnlyList<FetchedRecord> Records);
 

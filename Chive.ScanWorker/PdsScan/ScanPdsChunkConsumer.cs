@@ -175,7 +175,9 @@ public sealed class ScanPdsChunkConsumer(
                 return;
             }
 
-            if (heldHere.Contains(collection) && clean)
+            // Every complete listing is swept, whether or not we held anything there before: what a chunk sends must not
+            // depend on the index's state, so a chunk run again after a crash sends exactly the same batches.
+            if (clean)
             {
                 await unit.SweepAsync(did.Value, collection, present, listedFrom);
             }
@@ -212,11 +214,10 @@ public sealed class ScanPdsChunkConsumer(
         }
     }
 
-    /// <summary>What one chunk accumulates: its batch buffer, its deterministic batch ids and the lane's totals.</summary>
+    /// <summary>What one chunk accumulates: its batch buffer and the lane's totals.</summary>
     private sealed class ChunkUnit(ScanPdsChunk chunk, ConsumeContext context, int batchSize)
     {
         private readonly List<FetchedRecord> _buffer = [];
-        private int _batches;
 
         public ScanPdsChunk Chunk => chunk;
 
@@ -244,22 +245,32 @@ public sealed class ScanPdsChunkConsumer(
                 return;
             }
 
-            await context.Publish(new IndexRecords(chunk.OperationId, NextBatchId(), chunk.Pdses[0], _buffer.ToList()));
+            var id = BatchId("records", _buffer.Select(r => $"{r.Uri} {r.Cid}"));
+            await context.Publish(new IndexRecords(chunk.OperationId, id, chunk.Pdses[0], _buffer.ToList()));
             _buffer.Clear();
         }
 
-        public async Task SweepAsync(string did, string collection, IReadOnlyList<string> present, DateTimeOffset listedFrom)
-        {
-            await FlushAsync(); // the listing's records leave before its sweep
-            await context.Publish(new SweepCollection(chunk.OperationId, NextBatchId(), did, collection, present, listedFrom));
-        }
+        /// <summary>A sweep does not need to follow its listing's records: it never touches the keys it lists.</summary>
+        public Task SweepAsync(string did, string collection, IReadOnlyList<string> present, DateTimeOffset listedFrom) =>
+            context.Publish(new SweepCollection(
+                chunk.OperationId, BatchId($"sweep {did} {collection}", present), did, collection, present, listedFrom));
 
-        /// <summary>(operation, lane, chunk sequence, n-th batch of the chunk): the same unit of work sends the same ids.</summary>
-        private Guid NextBatchId()
+        /// <summary>
+        /// Content-addressed: the operation and what the batch holds. A chunk run again sends the same ids for the same
+        /// records (the IndexWorker's ledger drops the repeats); if the PDS changed in between, the ids differ and
+        /// nothing is dropped.
+        /// </summary>
+        private Guid BatchId(string kind, IEnumerable<string> content)
         {
             Totals = Totals with { BatchesSent = Totals.BatchesSent + 1 };
-            var key = Encoding.UTF8.GetBytes($"{chunk.OperationId:N}/{chunk.Lane}/{chunk.Sequence}/{_batches++}");
-            return new Guid(SHA256.HashData(key).AsSpan(0, 16));
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            hash.AppendData(Encoding.UTF8.GetBytes($"{chunk.OperationId:N}\n{kind}\n"));
+            foreach (var line in content)
+            {
+                hash.AppendData(Encoding.UTF8.GetBytes(line + "\n"));
+            }
+
+            return new Guid(hash.GetHashAndReset().AsSpan(0, 16));
         }
     }
 }

@@ -184,12 +184,12 @@ public sealed class PdsScanTests(ChiveAppFixture fixture)
     {
         var world = await ScanWorld.GetAsync(fixture);
         await using var slow = await HttpFaultProxy.StartNewAsync(world.PdsA);
-        slow.Always = new HttpFault.Slow(TimeSpan.FromMilliseconds(100));
+        slow.Always = new HttpFault.Slow(TimeSpan.FromMilliseconds(200));
         using var admin = fixture.CreateAdminClient();
 
         var started = await admin.PostAsync("triggerPDSScan", new JsonObject { ["pdsUrl"] = ScanWorld.Origin(slow) });
         var id = started["operationId"]!.GetValue<string>();
-        await admin.WaitForAsync(id, op => op.Records() > 0);
+        await admin.WaitForAsync(id, op => op.Records() > 0 && op.Status() == "running"); // mid-scan: some indexed, more to come
         await ChiveAppFixture.KillAsync(process);
         await fixture.StartServiceAsync(resource);
 
