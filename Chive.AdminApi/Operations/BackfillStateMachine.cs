@@ -37,6 +37,20 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
             e.OnMissingInstance(m => m.ExecuteAsync(c => c.RespondAsync(new CancelBackfillResult(c.Message.OperationId, false, "notFound"))));
         });
 
+        // A work message that exhausted its retries fails the operation with the exception's text.
+        EventActivityBinder<BackfillOperation, Fault<T>> FailOn<T>(Event<Fault<T>> faulted) where T : class =>
+            When(faulted)
+                .Then(c => Fail(c.Saga, FaultText(c.Message), time))
+                .TransitionTo(Failed)
+                .Then(c => metrics.Finished(c.Saga));
+
+        // A scan completes on whichever fact comes last: its lanes' end, or the last batch indexed.
+        EventActivityBinder<BackfillOperation, T> CompleteScanWhenDone<T>(EventActivityBinder<BackfillOperation, T> binder) where T : class =>
+            binder.If(c => ScanWork.IsDone(c.Saga), done => done
+                .Then(c => ScanWork.Complete(c.Saga, time))
+                .TransitionTo(Completed)
+                .Then(c => metrics.Finished(c.Saga)));
+
         Initially(
             When(Requested)
                 .Then(c =>
@@ -78,27 +92,14 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
                 .Then(c => Fail(c.Saga, c.Message.Error, time))
                 .TransitionTo(Failed)
                 .Then(c => metrics.Finished(c.Saga)),
-            When(GovernanceChunkFaulted)
-                .Then(c => Fail(c.Saga, FaultText(c.Message), time))
-                .TransitionTo(Failed)
-                .Then(c => metrics.Finished(c.Saga)),
-            When(ScanStartFaulted).Then(c => Fail(c.Saga, FaultText(c.Message), time)).TransitionTo(Failed).Then(c => metrics.Finished(c.Saga)),
-            When(DidSyncStartFaulted).Then(c => Fail(c.Saga, FaultText(c.Message), time)).TransitionTo(Failed).Then(c => metrics.Finished(c.Saga)),
-            When(ScanChunkFaulted).Then(c => Fail(c.Saga, FaultText(c.Message), time)).TransitionTo(Failed).Then(c => metrics.Finished(c.Saga)),
-            When(IndexBatchFaulted).Then(c => Fail(c.Saga, FaultText(c.Message), time)).TransitionTo(Failed).Then(c => metrics.Finished(c.Saga)),
-            When(SweepFaulted).Then(c => Fail(c.Saga, FaultText(c.Message), time)).TransitionTo(Failed).Then(c => metrics.Finished(c.Saga)),
-            When(LaneProgressed)
-                .Then(c => ScanWork.RecordLane(c.Saga, c.Message))
-                .If(c => ScanWork.IsDone(c.Saga), done => done
-                    .Then(c => ScanWork.Complete(c.Saga, time))
-                    .TransitionTo(Completed)
-                    .Then(c => metrics.Finished(c.Saga))),
-            When(Indexed)
-                .Then(c => ScanWork.RecordIndexed(c.Saga, c.Message))
-                .If(c => ScanWork.IsDone(c.Saga), done => done
-                    .Then(c => ScanWork.Complete(c.Saga, time))
-                    .TransitionTo(Completed)
-                    .Then(c => metrics.Finished(c.Saga))),
+            FailOn(GovernanceChunkFaulted),
+            FailOn(ScanStartFaulted),
+            FailOn(DidSyncStartFaulted),
+            FailOn(ScanChunkFaulted),
+            FailOn(IndexBatchFaulted),
+            FailOn(SweepFaulted),
+            CompleteScanWhenDone(When(LaneProgressed).Then(c => ScanWork.RecordLane(c.Saga, c.Message))),
+            CompleteScanWhenDone(When(Indexed).Then(c => ScanWork.RecordIndexed(c.Saga, c.Message))),
             When(CancelRequested)
                 .Then(c =>
                 {
