@@ -22,12 +22,12 @@ public static class BackfillApi
         var xrpc = app.MapGroup("/xrpc").AddEndpointFilter(RequireAdmin);
 
         xrpc.MapPost(Nsid + "triggerBackfill", TriggerBackfill);
-        xrpc.MapPost(Nsid + "triggerGovernanceSync", TriggerGovernanceSync);
-        xrpc.MapPost(Nsid + "triggerPDSScan", TriggerPdsScan);
+        xrpc.MapPost(Nsid + "triggerGovernanceSync", Trigger(BackfillOperationType.GovernanceSync));
+        xrpc.MapPost(Nsid + "triggerPDSScan", Trigger(BackfillOperationType.PdsScan));
         xrpc.MapPost(Nsid + "triggerFreshnessScan", () => NotAvailable(BackfillOperationType.FreshnessScan));
         xrpc.MapPost(Nsid + "triggerCitationExtraction", () => NotAvailable(BackfillOperationType.CitationExtraction));
-        xrpc.MapPost(Nsid + "triggerFullReindex", () => NotAvailable(BackfillOperationType.FullReindex));
-        xrpc.MapPost(Nsid + "triggerDIDSync", TriggerDidSync);
+        xrpc.MapPost(Nsid + "triggerFullReindex", Trigger(BackfillOperationType.FullReindex));
+        xrpc.MapPost(Nsid + "triggerDIDSync", Trigger(BackfillOperationType.DidSync));
         xrpc.MapGet(Nsid + "getBackfillStatus", GetBackfillStatus);
         xrpc.MapGet(Nsid + "getBackfillHistory", GetBackfillHistory);
         xrpc.MapPost(Nsid + "cancelBackfill", CancelBackfill);
@@ -53,70 +53,75 @@ public static class BackfillApi
             return NotAvailable(type!);
         }
 
-        var metadata = new Dictionary<string, string>();
-        foreach (var (name, value) in body)
+        body.Remove("type");
+        if (ParseInput(type!, body) is not { } input)
         {
-            if (name != "type" && value is not null)
-            {
-                metadata[name] = value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : value.ToJsonString();
-            }
+            return XrpcResults.InvalidRequest(InputHint(type!));
         }
 
-        var (operation, alreadyRunning) = await trigger.StartAsync(type!, "*", StartedBy(http), metadata, http.RequestAborted);
+        var (operation, alreadyRunning) = await trigger.StartAsync(type!, input.Scope, StartedBy(http), input.Metadata, http.RequestAborted);
         return Results.Ok(new { operation = OperationView.From(operation), alreadyRunning });
     }
 
-    private static Task<IResult> TriggerGovernanceSync(HttpContext http, IOperationTrigger trigger) =>
-        StartAsync(http, trigger, BackfillOperationType.GovernanceSync, "*", []);
-
-    private static async Task<IResult> TriggerPdsScan(HttpContext http, IOperationTrigger trigger)
+    /// <summary>The typed trigger of one operation type: <c>{operationId, status, alreadyRunning}</c>.</summary>
+    private static Delegate Trigger(string type) => async (HttpContext http, IOperationTrigger trigger) =>
     {
-        var body = await ReadBodyAsync(http, allowEmpty: true);
-        if (body is null)
+        if (await ReadBodyAsync(http, allowEmpty: true) is not { } body || ParseInput(type, body) is not { } input)
         {
-            return XrpcResults.InvalidRequest("the body must be a JSON object: {} or {\"pdsUrl\": \"https://pds.example\"}");
+            return XrpcResults.InvalidRequest(InputHint(type));
         }
 
-        var metadata = new Dictionary<string, string>();
-        var scope = "*";
-        if (body["pdsUrl"] is { } value)
-        {
-            if (value.GetValueKind() != JsonValueKind.String
-                || !Uri.TryCreate(value.GetValue<string>(), UriKind.Absolute, out var url)
-                || !ServiceOrigin.TryNormalize(url, out var origin))
-            {
-                return XrpcResults.InvalidRequest("'pdsUrl' must be a PDS origin: http(s)://host[:port], without a path");
-            }
-
-            metadata["pdsUrl"] = origin;
-            scope = origin; // a scan of one PDS does not wait for, or block, a scan of the due PDSes
-        }
-
-        return await StartAsync(http, trigger, BackfillOperationType.PdsScan, scope, metadata);
-    }
-
-    private static async Task<IResult> TriggerDidSync(HttpContext http, IOperationTrigger trigger)
-    {
-        var body = await ReadBodyAsync(http);
-        if (body?["did"] is not { } value || value.GetValueKind() != JsonValueKind.String)
-        {
-            return XrpcResults.InvalidRequest("the body must be {\"did\": \"did:plc:… or did:web:…\"}");
-        }
-
-        if (!Did.TryParse(value.GetValue<string>(), out var did))
-        {
-            return XrpcResults.InvalidRequest($"'{value.GetValue<string>()}' is not a valid did:plc or did:web DID");
-        }
-
-        return await StartAsync(http, trigger, BackfillOperationType.DidSync, did.Value, new Dictionary<string, string> { ["did"] = did.Value });
-    }
-
-    private static async Task<IResult> StartAsync(
-        HttpContext http, IOperationTrigger trigger, string type, string scope, Dictionary<string, string> metadata)
-    {
-        var (operation, alreadyRunning) = await trigger.StartAsync(type, scope, StartedBy(http), metadata, http.RequestAborted);
+        var (operation, alreadyRunning) = await trigger.StartAsync(type, input.Scope, StartedBy(http), input.Metadata, http.RequestAborted);
         return Results.Ok(new { operationId = operation.CorrelationId, status = operation.Status, alreadyRunning });
+    };
+
+    private sealed record TriggerInput(string Scope, Dictionary<string, string> Metadata);
+
+    /// <summary>
+    /// A type's input, checked: its scope ("*", the PDS origin of a one-PDS scan, the DID of a DID sync) and the
+    /// metadata the worker reads. Null when the input is not acceptable (see <see cref="InputHint"/>).
+    /// </summary>
+    private static TriggerInput? ParseInput(string type, JsonObject body)
+    {
+        switch (type)
+        {
+            case BackfillOperationType.PdsScan:
+                if (body["pdsUrl"] is not { } url)
+                {
+                    return new TriggerInput("*", []);
+                }
+
+                // A scan of one PDS neither waits for nor blocks a scan of the due PDSes.
+                return url.GetValueKind() == JsonValueKind.String
+                       && Uri.TryCreate(url.GetValue<string>(), UriKind.Absolute, out var uri)
+                       && ServiceOrigin.TryNormalize(uri, out var origin)
+                    ? new TriggerInput(origin, new() { ["pdsUrl"] = origin })
+                    : null;
+            case BackfillOperationType.DidSync:
+                return body["did"] is { } did && did.GetValueKind() == JsonValueKind.String && Did.TryParse(did.GetValue<string>(), out var parsed)
+                    ? new TriggerInput(parsed.Value, new() { ["did"] = parsed.Value })
+                    : null;
+            case BackfillOperationType.FullReindex:
+                if (body["batchSize"] is not { } size)
+                {
+                    return new TriggerInput("*", new() { ["batchSize"] = BackfillStateMachine.DefaultReindexBatchSize });
+                }
+
+                return size.GetValueKind() == JsonValueKind.Number && size.AsValue().TryGetValue<int>(out var n) && n is >= 1 and <= 10_000
+                    ? new TriggerInput("*", new() { ["batchSize"] = n.ToString(CultureInfo.InvariantCulture) })
+                    : null;
+            default:
+                return new TriggerInput("*", []);
+        }
     }
+
+    private static string InputHint(string type) => type switch
+    {
+        BackfillOperationType.PdsScan => "the body must be {} or {\"pdsUrl\": \"https://pds.example\"}: a PDS origin, http(s)://host[:port], without a path",
+        BackfillOperationType.DidSync => "the body must be {\"did\": \"did:plc:… or did:web:…\"} with a valid did:plc or did:web DID",
+        BackfillOperationType.FullReindex => "the body must be {} or {\"batchSize\": n} with an integer n from 1 to 10000",
+        _ => "the body must be a JSON object",
+    };
 
     private static async Task<IResult> GetBackfillStatus(string? id, string? status, OperationStore store)
     {

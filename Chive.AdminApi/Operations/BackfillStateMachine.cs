@@ -3,6 +3,7 @@ using Chive.Contracts.GovernanceSync;
 using Chive.Contracts.Indexing;
 using Chive.Contracts.Operations;
 using Chive.Contracts.PdsScan;
+using Chive.Contracts.Reindex;
 using MassTransit;
 
 namespace Chive.AdminApi.Operations;
@@ -31,6 +32,8 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
         Event(() => ScanChunkFaulted, e => { e.CorrelateById(m => m.Message.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => IndexBatchFaulted, e => { e.CorrelateById(m => m.Message.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => SweepFaulted, e => { e.CorrelateById(m => m.Message.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => ReindexStartFaulted, e => { e.CorrelateById(m => m.Message.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
+        Event(() => ReindexChunkFaulted, e => { e.CorrelateById(m => m.Message.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
         Event(() => CancelRequested, e =>
         {
             e.CorrelateById(m => m.Message.OperationId);
@@ -98,6 +101,8 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
             FailOn(ScanChunkFaulted),
             FailOn(IndexBatchFaulted),
             FailOn(SweepFaulted),
+            FailOn(ReindexStartFaulted),
+            FailOn(ReindexChunkFaulted),
             CompleteScanWhenDone(When(LaneProgressed).Then(c => ScanWork.RecordLane(c.Saga, c.Message))),
             CompleteScanWhenDone(When(Indexed).Then(c => ScanWork.RecordIndexed(c.Saga, c.Message))),
             When(CancelRequested)
@@ -123,6 +128,8 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
             Ignore(ScanChunkFaulted),
             Ignore(IndexBatchFaulted),
             Ignore(SweepFaulted),
+            Ignore(ReindexStartFaulted),
+            Ignore(ReindexChunkFaulted),
             When(Requested)
                 .Respond(c => new BackfillAccepted(c.Saga.CorrelationId)),
             When(CancelRequested)
@@ -163,11 +170,18 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
 
     public Event<Fault<SweepCollection>> SweepFaulted { get; private set; } = null!;
 
+    public Event<Fault<StartFullReindex>> ReindexStartFaulted { get; private set; } = null!;
+
+    public Event<Fault<ReindexChunk>> ReindexChunkFaulted { get; private set; } = null!;
+
     /// <summary>The operation types that have a worker; the API refuses the others.</summary>
     public static IReadOnlySet<string> Available { get; } = new HashSet<string>
     {
-        BackfillOperationType.GovernanceSync, BackfillOperationType.PdsScan, BackfillOperationType.DidSync,
+        BackfillOperationType.GovernanceSync, BackfillOperationType.PdsScan, BackfillOperationType.DidSync, BackfillOperationType.FullReindex,
     };
+
+    /// <summary>A full reindex's batch size when the trigger gives none (the seed's value).</summary>
+    public const string DefaultReindexBatchSize = "500";
 
     /// <summary>Sends the first unit of work of the operation's type.</summary>
     private static Task StartWorkAsync(BehaviorContext<BackfillOperation> context, BackfillOperation operation) => operation.Type switch
@@ -178,6 +192,9 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
             context.Publish(new StartPdsScan(operation.CorrelationId, operation.Metadata.GetValueOrDefault("pdsUrl"))),
         BackfillOperationType.DidSync =>
             context.Publish(new StartDidSync(operation.CorrelationId, operation.Scope)),
+        BackfillOperationType.FullReindex =>
+            context.Publish(new StartFullReindex(operation.CorrelationId,
+                int.Parse(operation.Metadata.GetValueOrDefault("batchSize", DefaultReindexBatchSize), System.Globalization.CultureInfo.InvariantCulture))),
         _ => throw new InvalidOperationException($"No worker handles '{operation.Type}' operations"),
     };
 

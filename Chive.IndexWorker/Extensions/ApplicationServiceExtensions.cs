@@ -1,4 +1,5 @@
 using Chive.IndexWorker.Indexing;
+using Chive.IndexWorker.Reindex;
 using Chive.IndexWorker.Search;
 using Chive.Messaging;
 using Chive.Storage;
@@ -13,6 +14,8 @@ internal static class ApplicationServiceExtensions
         builder.AddChiveDatabase();
         builder.AddChiveMessaging(bus =>
         {
+            bus.AddOperationWork();
+            bus.AddFullReindex();
             bus.AddConsumer<IndexRecordsConsumer, IndexRecordsConsumerDefinition>();
             bus.AddConsumer<SweepCollectionConsumer, SweepCollectionConsumerDefinition>();
         });
@@ -21,6 +24,7 @@ internal static class ApplicationServiceExtensions
         builder.Services.AddSingleton<RecordIndexer>();
         builder.Services.AddSingleton<SearchWriter>();
         builder.Services.AddSingleton<IndexBatchProcessor>();
+        builder.AddFullReindexServices();
         return builder;
     }
 }

@@ -11,15 +11,14 @@ namespace Chive.IndexWorker.Indexing;
 /// and changes nothing. Search is written before the commit, so a failed search write rolls the batch back and its
 /// retry finds the records still "changed". Returns the operation's totals over all its batches.
 /// </summary>
-public sealed class IndexBatchProcessor(NpgsqlDataSource dataSource, RecordIndexer indexer, SearchWriter search, TimeProvider time, ILogger<IndexBatchProcessor> logger)
+public sealed class IndexBatchProcessor(NpgsqlDataSource dataSource, RecordIndexer indexer, SearchWriter search, ILogger<IndexBatchProcessor> logger)
 {
     public Task<RecordsIndexed> IndexAsync(IndexRecords batch, CancellationToken cancellationToken) =>
         RunAsync(batch.OperationId, batch.BatchId, async (connection, transaction) =>
         {
             var outcome = await indexer.IndexAsync(connection, transaction, batch.PdsUrl, batch.Records, cancellationToken);
-            var now = time.GetUtcNow();
-            var errors = await search.WriteAsync(
-                outcome.ChangedEprintRows.Select(e => EprintSearchDocument.From(e, batch.PdsUrl, now)).ToList(), [], cancellationToken);
+            var documents = await EprintDocuments.ForUrisAsync(connection, transaction, outcome.ChangedEprints, cancellationToken);
+            var errors = await search.WriteAsync(documents, [], cancellationToken);
             foreach (var (reason, count) in outcome.Invalid)
             {
                 logger.LogWarning("Operation {OperationId}: {Count} records from {Pds} skipped: {Reason}", batch.OperationId, count, batch.PdsUrl, reason);

@@ -10,7 +10,7 @@ namespace Chive.Tests.Doubles;
 /// <summary>
 /// Elasticsearch 9 as far as Chive uses it, in memory: <c>GET /</c>, <c>GET /_cluster/health</c>, index exists /
 /// create (settings and mappings stored, not interpreted) / delete, <c>_bulk</c> (index, create, delete; per-item
-/// results and errors), <c>_aliases</c> (atomic add/remove), <c>GET /_alias/{name}</c>, <c>_refresh</c>, <c>_count</c> and
+/// results and errors), <c>PUT _settings</c> (stored, not applied), <c>_aliases</c> (atomic add/remove), <c>GET /_alias/{name}</c>, <c>_refresh</c>, <c>_count</c> and
 /// get by id — every response with the <c>X-Elastic-Product: Elasticsearch</c> header Elastic's client requires, and
 /// gzip-compressed request bodies accepted (the client sends them).
 /// Requests to an alias go to its single index. <c>_search</c> answers two queries only, for tests to read back what
@@ -36,6 +36,9 @@ public sealed class ElasticsearchDouble : HttpDouble
 
     public int BulkRequests { get; private set; }
 
+    /// <summary>Delay before each <c>_bulk</c> answer (a busy cluster, to keep a reindex running for a while).</summary>
+    public TimeSpan BulkDelay { get; set; }
+
     public IReadOnlyCollection<string> Indices => _indices.Keys.ToList();
 
     public string? AliasTarget(string alias) => _aliases.GetValueOrDefault(alias);
@@ -44,6 +47,9 @@ public sealed class ElasticsearchDouble : HttpDouble
         _indices.TryGetValue(Resolve(indexOrAlias), out var index) ? index.Documents.ToDictionary(d => d.Key, d => d.Value.Source) : new Dictionary<string, JsonObject>();
 
     public JsonObject? Definition(string index) => _indices.TryGetValue(index, out var state) ? state.Definition : null;
+
+    /// <summary>The last settings update the index received (<c>PUT /{index}/_settings</c>), or null.</summary>
+    public JsonObject? SettingsUpdate(string index) => _indices.TryGetValue(index, out var state) ? state.Settings : null;
 
     public static async Task<ElasticsearchDouble> StartNewAsync()
     {
@@ -107,6 +113,16 @@ public sealed class ElasticsearchDouble : HttpDouble
         app.MapMethods("/{index}/_count", ["POST", "GET"], (string index) => _indices.TryGetValue(Resolve(index), out var state)
             ? Results.Json(new { count = state.Documents.Count, _shards = new { total = 1, successful = 1, skipped = 0, failed = 0 } })
             : Error(404, "index_not_found_exception", $"no such index [{index}]"));
+        app.MapPut("/{index}/_settings", async (string index, HttpContext context) =>
+        {
+            if (!_indices.TryGetValue(Resolve(index), out var state))
+            {
+                return Error(404, "index_not_found_exception", $"no such index [{index}]");
+            }
+
+            state.Settings = await ReadJsonAsync(context) ?? [];
+            return Results.Json(new { acknowledged = true });
+        });
         app.MapMethods("/{index}/_search", ["POST", "GET"], (Func<string, HttpContext, Task<IResult>>)SearchAsync);
         app.MapGet("/{index}/_doc/{id}", (string index, string id) =>
         {
@@ -236,6 +252,7 @@ public sealed class ElasticsearchDouble : HttpDouble
     private async Task<IResult> BulkAsync(HttpContext context, string? defaultIndex)
     {
         BulkRequests++;
+        await Task.Delay(BulkDelay);
         if (RejectNextBulk)
         {
             RejectNextBulk = false;
@@ -337,6 +354,9 @@ public sealed class ElasticsearchDouble : HttpDouble
     private sealed class IndexState(JsonObject definition)
     {
         public JsonObject Definition { get; } = definition;
+
+        /// <summary>The last body of <c>PUT /{index}/_settings</c> (stored, not interpreted).</summary>
+        public JsonObject? Settings { get; set; }
 
         public ConcurrentDictionary<string, StoredDocument> Documents { get; } = new(StringComparer.Ordinal);
     }

@@ -40,6 +40,7 @@ public abstract class HttpDouble : IAsyncDisposable
         if (_app is not null)
         {
             await _app.DisposeAsync();
+            _app = null;
         }
 
         GC.SuppressFinalize(this);

@@ -115,11 +115,11 @@ public sealed class ChiveAppFixture : IAsyncLifetime
     /// own API (refresh, then a prefix query on the keyword field <c>uri</c>), so the same assertion holds for the
     /// double and for a real cluster. Id → source.
     /// </summary>
-    public async Task<Dictionary<string, JsonObject>> SearchDocumentsAsync(string uriPrefix)
+    public async Task<Dictionary<string, JsonObject>> SearchDocumentsAsync(string uriPrefix, string index = Chive.IndexWorker.Search.SearchWriter.Alias)
     {
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Elasticsearch.Port}") };
-        (await client.PostAsync($"/{Chive.IndexWorker.Search.SearchWriter.Alias}/_refresh", null)).EnsureSuccessStatusCode();
-        using var response = await client.PostAsJsonAsync($"/{Chive.IndexWorker.Search.SearchWriter.Alias}/_search", new JsonObject
+        (await client.PostAsync($"/{index}/_refresh", null)).EnsureSuccessStatusCode();
+        using var response = await client.PostAsJsonAsync($"/{index}/_search", new JsonObject
         {
             ["size"] = 10_000,
             ["query"] = new JsonObject { ["prefix"] = new JsonObject { ["uri"] = new JsonObject { ["value"] = uriPrefix } } },
@@ -128,6 +128,23 @@ public sealed class ChiveAppFixture : IAsyncLifetime
         Assert.True(response.IsSuccessStatusCode, $"_search answered {(int)response.StatusCode}: {body}");
         return JsonNode.Parse(body)!["hits"]!["hits"]!.AsArray()
             .ToDictionary(h => h!["_id"]!.GetValue<string>(), h => h!["_source"]!.AsObject(), StringComparer.Ordinal);
+    }
+
+    /// <summary>The index the <c>eprints</c> alias points at (null when there is no alias), through Elasticsearch's API.</summary>
+    public async Task<string?> AliasTargetAsync()
+    {
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Elasticsearch.Port}") };
+        using var response = await client.GetAsync($"/_alias/{Chive.IndexWorker.Search.SearchWriter.Alias}");
+        return response.StatusCode == System.Net.HttpStatusCode.NotFound
+            ? null
+            : JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject().Select(p => p.Key).Single();
+    }
+
+    public async Task<bool> IndexExistsAsync(string index)
+    {
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Elasticsearch.Port}") };
+        using var response = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/" + index));
+        return response.IsSuccessStatusCode;
     }
 
     public const string AdminKey = "test-operator-key";

@@ -42,16 +42,22 @@ public sealed class SearchWriterTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Item_errors_are_counted_and_back_pressure_makes_the_batch_retry()
+    public async Task Item_errors_are_counted_back_pressure_is_sat_out_and_a_gone_cluster_fails_the_batch()
     {
         _double.FailDocument = id => id.EndsWith("/2", StringComparison.Ordinal);
         Assert.Equal(1, await _writer.WriteAsync([Doc("1"), Doc("2"), Doc("3")], [], CancellationToken.None));
 
+        // One 429: sat out, then the items go again and succeed.
         _double.RejectNextBulk = true;
-        await Assert.ThrowsAsync<SearchUnavailableException>(() => _writer.WriteAsync([Doc("4")], [], CancellationToken.None));
+        Assert.Equal(0, await _writer.WriteAsync([Doc("4")], [], CancellationToken.None));
+        Assert.Contains("at://did:plc:x/pub.chive.eprint.submission/4", _double.Documents(SearchWriter.Alias).Keys);
+
+        // A cluster that is gone makes the batch fail (and be retried by its consumer).
+        await _double.DisposeAsync();
+        await Assert.ThrowsAsync<SearchUnavailableException>(() => _writer.WriteAsync([Doc("5")], [], CancellationToken.None));
     }
 
-    private static EprintSearchDocument Doc(string rkey) => new(
-        $"at://did:plc:x/pub.chive.eprint.submission/{rkey}", "bafyreib", $"Title {rkey}", null, [], [], [], "did:plc:x", null, "CC-BY-4.0", null,
-        DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch);
+    private static IndexableEprintDocument Doc(string rkey) => new(
+        $"at://did:plc:x/pub.chive.eprint.submission/{rkey}", "bafyreib", $"Title {rkey}", null, [], new SearchAuthor("did:plc:x", null, null), [], [],
+        "did:plc:x", null, "CC-BY-4.0", null, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch);
 }

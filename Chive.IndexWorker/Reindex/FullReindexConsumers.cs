@@ -1,0 +1,258 @@
+using System.Globalization;
+using Chive.Contracts.Operations;
+using Chive.Contracts.Reindex;
+using Chive.IndexWorker.Search;
+using Chive.Messaging;
+using MassTransit;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Chive.IndexWorker.Reindex;
+
+/// <summary>
+/// Starts a full reindex: makes sure the alias exists (a first-time reindex gets an empty <c>eprints-v1</c> behind it,
+/// so the pipeline never writes to a bare index), creates the next versioned index with periodic refresh off, counts
+/// the live eprints and sends the first chunk.
+/// </summary>
+public sealed class StartFullReindexConsumer(
+    NpgsqlDataSource dataSource, SearchWriter search, SearchIndexes indexes, TimeProvider time, ILogger<StartFullReindexConsumer> logger)
+    : IConsumer<StartFullReindex>
+{
+    public async Task Consume(ConsumeContext<StartFullReindex> context)
+    {
+        var message = context.Message;
+        var cancellationToken = context.CancellationToken;
+        await search.EnsureAliasAsync(cancellationToken);
+        var previous = await indexes.AliasTargetAsync(cancellationToken);
+        var next = SearchIndexes.NextVersion(previous);
+        if (await indexes.ExistsAsync(next, cancellationToken))
+        {
+            logger.LogWarning("Reindex {OperationId}: {Index} is left over from a reindex that did not finish; deleting it", message.OperationId, next);
+            await indexes.DeleteAsync(next, cancellationToken);
+        }
+
+        await search.CreateIndexAsync(next, withAlias: false, cancellationToken, settings => settings["refresh_interval"] = "-1");
+        await using var count = dataSource.CreateCommand("SELECT count(*) FROM eprints_index WHERE deleted_at IS NULL");
+        var total = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
+        logger.LogInformation("Reindex {OperationId}: {Total} eprints into {Index} (alias on {Previous}), {BatchSize} at a time",
+            message.OperationId, total, next, previous, message.BatchSize);
+        await context.Publish(new ReindexChunk(message.OperationId, next, previous, null, message.BatchSize, total, 0, 0, time.GetUtcNow()));
+    }
+}
+
+/// <summary>
+/// One page of a full reindex: the next live eprints in AT-URI order (one query), written to the new index with
+/// <c>_bulk</c> — requests bounded in documents and bytes, a few in flight — then the next chunk. After the last page:
+/// replay the eprints written or deleted since the reindex began (the pipeline kept writing to the live index), refresh,
+/// swap the alias in one call, delete the previous index, and replay once more through the alias to cover the
+/// moments around the swap. A cancel (or a dropped chunk of a finished operation) deletes the new index; the alias and
+/// the live index are never touched before the swap.
+/// </summary>
+public sealed class ReindexChunkConsumer(
+    NpgsqlDataSource dataSource,
+    SearchWriter search,
+    SearchIndexes indexes,
+    OperationCancellation cancellation,
+    IRequestClient<GetBackfillState> states,
+    IOptions<ReindexOptions> options,
+    TimeProvider time,
+    ILogger<ReindexChunkConsumer> logger) : IConsumer<ReindexChunk>
+{
+    public async Task Consume(ConsumeContext<ReindexChunk> context)
+    {
+        var chunk = context.Message;
+        var state = await states.GetResponse<BackfillState>(new GetBackfillState(chunk.OperationId), context.CancellationToken);
+        if (state.Message.Status != BackfillStatus.Running)
+        {
+            logger.LogInformation("Reindex {OperationId} is {Status}: deleting {Index}, the alias stays on {Previous}",
+                chunk.OperationId, state.Message.Status, chunk.NewIndex, chunk.PreviousIndex);
+            await indexes.DeleteAsync(chunk.NewIndex, context.CancellationToken);
+            cancellation.Forget(chunk.OperationId);
+            return;
+        }
+
+        var cancelled = cancellation.TokenFor(chunk.OperationId);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancelled, context.CancellationToken);
+        List<IndexableEprintDocument> page;
+        long errors;
+        try
+        {
+            await using (var connection = await dataSource.OpenConnectionAsync(linked.Token))
+            {
+                page = await EprintDocuments.PageAsync(connection, chunk.AfterUri, chunk.BatchSize, linked.Token);
+            }
+
+            errors = await WriteAsync(context, chunk, page, linked.Token);
+        }
+        catch (OperationCanceledException) when (cancelled.IsCancellationRequested)
+        {
+            page = [];
+            errors = 0;
+        }
+
+        if (cancelled.IsCancellationRequested)
+        {
+            logger.LogInformation("Reindex {OperationId} cancelled: deleting {Index}", chunk.OperationId, chunk.NewIndex);
+            await indexes.DeleteAsync(chunk.NewIndex, context.CancellationToken);
+            cancellation.Forget(chunk.OperationId);
+            return;
+        }
+
+        var next = chunk with { Indexed = chunk.Indexed + page.Count - errors, ItemErrors = chunk.ItemErrors + errors };
+        if (page.Count == chunk.BatchSize)
+        {
+            await context.Publish(next with { AfterUri = page[^1].Uri });
+            return;
+        }
+
+        await FinishAsync(context, next, cancelled);
+    }
+
+    /// <summary>Writes one page in bulk requests of bounded size, a few at once; reports progress as they complete.</summary>
+    private async Task<long> WriteAsync(ConsumeContext context, ReindexChunk chunk, List<IndexableEprintDocument> page, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var requests = new List<List<IndexableEprintDocument>>();
+        var current = new List<IndexableEprintDocument>();
+        long bytes = 0;
+        foreach (var document in page)
+        {
+            var size = 512L + document.Title.Length + (document.Abstract?.Length ?? 0) + document.Authors.Sum(a => 64 + (a.Name?.Length ?? 0));
+            if (current.Count > 0 && (current.Count >= settings.BulkDocuments || bytes + size > settings.BulkBytes))
+            {
+                requests.Add(current);
+                current = [];
+                bytes = 0;
+            }
+
+            current.Add(document);
+            bytes += size;
+        }
+
+        if (current.Count > 0)
+        {
+            requests.Add(current);
+        }
+
+        long errors = 0, written = 0, reported = chunk.Indexed;
+        var gate = new object();
+        await Parallel.ForEachAsync(requests, new ParallelOptions { MaxDegreeOfParallelism = settings.BulkConcurrency, CancellationToken = cancellationToken },
+            async (request, token) =>
+            {
+                var failed = await search.BulkAsync(chunk.NewIndex, request, [], token);
+                BackfillProgressed? progress = null;
+                lock (gate)
+                {
+                    errors += failed;
+                    written += request.Count - failed;
+                    var indexed = chunk.Indexed + written;
+                    if (indexed / settings.ProgressEvery > reported / settings.ProgressEvery)
+                    {
+                        // Another multiple of ProgressEvery documents passed (counted across chunks).
+                        reported = indexed;
+                        progress = new BackfillProgressed(chunk.OperationId, (int)Math.Min(99, indexed * 100 / Math.Max(1, chunk.Total)), indexed);
+                    }
+                }
+
+                if (progress is not null)
+                {
+                    await context.Publish(progress, token);
+                }
+            });
+        return errors;
+    }
+
+    private async Task FinishAsync(ConsumeContext context, ReindexChunk chunk, CancellationToken cancelled)
+    {
+        var cancellationToken = context.CancellationToken;
+        var margin = options.Value.ReplayMargin;
+        var replayStarted = time.GetUtcNow();
+        var replayed = await ReplayAsync(chunk.NewIndex, chunk.StartedAt - margin, cancellationToken);
+        if (cancelled.IsCancellationRequested)
+        {
+            await indexes.DeleteAsync(chunk.NewIndex, cancellationToken);
+            return;
+        }
+
+        await indexes.RefreshAsync(chunk.NewIndex, cancellationToken);
+        var live = await indexes.AliasTargetAsync(cancellationToken);
+        if (live != chunk.NewIndex)
+        {
+            // A chunk run again after a crash finds the swap already made; it only finishes what follows it.
+            await indexes.SwapAliasAsync(live, chunk.NewIndex, cancellationToken);
+        }
+
+        if (chunk.PreviousIndex is not null && chunk.PreviousIndex != chunk.NewIndex)
+        {
+            await indexes.DeleteAsync(chunk.PreviousIndex, cancellationToken);
+        }
+
+        replayed += await ReplayAsync(SearchWriter.Alias, replayStarted - margin, cancellationToken);
+        logger.LogInformation("Reindex {OperationId} done: {Indexed} documents in {Index}, {Errors} item errors, {Replayed} replayed changes",
+            chunk.OperationId, chunk.Indexed, chunk.NewIndex, chunk.ItemErrors, replayed);
+        cancellation.Forget(chunk.OperationId);
+        await context.Publish(new BackfillWorkCompleted(chunk.OperationId, chunk.Indexed, new Dictionary<string, string>
+        {
+            ["index"] = chunk.NewIndex,
+            ["previousIndex"] = chunk.PreviousIndex ?? "",
+            ["itemErrors"] = chunk.ItemErrors.ToString(CultureInfo.InvariantCulture),
+            ["replayedChanges"] = replayed.ToString(CultureInfo.InvariantCulture),
+        }));
+    }
+
+    /// <summary>Applies to <paramref name="index"/> every eprint written or deleted since <paramref name="since"/>.</summary>
+    private async Task<int> ReplayAsync(string index, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var (live, deleted) = await EprintDocuments.ChangedSinceAsync(connection, since, cancellationToken);
+        await search.BulkAsync(index, live, deleted, cancellationToken);
+        return live.Count + deleted.Count;
+    }
+}
+
+/// <summary>
+/// A reindex chunk that exhausted its retries (Elasticsearch gone, the database gone): the operation fails (the saga
+/// hears the same fault) and the half-built index is deleted — retried for a few minutes, since Elasticsearch may be
+/// what is gone. The alias and the live index are left as they were.
+/// </summary>
+public sealed class ReindexFaultConsumer(SearchIndexes indexes, ILogger<ReindexFaultConsumer> logger) : IConsumer<Fault<ReindexChunk>>
+{
+    public async Task Consume(ConsumeContext<Fault<ReindexChunk>> context)
+    {
+        var chunk = context.Message.Message;
+        if (await indexes.AliasTargetAsync(context.CancellationToken) == chunk.NewIndex)
+        {
+            return; // it failed after the swap: the new index is the live one
+        }
+
+        logger.LogWarning("Reindex {OperationId} failed: deleting {Index}, the alias stays on {Previous}", chunk.OperationId, chunk.NewIndex, chunk.PreviousIndex);
+        await indexes.DeleteAsync(chunk.NewIndex, context.CancellationToken);
+    }
+}
+
+public sealed class ReindexChunkConsumerDefinition : ConsumerDefinition<ReindexChunkConsumer>
+{
+    public ReindexChunkConsumerDefinition() => ConcurrentMessageLimit = 2;
+
+    protected override void ConfigureConsumer(
+        IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<ReindexChunkConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        // A page is idempotent (index by id), so it is simply tried again; a few seconds, then the operation fails.
+        endpointConfigurator.UseMessageRetry(r =>
+        {
+            r.Intervals(500, 2000, 5000);
+            r.Handle<NpgsqlException>();
+            r.Handle<SearchUnavailableException>();
+            r.Handle<Elastic.Transport.TransportException>();
+            r.Handle<TimeoutException>();
+        });
+        endpointConfigurator.UseInMemoryOutbox(context);
+    }
+}
+
+public sealed class ReindexFaultConsumerDefinition : ConsumerDefinition<ReindexFaultConsumer>
+{
+    protected override void ConfigureConsumer(
+        IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<ReindexFaultConsumer> consumerConfigurator, IRegistrationContext context) =>
+        endpointConfigurator.UseMessageRetry(r => r.Intervals(2000, 5000, 10000, 30000, 60000, 120000));
+}
