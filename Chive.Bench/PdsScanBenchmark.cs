@@ -18,8 +18,8 @@ internal static class PdsScanBenchmark
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var accounts = Option(args, "--accounts", 10);
-        var perAccount = Option(args, "--records-per-account", 500);
+        var accounts = Options.Int(args, "--accounts", 10);
+        var perAccount = Options.Int(args, "--records-per-account", 500);
         var total = accounts * perAccount;
         Console.Error.WriteLine($"[bench] starting the system and seeding {accounts} accounts × {perAccount} records");
 
@@ -107,10 +107,4 @@ internal static class PdsScanBenchmark
     private static void Row(string name, string requests, TimeSpan elapsed, long records, TimeSpan baseline) =>
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {name} | {requests} | {elapsed.TotalSeconds:F1} | {records / elapsed.TotalSeconds:N0} | {elapsed / baseline:F2} |"));
-
-    private static int Option(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var value) ? value : fallback;
-    }
 }

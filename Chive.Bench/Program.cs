@@ -4,11 +4,14 @@ using Chive.Bench;
 return args switch
 {
     ["pds-scan", .. var rest] => await PdsScanBenchmark.RunAsync(rest),
+    ["reindex", .. var rest] => await ReindexBenchmark.RunAsync(rest),
+    ["chive-pattern", var connectionString, var esUrl] => await ReindexBenchmark.RunChivePatternAsync(connectionString, esUrl),
     _ => Usage(),
 };
 
 static int Usage()
 {
     Console.Error.WriteLine("usage: scripts/bench.sh pds-scan [--accounts N] [--records-per-account N]");
+    Console.Error.WriteLine("       scripts/bench.sh reindex [--eprints N] [--batch-size N]");
     return 2;
 }

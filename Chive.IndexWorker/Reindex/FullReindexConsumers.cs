@@ -41,8 +41,9 @@ public sealed class StartFullReindexConsumer(
 }
 
 /// <summary>
-/// One page of a full reindex: the next live eprints in AT-URI order (one query), written to the new index with
-/// <c>_bulk</c> — requests bounded in documents and bytes, a few in flight — then the next chunk. After the last page:
+/// One unit of a full reindex: up to <see cref="ReindexOptions.PagesPerChunk"/> pages of live eprints in AT-URI order
+/// (one query per page, the next page read while the current one is written), written to the new index with
+/// <c>_bulk</c> — requests bounded in documents and bytes, a few in flight — then the next chunk from the last URI. After the last page:
 /// replay the eprints written or deleted since the reindex began (the pipeline kept writing to the live index), refresh,
 /// swap the alias in one call, delete the previous index, and replay once more through the alias to cover the
 /// moments around the swap. A cancel (or a dropped chunk of a finished operation) deletes the new index; the alias and
@@ -73,21 +74,41 @@ public sealed class ReindexChunkConsumer(
 
         var cancelled = cancellation.TokenFor(chunk.OperationId);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancelled, context.CancellationToken);
-        List<IndexableEprintDocument> page;
-        long errors;
+        var progress = chunk;
+        var finished = false;
+        Task<List<IndexableEprintDocument>>? next = null;
         try
         {
-            await using (var connection = await dataSource.OpenConnectionAsync(linked.Token))
+            // Up to PagesPerChunk pages per unit of work, each page's successor read while the page is written.
+            next = ReadAsync(chunk.AfterUri, chunk.BatchSize, linked.Token);
+            for (var pages = 1; ; pages++)
             {
-                page = await EprintDocuments.PageAsync(connection, chunk.AfterUri, chunk.BatchSize, linked.Token);
+                var watch = System.Diagnostics.Stopwatch.StartNew();
+                var page = await next;
+                var waited = watch.Elapsed;
+                finished = page.Count < chunk.BatchSize;
+                next = !finished && pages < options.Value.PagesPerChunk ? ReadAsync(page[^1].Uri, chunk.BatchSize, linked.Token) : null;
+                var errors = await WriteAsync(context, progress, page, linked.Token);
+                logger.LogDebug("Reindex {OperationId}: {Count} documents, waited {ReadMs:F0} ms for the read, written in {WriteMs:F0} ms",
+                    chunk.OperationId, page.Count, waited.TotalMilliseconds, (watch.Elapsed - waited).TotalMilliseconds);
+                progress = progress with
+                {
+                    AfterUri = page.Count > 0 ? page[^1].Uri : progress.AfterUri,
+                    Indexed = progress.Indexed + page.Count - errors,
+                    ItemErrors = progress.ItemErrors + errors,
+                };
+                if (next is null)
+                {
+                    break;
+                }
             }
-
-            errors = await WriteAsync(context, chunk, page, linked.Token);
         }
         catch (OperationCanceledException) when (cancelled.IsCancellationRequested)
         {
-            page = [];
-            errors = 0;
+            if (next is not null)
+            {
+                await next.ContinueWith(_ => { }, TaskScheduler.Default); // observe the read in flight
+            }
         }
 
         if (cancelled.IsCancellationRequested)
@@ -98,14 +119,19 @@ public sealed class ReindexChunkConsumer(
             return;
         }
 
-        var next = chunk with { Indexed = chunk.Indexed + page.Count - errors, ItemErrors = chunk.ItemErrors + errors };
-        if (page.Count == chunk.BatchSize)
+        if (!finished)
         {
-            await context.Publish(next with { AfterUri = page[^1].Uri });
+            await context.Publish(progress);
             return;
         }
 
-        await FinishAsync(context, next, cancelled);
+        await FinishAsync(context, progress, cancelled);
+    }
+
+    private async Task<List<IndexableEprintDocument>> ReadAsync(string? afterUri, int batchSize, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await EprintDocuments.PageAsync(connection, afterUri, batchSize, cancellationToken);
     }
 
     /// <summary>Writes one page in bulk requests of bounded size, a few at once; reports progress as they complete.</summary>

@@ -11,6 +11,13 @@ public sealed class ReindexOptions
     [Range(1, 10_000)]
     public int DefaultBatchSize { get; set; } = 500;
 
+    /// <summary>
+    /// Pages (of the batch size) per unit of work: the checkpoint is the last URI of a unit, so a crash redoes at most
+    /// this many pages (default 10).
+    /// </summary>
+    [Range(1, 1000)]
+    public int PagesPerChunk { get; set; } = 10;
+
     /// <summary>Most documents in one <c>_bulk</c> request (default 250).</summary>
     [Range(1, 10_000)]
     public int BulkDocuments { get; set; } = 250;

@@ -26,7 +26,7 @@ public static class EprintDocuments
 
     /// <summary>The live eprints among <paramref name="uris"/>, inside the caller's transaction.</summary>
     public static Task<List<IndexableEprintDocument>> ForUrisAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyCollection<string> uris, CancellationToken cancellationToken) =>
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, IReadOnlyCollection<string> uris, CancellationToken cancellationToken) =>
         uris.Count == 0
             ? Task.FromResult(new List<IndexableEprintDocument>())
             : ReadAsync(connection, transaction, $"{Select} WHERE e.deleted_at IS NULL AND e.uri = ANY(@uris)", cancellationToken, ("uris", uris.ToArray()));

@@ -10,7 +10,7 @@ namespace Chive.Tests.Doubles;
 /// <summary>
 /// Elasticsearch 9 as far as Chive uses it, in memory: <c>GET /</c>, <c>GET /_cluster/health</c>, index exists /
 /// create (settings and mappings stored, not interpreted) / delete, <c>_bulk</c> (index, create, delete; per-item
-/// results and errors), <c>PUT _settings</c> (stored, not applied), <c>_aliases</c> (atomic add/remove), <c>GET /_alias/{name}</c>, <c>_refresh</c>, <c>_count</c> and
+/// results and errors), <c>PUT _settings</c> (stored, not applied), <c>_aliases</c> (atomic add/remove), <c>GET /_alias/{name}</c>, <c>_refresh</c>, <c>_count</c>, index one document by id and
 /// get by id — every response with the <c>X-Elastic-Product: Elasticsearch</c> header Elastic's client requires, and
 /// gzip-compressed request bodies accepted (the client sends them).
 /// Requests to an alias go to its single index. <c>_search</c> answers two queries only, for tests to read back what
@@ -124,6 +124,20 @@ public sealed class ElasticsearchDouble : HttpDouble
             return Results.Json(new { acknowledged = true });
         });
         app.MapMethods("/{index}/_search", ["POST", "GET"], (Func<string, HttpContext, Task<IResult>>)SearchAsync);
+        app.MapMethods("/{index}/_doc/{id}", ["PUT", "POST"], async (string index, string id, HttpContext context) =>
+        {
+            id = Uri.UnescapeDataString(id);
+            if (await ReadJsonAsync(context) is not { } source)
+            {
+                return Error(400, "mapper_parsing_exception", "failed to parse");
+            }
+
+            var state = _indices.GetOrAdd(Resolve(index), _ => new IndexState([]));
+            var created = !state.Documents.TryGetValue(id, out var existing);
+            var version = (existing?.Version ?? 0) + 1;
+            state.Documents[id] = new StoredDocument(source, version);
+            return Results.Json(Item(Resolve(index), id, created ? 201 : 200, created ? "created" : "updated", version), statusCode: created ? 201 : 200);
+        });
         app.MapGet("/{index}/_doc/{id}", (string index, string id) =>
         {
             id = Uri.UnescapeDataString(id); // routing leaves %2F encoded; AT-URIs are full of slashes
