@@ -7,10 +7,6 @@ public sealed class ReindexOptions
 {
     public const string SectionName = "Reindex";
 
-    /// <summary>Eprints read per unit of work when the trigger gives no batchSize (default 500, the seed's value).</summary>
-    [Range(1, 10_000)]
-    public int DefaultBatchSize { get; set; } = 500;
-
     /// <summary>
     /// Pages (of the batch size) per unit of work: the checkpoint is the last URI of a unit, so a crash redoes at most
     /// this many pages (default 10).
