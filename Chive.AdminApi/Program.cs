@@ -1,3 +1,4 @@
+using Chive.AdminApi.AdminPage;
 using Chive.AdminApi.Apis;
 using Chive.AdminApi.Extensions;
 using Prometheus;
@@ -10,6 +11,7 @@ builder.AddApplicationServices();
 var app = builder.Build();
 
 app.MapBackfillApi();
+app.MapAdminPage();
 app.MapMetrics();
 app.MapDefaultEndpoints();
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Chive's tests need and a fresh machine lacks. Idempotent: each step checks first.
-#   - Debian packages: PostgreSQL 15, Redis, RabbitMQ (none is started here; scripts/test-services.sh starts them)
+#   - Debian packages: PostgreSQL 15, Redis, RabbitMQ (none is started here; scripts/test-services.sh starts them),
+#     Chromium (for the browser tests)
 #   - Node 22 and @atproto/dev-env for the real atproto PDS + PLC directory (testnet/, from its package-lock.json)
 set -euo pipefail
 
@@ -11,6 +12,8 @@ need_apt=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql-15)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v rabbitmq-server >/dev/null || need_apt+=(rabbitmq-server)
+# Debian's Chromium for the browser tests (Playwright drives it through ExecutablePath; its own download is not used).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

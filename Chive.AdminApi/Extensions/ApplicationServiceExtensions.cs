@@ -1,3 +1,4 @@
+using Chive.AdminApi.AdminPage;
 using Chive.AdminApi.Operations;
 using Chive.Messaging;
 using Chive.ServiceDefaults;
@@ -10,6 +11,7 @@ internal static class ApplicationServiceExtensions
     {
         builder.AddOperationStore();
         builder.AddOperationServices();
+        builder.AddAdminPage();
         builder.AddChiveMessaging(bus => bus.AddOperations());
         // XRPC outputs leave optional fields out rather than sending null.
         builder.Services.ConfigureHttpJsonOptions(o =>

@@ -157,7 +157,7 @@ public sealed class GovernanceSyncTests(ChiveAppFixture fixture, ITestOutputHelp
         using var admin = fixture.CreateAdminClient();
         await AdminCalls.AssertErrorAsync(await admin.PostAsJsonAsync("/xrpc/pub.chive.admin.triggerBackfill", new { type = "everything" }), HttpStatusCode.BadRequest, "InvalidRequest");
         await AdminCalls.AssertErrorAsync(await admin.PostAsJsonAsync("/xrpc/pub.chive.admin.triggerBackfill", new { type = "freshnessScan" }), HttpStatusCode.NotImplemented, "NotImplemented");
-        await AdminCalls.AssertErrorAsync(await admin.PostAsJsonAsync("/xrpc/pub.chive.admin.triggerFullReindex", new { }), HttpStatusCode.NotImplemented, "NotImplemented");
+        await AdminCalls.AssertErrorAsync(await admin.PostAsJsonAsync("/xrpc/pub.chive.admin.triggerCitationExtraction", new { }), HttpStatusCode.NotImplemented, "NotImplemented");
         await AdminCalls.AssertErrorAsync(await admin.GetAsync("/xrpc/pub.chive.admin.getBackfillStatus?id=not-a-uuid"), HttpStatusCode.BadRequest, "InvalidRequest");
         await AdminCalls.AssertErrorAsync(await admin.GetAsync($"/xrpc/pub.chive.admin.getBackfillStatus?id={Guid.NewGuid()}"), HttpStatusCode.NotFound, "OperationNotFound");
         await AdminCalls.AssertErrorAsync(await admin.PostAsJsonAsync("/xrpc/pub.chive.admin.cancelBackfill", new { id = Guid.NewGuid() }), HttpStatusCode.NotFound, "OperationNotFound");
@@ -217,7 +217,8 @@ public sealed class GovernanceSyncTests(ChiveAppFixture fixture, ITestOutputHelp
     }
 
     /// <summary>Writes the governance repo once per fixture: valid nodes, a few invalid ones, and edges between nodes.</summary>
-    private async Task<List<string>> EnsureSeededAsync()
+    /// <summary>The governance repo holds 130 valid nodes, 3 invalid ones and 120 edges (seeded once).</summary>
+    internal async Task<List<string>> EnsureSeededAsync()
     {
         await SeedGate.WaitAsync();
         try

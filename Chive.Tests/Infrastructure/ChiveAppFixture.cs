@@ -87,6 +87,7 @@ public sealed class ChiveAppFixture : IAsyncLifetime
         {
             ["Admin__ApiKeys__0__Label"] = AdminKeyLabel,
             ["Admin__ApiKeys__0__Sha256"] = Chive.AdminApi.Auth.ApiKeyAuthenticator.Hash(AdminKey),
+            ["AdminPage__PollInterval"] = "00:00:00.500",
         });
         Configure(builder, ResourceNames.ScanWorker, new()
         {

@@ -1,0 +1,291 @@
+using System.Text.Json.Nodes;
+using Chive.ServiceDefaults;
+using Chive.Tests.Doubles;
+using Chive.Tests.GovernanceSync;
+using Chive.Tests.Infrastructure;
+using Microsoft.Playwright;
+using Xunit.Abstractions;
+using static Microsoft.Playwright.Assertions;
+
+namespace Chive.Tests.AdminPage;
+
+/// <summary>
+/// Headless Chromium (Debian's package, installed by scripts/install-test-deps.sh) through Playwright, driving the
+/// AdminApi's /admin/backfill page against the whole running system. Every test saves a screenshot under
+/// .test-state/artifacts/screenshots/ and fails on any console error of the page.
+/// </summary>
+[Collection(ChiveAppCollection.Name)]
+public sealed class BackfillPageTests(ChiveAppFixture fixture, BrowserFixture browser, ITestOutputHelper output) : IClassFixture<BrowserFixture>
+{
+    [Fact]
+    public async Task Sign_in_refuses_a_wrong_key_then_shows_one_card_per_type_and_works_on_a_narrow_window()
+    {
+        await using var session = await OpenAsync("sign-in");
+        var page = session.Page;
+
+        // Chromium logs every refused request as a console error; this one is the point of the step.
+        session.Expect("the server responded with a status of 403");
+        await page.GetByLabel("Operator key").FillAsync("not-the-key");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Expect(page.Locator("#signin-error")).ToContainTextAsync("refused");
+        await Expect(page.Locator("#app")).ToBeHiddenAsync();
+
+        await SignInAsync(page);
+        await Expect(page.Locator("#cards .card")).ToHaveCountAsync(6);
+        await Expect(Card(page, "governanceSync").GetByRole(AriaRole.Button)).ToBeEnabledAsync();
+        await Expect(Card(page, "fullReindex").GetByRole(AriaRole.Button)).ToBeEnabledAsync();
+        await Expect(Card(page, "freshnessScan").GetByRole(AriaRole.Button)).ToBeDisabledAsync();
+        await Expect(Card(page, "freshnessScan")).ToContainTextAsync("Not available");
+        output.WriteLine($"first load: {session.BytesOnFirstLoad:N0} bytes transferred in {session.RequestsOnFirstLoad} requests");
+
+        // Keyboard: the DID field and its button are reachable with Tab, and Enter in the field triggers.
+        await page.GetByLabel("DID", new() { Exact = true }).FocusAsync();
+        await page.Keyboard.PressAsync("Tab");
+        await Expect(Card(page, "didSync").GetByRole(AriaRole.Button)).ToBeFocusedAsync();
+
+        await session.ScreenshotAsync("signed-in-1280x800");
+        await page.SetViewportSizeAsync(390, 844);
+        await Expect(Card(page, "pdsScan")).ToBeVisibleAsync();
+        await session.ScreenshotAsync("signed-in-narrow");
+
+        // The key lives for the browser session: a reload stays signed in, signing out asks again.
+        await page.ReloadAsync();
+        await Expect(page.Locator("#cards .card")).ToHaveCountAsync(6);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await Expect(page.GetByLabel("Operator key")).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task A_governance_sync_shows_its_progress_bar_moving_then_lands_in_history_completed_with_its_count()
+    {
+        await new GovernanceSyncTests(fixture, output).EnsureSeededAsync();
+        await using var session = await OpenAsync("progress");
+        var page = session.Page;
+        await SignInAsync(page);
+
+        fixture.GovernancePds.Always = new HttpFault.Slow(TimeSpan.FromMilliseconds(900));
+        string id;
+        try
+        {
+            id = await StartAsync(page, "governanceSync", "Started");
+            var bar = page.Locator($"#active #op-{id} [role=progressbar]");
+            await Expect(bar).ToBeVisibleAsync();
+            await page.WaitForFunctionAsync(
+                "id => Number(document.querySelector(`#active #op-${id} [role=progressbar]`)?.getAttribute('aria-valuenow') ?? 0) > 0",
+                id, new() { Timeout = 60_000, PollingInterval = 100 });
+            await session.ScreenshotAsync("running-progress-bar");
+        }
+        finally
+        {
+            fixture.GovernancePds.Always = null;
+        }
+
+        using var admin = fixture.CreateAdminClient();
+        var done = await admin.WaitForEndAsync(id);
+        Assert.Equal("completed", done.Status());
+        var row = page.Locator($"#history #op-{id}");
+        await Expect(row).ToHaveAttributeAsync("data-status", "completed", new() { Timeout = 15_000 });
+        await Expect(row.Locator("td[data-label=Records]")).ToHaveTextAsync(done.Records().ToString("N0", System.Globalization.CultureInfo.GetCultureInfo("en")));
+        await Expect(page.Locator($"#active #op-{id}")).ToHaveCountAsync(0);
+        await session.ScreenshotAsync("history-completed");
+    }
+
+    [Fact]
+    public async Task Cancel_through_the_dialog_moves_the_operation_to_history_as_cancelled()
+    {
+        await new GovernanceSyncTests(fixture, output).EnsureSeededAsync();
+        await using var session = await OpenAsync("cancel");
+        var page = session.Page;
+        await SignInAsync(page);
+
+        fixture.GovernancePds.Always = new HttpFault.Slow(TimeSpan.FromMilliseconds(900));
+        try
+        {
+            var id = await StartAsync(page, "governanceSync", "Started");
+            var row = page.Locator($"#active #op-{id}");
+            await row.GetByRole(AriaRole.Button, new() { Name = "Cancel" }).ClickAsync();
+            var dialog = page.Locator("dialog#confirm");
+            await Expect(dialog).ToBeVisibleAsync();
+            await session.ScreenshotAsync("cancel-dialog");
+            await dialog.GetByRole(AriaRole.Button, new() { Name = "Cancel operation" }).ClickAsync();
+
+            await Expect(page.Locator($"#history #op-{id}")).ToHaveAttributeAsync("data-status", "cancelled", new() { Timeout = 15_000 });
+            await session.ScreenshotAsync("history-cancelled");
+        }
+        finally
+        {
+            fixture.GovernancePds.Always = null;
+        }
+    }
+
+    [Fact]
+    public async Task Triggering_twice_says_already_running_with_a_link_to_it()
+    {
+        await new GovernanceSyncTests(fixture, output).EnsureSeededAsync();
+        await using var session = await OpenAsync("twice");
+        var page = session.Page;
+        await SignInAsync(page);
+
+        fixture.GovernancePds.Always = new HttpFault.Slow(TimeSpan.FromMilliseconds(900));
+        try
+        {
+            var first = await StartAsync(page, "governanceSync", "Started");
+            var second = await StartAsync(page, "governanceSync", "Already running");
+            Assert.Equal(first, second);
+            await session.ScreenshotAsync("already-running");
+            using var admin = fixture.CreateAdminClient();
+            await admin.PostAsync("cancelBackfill", new JsonObject { ["id"] = first });
+        }
+        finally
+        {
+            fixture.GovernancePds.Always = null;
+        }
+    }
+
+    [Fact]
+    public async Task An_invalid_DID_shows_the_validation_message_and_sends_nothing()
+    {
+        await using var session = await OpenAsync("invalid-did");
+        var page = session.Page;
+        await SignInAsync(page);
+        var sent = 0;
+        page.Request += (_, request) => sent += request.Url.Contains("triggerDIDSync", StringComparison.Ordinal) ? 1 : 0;
+
+        var card = Card(page, "didSync");
+        await card.GetByLabel("DID", new() { Exact = true }).FillAsync("did:plc:not-valid");
+        await card.GetByRole(AriaRole.Button).ClickAsync();
+
+        await Expect(card.Locator(".result")).ToContainTextAsync("Enter a did:plc");
+        await Expect(card.GetByLabel("DID", new() { Exact = true })).ToHaveAttributeAsync("aria-invalid", "true");
+        Assert.Equal(0, sent);
+        await session.ScreenshotAsync("invalid-did");
+    }
+
+    private static ILocator Card(IPage page, string type) => page.Locator($"#cards .card[data-type={type}]");
+
+    private static async Task SignInAsync(IPage page)
+    {
+        await page.GetByLabel("Operator key").FillAsync(ChiveAppFixture.AdminKey);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Expect(page.Locator("#cards .card")).ToHaveCountAsync(6);
+    }
+
+    /// <summary>Clicks a card's button and returns the operation id from the answer's link.</summary>
+    private static async Task<string> StartAsync(IPage page, string type, string expected)
+    {
+        var card = Card(page, type);
+        await card.GetByRole(AriaRole.Button).ClickAsync();
+        var result = card.Locator(".result");
+        await Expect(result).ToContainTextAsync(expected);
+        var href = await result.Locator("a").GetAttributeAsync("href");
+        return href!["#op-".Length..];
+    }
+
+    private async Task<PageSession> OpenAsync(string name)
+    {
+        var url = new Uri(fixture.CreateClient(ResourceNames.AdminApi).BaseAddress!, "/admin/backfill");
+        return await PageSession.OpenAsync(browser.Browser, url, name);
+    }
+}
+
+/// <summary>One page in a fresh browser context; on dispose, fails the test if the page logged console errors.</summary>
+public sealed class PageSession : IAsyncDisposable
+{
+    private readonly IBrowserContext _context;
+    private readonly List<string> _errors = [];
+    private readonly string _test;
+
+    private PageSession(IBrowserContext context, IPage page, string test)
+    {
+        _context = context;
+        Page = page;
+        _test = test;
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+            {
+                _errors.Add(message.Text);
+            }
+        };
+        page.PageError += (_, error) => _errors.Add(error);
+    }
+
+    public IPage Page { get; }
+
+    private readonly List<string> _expected = [];
+
+    /// <summary>A console error the test causes on purpose (e.g. Chromium's line for a refused request).</summary>
+    public void Expect(string text) => _expected.Add(text);
+
+    public long BytesOnFirstLoad { get; private set; }
+
+    public int RequestsOnFirstLoad { get; private set; }
+
+    public static async Task<PageSession> OpenAsync(IBrowser browser, Uri url, string test)
+    {
+        var context = await browser.NewContextAsync(new() { ViewportSize = new() { Width = 1280, Height = 800 } });
+        var page = await context.NewPageAsync();
+        var session = new PageSession(context, page, test);
+        var requests = new List<IRequest>();
+        page.RequestFinished += (_, request) => requests.Add(request);
+        await page.GotoAsync(url.ToString(), new() { WaitUntil = WaitUntilState.NetworkIdle });
+        foreach (var request in requests.ToList())
+        {
+            var sizes = await request.SizesAsync();
+            session.BytesOnFirstLoad += sizes.ResponseHeadersSize + sizes.ResponseBodySize;
+        }
+
+        session.RequestsOnFirstLoad = requests.Count;
+        return session;
+    }
+
+    /// <summary>Saves a full-page screenshot as a test artifact: .test-state/artifacts/screenshots/{test}-{name}.png.</summary>
+    public async Task ScreenshotAsync(string name)
+    {
+        var directory = Path.Combine(BrowserFixture.ArtifactsDirectory, "screenshots");
+        Directory.CreateDirectory(directory);
+        await Page.ScreenshotAsync(new() { Path = Path.Combine(directory, $"{_test}-{name}.png"), FullPage = true });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await ScreenshotAsync("last");
+        await _context.CloseAsync();
+        var unexpected = _errors.Where(e => !_expected.Any(x => e.Contains(x, StringComparison.Ordinal))).ToList();
+        Assert.True(unexpected.Count == 0, "console errors on the page:\n" + string.Join("\n", unexpected));
+    }
+}
+
+/// <summary>Debian's Chromium, launched once per test class through Playwright (its own browser download is not used).</summary>
+public sealed class BrowserFixture : IAsyncLifetime
+{
+    public static string ChromiumPath => Environment.GetEnvironmentVariable("CHIVE_TEST_CHROMIUM") ?? "/usr/bin/chromium";
+
+    public static string ArtifactsDirectory => Path.Combine(
+        Environment.GetEnvironmentVariable("CHIVE_TEST_STATE") ?? Path.Combine(RepoPaths.Root, ".test-state"), "artifacts");
+
+    private IPlaywright? _playwright;
+
+    public IBrowser Browser { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        if (!File.Exists(ChromiumPath))
+        {
+            throw new InvalidOperationException($"Chromium is not installed at {ChromiumPath}: run scripts/install-test-deps.sh (scripts/test.sh does).");
+        }
+
+        _playwright = await Playwright.CreateAsync();
+        Browser = await _playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumPath, Headless = true });
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null)
+        {
+            await Browser.CloseAsync();
+        }
+
+        _playwright?.Dispose();
+    }
+}
