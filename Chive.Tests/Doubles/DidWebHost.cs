@@ -25,6 +25,19 @@ public sealed class DidWebHost : HttpDouble
 
     public string Did => $"did:web:localhost%3A{Port}";
 
+    /// <summary>A DID document for this host's DID naming <paramref name="pds"/> as its PDS (null: this host itself).</summary>
+    public string DocumentNaming(string? pds = null) => new System.Text.Json.Nodes.JsonObject
+    {
+        ["@context"] = new System.Text.Json.Nodes.JsonArray("https://www.w3.org/ns/did/v1"),
+        ["id"] = Did,
+        ["service"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
+        {
+            ["id"] = "#atproto_pds",
+            ["type"] = "AtprotoPersonalDataServer",
+            ["serviceEndpoint"] = pds ?? BaseAddress.ToString().TrimEnd('/'),
+        }),
+    }.ToJsonString();
+
     public static async Task<DidWebHost> StartNewAsync()
     {
         var host = new DidWebHost();

@@ -40,6 +40,13 @@ public static class AdminCalls
     public static Task<JsonObject> WaitForEndAsync(this HttpClient admin, string id, TimeSpan? timeout = null) =>
         admin.WaitForAsync(id, op => op.Status() != "running", timeout);
 
+    /// <summary>Triggers a DID sync and waits for its end.</summary>
+    public static async Task<JsonObject> DidSyncAsync(this HttpClient admin, string did)
+    {
+        var started = await admin.PostAsync("triggerDIDSync", new JsonObject { ["did"] = did });
+        return await admin.WaitForEndAsync(started["operationId"]!.GetValue<string>());
+    }
+
     public static string Status(this JsonObject operation) => operation["status"]!.GetValue<string>();
 
     public static long Records(this JsonObject operation) => operation["recordsProcessed"]!.GetValue<long>();

@@ -18,7 +18,7 @@ public sealed class DidSyncTests(ChiveAppFixture fixture)
         var world = await ScanWorld.GetAsync(fixture);
         using var admin = fixture.CreateAdminClient();
 
-        var done = await SyncAsync(admin, world.Carol.Did);
+        var done = await admin.DidSyncAsync(world.Carol.Did);
 
         Assert.Equal("completed", done.Status());
         Assert.Equal(world.Carol.Did, done.Meta("did"));
@@ -37,7 +37,7 @@ public sealed class DidSyncTests(ChiveAppFixture fixture)
     public async Task A_did_web_served_by_a_local_host_works_and_one_sync_per_DID_runs_at_a_time()
     {
         await using var host = await DidWebHost.StartNewAsync();
-        host.Document = DidDocument(host.Did, host.BaseAddress.ToString().TrimEnd('/'));
+        host.Document = host.DocumentNaming();
         host.Records["pub.chive.eprint.submission"] = new() { ["3kwebaaaaaaa2"] = ScanWorld.LexiconSubmission("From did:web", null) };
         host.Records["pub.chive.review.comment"] = new()
         {
@@ -61,7 +61,7 @@ public sealed class DidSyncTests(ChiveAppFixture fixture)
     public async Task Elasticsearch_down_during_indexing_holds_the_batch_until_it_returns_and_nothing_is_lost()
     {
         await using var host = await DidWebHost.StartNewAsync();
-        host.Document = DidDocument(host.Did, host.BaseAddress.ToString().TrimEnd('/'));
+        host.Document = host.DocumentNaming();
         host.Records["pub.chive.eprint.submission"] = new() { ["3kwebbbbbbbb2"] = ScanWorld.LexiconSubmission("Written while search was down", null) };
         using var admin = fixture.CreateAdminClient();
 
@@ -104,38 +104,20 @@ public sealed class DidSyncTests(ChiveAppFixture fixture)
     public async Task An_unknown_DID_a_document_without_a_PDS_and_a_private_PDS_fail_saying_which()
     {
         using var admin = fixture.CreateAdminClient();
-        var unknown = await SyncAsync(admin, "did:plc:zzzzzzzzzzzzzzzzzzzzzzzz");
+        var unknown = await admin.DidSyncAsync("did:plc:zzzzzzzzzzzzzzzzzzzzzzzz");
         Assert.Equal("failed", unknown.Status());
         Assert.Contains("could not be resolved", unknown["error"]!.GetValue<string>(), StringComparison.Ordinal);
 
         await using var host = await DidWebHost.StartNewAsync();
         host.Document = new JsonObject { ["id"] = host.Did, ["service"] = new JsonArray() }.ToJsonString();
-        var noPds = await SyncAsync(admin, host.Did);
+        var noPds = await admin.DidSyncAsync(host.Did);
         Assert.Equal("failed", noPds.Status());
         Assert.Contains("names no atproto PDS", noPds["error"]!.GetValue<string>(), StringComparison.Ordinal);
 
         await using var privateHost = await DidWebHost.StartNewAsync();
-        privateHost.Document = DidDocument(privateHost.Did, "http://10.20.30.40:2583");
-        var refused = await SyncAsync(admin, privateHost.Did);
+        privateHost.Document = privateHost.DocumentNaming("http://10.20.30.40:2583");
+        var refused = await admin.DidSyncAsync(privateHost.Did);
         Assert.Equal("failed", refused.Status());
         Assert.Contains("SSRF guard", refused["error"]!.GetValue<string>(), StringComparison.Ordinal);
     }
-
-    private static async Task<JsonObject> SyncAsync(HttpClient admin, string did)
-    {
-        var started = await admin.PostAsync("triggerDIDSync", new JsonObject { ["did"] = did });
-        return await admin.WaitForEndAsync(started["operationId"]!.GetValue<string>());
-    }
-
-    private static string DidDocument(string did, string pds) => new JsonObject
-    {
-        ["@context"] = new JsonArray("https://www.w3.org/ns/did/v1"),
-        ["id"] = did,
-        ["service"] = new JsonArray(new JsonObject
-        {
-            ["id"] = "#atproto_pds",
-            ["type"] = "AtprotoPersonalDataServer",
-            ["serviceEndpoint"] = pds,
-        }),
-    }.ToJsonString();
 }

@@ -153,14 +153,14 @@ public sealed class FullReindexTests(ChiveAppFixture fixture)
     {
         await SeedAsync();
         await using var host = await DidWebHost.StartNewAsync();
-        host.Document = DidWebDocument(host);
+        host.Document = host.DocumentNaming();
         host.Records["pub.chive.eprint.submission"] = new()
         {
             ["3kduringaaaa1"] = ScanWorld.LexiconSubmission("Kept during the reindex", null),
             ["3kduringaaaa2"] = ScanWorld.LexiconSubmission("Deleted during the reindex", null),
         };
         using var admin = fixture.CreateAdminClient();
-        Assert.Equal("completed", (await SyncAsync(admin, host.Did)).Status());
+        Assert.Equal("completed", (await admin.DidSyncAsync(host.Did)).Status());
 
         using var slow = Slow();
         var id = await StartAsync(admin, new JsonObject { ["batchSize"] = SmallBatch });
@@ -168,7 +168,7 @@ public sealed class FullReindexTests(ChiveAppFixture fixture)
 
         host.Records["pub.chive.eprint.submission"].Remove("3kduringaaaa2");
         host.Records["pub.chive.eprint.submission"]["3kduringaaaa3"] = ScanWorld.LexiconSubmission("Written during the reindex", null);
-        var sync = await SyncAsync(admin, host.Did);
+        var sync = await admin.DidSyncAsync(host.Did);
         Assert.Equal(("completed", "1"), (sync.Status(), sync.Meta("deletedRecords")));
         Assert.Equal("running", (await admin.GetOperationAsync(id)).Status()); // the pipeline wrote while the reindex ran
 
@@ -229,12 +229,6 @@ public sealed class FullReindexTests(ChiveAppFixture fixture)
 
     private static async Task<JsonObject> ReindexAsync(HttpClient admin, JsonObject body) =>
         await admin.WaitForEndAsync(await StartAsync(admin, body));
-
-    private static async Task<JsonObject> SyncAsync(HttpClient admin, string did)
-    {
-        var started = await admin.PostAsync("triggerDIDSync", new JsonObject { ["did"] = did });
-        return await admin.WaitForEndAsync(started["operationId"]!.GetValue<string>());
-    }
 
     private static async Task Eventually(Func<Task<bool>> condition, string message)
     {
@@ -319,17 +313,6 @@ public sealed class FullReindexTests(ChiveAppFixture fixture)
         record["doi"] = $"10.1234/legacy-{i}";
         return record;
     }
-
-    private static string DidWebDocument(DidWebHost host) => new JsonObject
-    {
-        ["id"] = host.Did,
-        ["service"] = new JsonArray(new JsonObject
-        {
-            ["id"] = "#atproto_pds",
-            ["type"] = "AtprotoPersonalDataServer",
-            ["serviceEndpoint"] = host.BaseAddress.ToString().TrimEnd('/'),
-        }),
-    }.ToJsonString();
 
     private sealed class Restore(Action undo) : IDisposable
     {
