@@ -21,19 +21,25 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
         InstanceState(x => x.CurrentState);
 
         Event(() => Requested, e => e.CorrelateById(m => m.Message.OperationId));
-        Event(() => Progressed, e => { e.CorrelateById(m => m.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
-        Event(() => WorkCompleted, e => { e.CorrelateById(m => m.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
-        Event(() => WorkFailed, e => { e.CorrelateById(m => m.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
-        Event(() => GovernanceChunkFaulted, e => { e.CorrelateById(m => m.Message.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
-        Event(() => LaneProgressed, e => { e.CorrelateById(m => m.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
-        Event(() => Indexed, e => { e.CorrelateById(m => m.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
-        Event(() => ScanStartFaulted, e => { e.CorrelateById(m => m.Message.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
-        Event(() => DidSyncStartFaulted, e => { e.CorrelateById(m => m.Message.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
-        Event(() => ScanChunkFaulted, e => { e.CorrelateById(m => m.Message.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
-        Event(() => IndexBatchFaulted, e => { e.CorrelateById(m => m.Message.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
-        Event(() => SweepFaulted, e => { e.CorrelateById(m => m.Message.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
-        Event(() => ReindexStartFaulted, e => { e.CorrelateById(m => m.Message.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
-        Event(() => ReindexChunkFaulted, e => { e.CorrelateById(m => m.Message.Message.OperationId); e.OnMissingInstance(m => m.Discard()); });
+
+        // Facts about an operation; one about an operation that does not exist (expired, or never was) is dropped.
+        void Fact<T>(System.Linq.Expressions.Expression<Func<Event<T>>> fact, Func<ConsumeContext<T>, Guid> operationId) where T : class =>
+            Event(fact, e => { e.CorrelateById(operationId); e.OnMissingInstance(m => m.Discard()); });
+
+        Fact(() => Progressed, m => m.Message.OperationId);
+        Fact(() => WorkCompleted, m => m.Message.OperationId);
+        Fact(() => WorkFailed, m => m.Message.OperationId);
+        Fact(() => GovernanceChunkFaulted, m => m.Message.Message.OperationId);
+        Fact(() => LaneProgressed, m => m.Message.OperationId);
+        Fact(() => Indexed, m => m.Message.OperationId);
+        Fact(() => ScanStartFaulted, m => m.Message.Message.OperationId);
+        Fact(() => DidSyncStartFaulted, m => m.Message.Message.OperationId);
+        Fact(() => ScanChunkFaulted, m => m.Message.Message.OperationId);
+        Fact(() => IndexBatchFaulted, m => m.Message.Message.OperationId);
+        Fact(() => SweepFaulted, m => m.Message.Message.OperationId);
+        Fact(() => ReindexStartFaulted, m => m.Message.Message.OperationId);
+        Fact(() => ReindexChunkFaulted, m => m.Message.Message.OperationId);
+
         Event(() => CancelRequested, e =>
         {
             e.CorrelateById(m => m.Message.OperationId);
