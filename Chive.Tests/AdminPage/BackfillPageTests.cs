@@ -161,6 +161,36 @@ public sealed class BackfillPageTests(ChiveAppFixture fixture, BrowserFixture br
         await session.ScreenshotAsync("invalid-did");
     }
 
+    [Fact]
+    public async Task Polling_stops_while_the_tab_is_hidden_and_a_lost_connection_shows_a_banner_until_it_returns()
+    {
+        await using var session = await OpenAsync("polling");
+        var page = session.Page;
+        await SignInAsync(page);
+        var polls = 0;
+        page.Request += (_, request) => polls += request.Url.Contains("getBackfillStatus", StringComparison.Ordinal) ? 1 : 0;
+
+        await page.WaitForTimeoutAsync(1200); // polls every 500 ms here
+        Assert.True(polls >= 2, $"{polls} polls while visible");
+
+        await page.EvaluateAsync("() => { Object.defineProperty(document, 'hidden', { configurable: true, get: () => true }); document.dispatchEvent(new Event('visibilitychange')); }");
+        await page.WaitForTimeoutAsync(300);
+        var hiddenFrom = polls;
+        await page.WaitForTimeoutAsync(1500);
+        Assert.Equal(hiddenFrom, polls);
+        await page.EvaluateAsync("() => { Object.defineProperty(document, 'hidden', { configurable: true, get: () => false }); document.dispatchEvent(new Event('visibilitychange')); }");
+        await page.WaitForTimeoutAsync(1200);
+        Assert.True(polls > hiddenFrom, "polling did not resume when the tab became visible");
+
+        // The network goes away: the page says so instead of freezing, and recovers by itself.
+        session.Expect("net::ERR_FAILED");
+        await page.RouteAsync("**/xrpc/**", route => route.AbortAsync());
+        await Expect(page.Locator("#connection")).ToBeVisibleAsync();
+        await session.ScreenshotAsync("connection-lost");
+        await page.UnrouteAsync("**/xrpc/**");
+        await Expect(page.Locator("#connection")).ToBeHiddenAsync();
+    }
+
     private static ILocator Card(IPage page, string type) => page.Locator($"#cards .card[data-type={type}]");
 
     private static async Task SignInAsync(IPage page)
