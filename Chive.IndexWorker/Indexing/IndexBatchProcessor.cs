@@ -9,7 +9,8 @@ namespace Chive.IndexWorker.Indexing;
 /// Elasticsearch, and records it in the batch ledger (<c>operation_batches</c>) in the same transaction. The ledger row
 /// is inserted first: a batch delivered twice finds it (waiting for the first delivery's commit if both run at once)
 /// and changes nothing. Search is written before the commit, so a failed search write rolls the batch back and its
-/// retry finds the records still "changed". Returns the operation's totals over all its batches.
+/// retry finds the records still "changed". Returns the operation's running totals (<c>operation_totals</c>, updated in
+/// the same transaction: one row, not a sum over the ledger).
 /// </summary>
 public sealed class IndexBatchProcessor(NpgsqlDataSource dataSource, RecordIndexer indexer, SearchWriter search, ILogger<IndexBatchProcessor> logger)
 {
@@ -42,55 +43,60 @@ public sealed class IndexBatchProcessor(NpgsqlDataSource dataSource, RecordIndex
             return new LedgerEntry(0, 0, 0, outcome.Deleted, errors);
         }, cancellationToken);
 
-    /// <summary>The operation's totals over every batch in the ledger.</summary>
-    public async Task<RecordsIndexed> TotalsAsync(Guid operationId, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand("""
-            SELECT count(*), coalesce(sum(records), 0), coalesce(sum(changed), 0), coalesce(sum(invalid), 0),
-                   coalesce(sum(deleted), 0), coalesce(sum(search_errors), 0)
-            FROM operation_batches WHERE operation_id = @op
-            """);
-        command.Parameters.AddWithValue("op", operationId);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        return new RecordsIndexed(operationId, reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5));
-    }
-
     private async Task<RecordsIndexed> RunAsync(
         Guid operationId, Guid batchId, Func<NpgsqlConnection, NpgsqlTransaction, Task<LedgerEntry>> apply, CancellationToken cancellationToken)
     {
-        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
-        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var claim = new NpgsqlCommand(
+            "INSERT INTO operation_batches (operation_id, batch_id) VALUES (@op, @batch) ON CONFLICT DO NOTHING", connection, transaction);
+        claim.Parameters.AddWithValue("op", operationId);
+        claim.Parameters.AddWithValue("batch", batchId);
+        RecordsIndexed totals;
+        if (await claim.ExecuteNonQueryAsync(cancellationToken) == 1)
         {
-            await using var claim = new NpgsqlCommand(
-                "INSERT INTO operation_batches (operation_id, batch_id) VALUES (@op, @batch) ON CONFLICT DO NOTHING", connection, transaction);
-            claim.Parameters.AddWithValue("op", operationId);
-            claim.Parameters.AddWithValue("batch", batchId);
-            if (await claim.ExecuteNonQueryAsync(cancellationToken) == 1)
-            {
-                var entry = await apply(connection, transaction);
-                await using var record = new NpgsqlCommand("""
+            var entry = await apply(connection, transaction);
+            // The batch's counts go to its ledger row and onto the operation's running totals, last, so the totals row
+            // is locked only for the moment before the commit.
+            await using var record = new NpgsqlCommand("""
+                WITH batch AS (
                     UPDATE operation_batches SET records = @records, changed = @changed, invalid = @invalid, deleted = @deleted, search_errors = @errors
-                    WHERE operation_id = @op AND batch_id = @batch
-                    """, connection, transaction);
-                record.Parameters.AddWithValue("op", operationId);
-                record.Parameters.AddWithValue("batch", batchId);
-                record.Parameters.AddWithValue("records", entry.Records);
-                record.Parameters.AddWithValue("changed", entry.Changed);
-                record.Parameters.AddWithValue("invalid", entry.Invalid);
-                record.Parameters.AddWithValue("deleted", entry.Deleted);
-                record.Parameters.AddWithValue("errors", entry.SearchErrors);
-                await record.ExecuteNonQueryAsync(cancellationToken);
-            }
-            else
-            {
-                logger.LogInformation("Batch {BatchId} of operation {OperationId} was already indexed: nothing to do", batchId, operationId);
-            }
-
-            await transaction.CommitAsync(cancellationToken);
+                    WHERE operation_id = @op AND batch_id = @batch)
+                INSERT INTO operation_totals AS t (operation_id, batches, records, changed, invalid, deleted, search_errors)
+                VALUES (@op, 1, @records, @changed, @invalid, @deleted, @errors)
+                ON CONFLICT (operation_id) DO UPDATE SET
+                    batches = t.batches + 1, records = t.records + @records, changed = t.changed + @changed, invalid = t.invalid + @invalid,
+                    deleted = t.deleted + @deleted, search_errors = t.search_errors + @errors, updated_at = now()
+                RETURNING batches, records, changed, invalid, deleted, search_errors
+                """, connection, transaction);
+            record.Parameters.AddWithValue("op", operationId);
+            record.Parameters.AddWithValue("batch", batchId);
+            record.Parameters.AddWithValue("records", entry.Records);
+            record.Parameters.AddWithValue("changed", entry.Changed);
+            record.Parameters.AddWithValue("invalid", entry.Invalid);
+            record.Parameters.AddWithValue("deleted", entry.Deleted);
+            record.Parameters.AddWithValue("errors", entry.SearchErrors);
+            totals = await ReadTotalsAsync(operationId, record, cancellationToken);
+        }
+        else
+        {
+            logger.LogInformation("Batch {BatchId} of operation {OperationId} was already indexed: nothing to do", batchId, operationId);
+            await using var read = new NpgsqlCommand(
+                "SELECT batches, records, changed, invalid, deleted, search_errors FROM operation_totals WHERE operation_id = @op", connection, transaction);
+            read.Parameters.AddWithValue("op", operationId);
+            totals = await ReadTotalsAsync(operationId, read, cancellationToken);
         }
 
-        return await TotalsAsync(operationId, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return totals;
+    }
+
+    private static async Task<RecordsIndexed> ReadTotalsAsync(Guid operationId, NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new RecordsIndexed(operationId, reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5))
+            : new RecordsIndexed(operationId, 0, 0, 0, 0, 0, 0);
     }
 
     private sealed record LedgerEntry(int Records, int Changed, int Invalid, int Deleted, int SearchErrors);

@@ -8,11 +8,9 @@ using NpgsqlTypes;
 namespace Chive.IndexWorker.Indexing;
 
 /// <summary>What one batch did: records written (new or changed), unchanged (same CID: no write) and skipped, by reason.</summary>
-public sealed record IndexOutcome(int Indexed, int Unchanged, IReadOnlyDictionary<string, int> Invalid, IReadOnlyList<EprintRow> ChangedEprintRows)
+public sealed record IndexOutcome(int Indexed, int Unchanged, IReadOnlyDictionary<string, int> Invalid, IReadOnlyList<string> ChangedEprints)
 {
     public int InvalidCount => Invalid.Values.Sum();
-
-    public IReadOnlyList<string> ChangedEprints => ChangedEprintRows.Select(e => e.Uri).ToList();
 }
 
 /// <summary>What a sweep did: records marked deleted, and which of them were eprints (to remove from search).</summary>
@@ -116,7 +114,7 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource)
             await batch.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        return new IndexOutcome(changed.Count, valid.Count - changed.Count, invalid, eprints);
+        return new IndexOutcome(changed.Count, valid.Count - changed.Count, invalid, eprints.Select(e => e.Uri).ToList());
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using Chive.AtProto.Net;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -25,9 +26,6 @@ public sealed record PdsRow(
 /// </summary>
 public sealed class PdsRegistry(NpgsqlDataSource dataSource, IOptions<PdsRegistryOptions> options)
 {
-    /// <summary><c>https://Host:443/</c> → <c>https://host</c>; anything but a bare http(s) origin is refused.</summary>
-    public static string Normalize(Uri url) => Chive.AtProto.Net.ServiceOrigin.Normalize(url);
-
     /// <summary>
     /// Adds a PDS (status pending) if unknown; returns true when it was new. An admin registration of a known PDS makes
     /// it due now and clears its failures (Chive's rescanPDS did nothing for a known PDS).
@@ -42,7 +40,7 @@ public sealed class PdsRegistry(NpgsqlDataSource dataSource, IOptions<PdsRegistr
                 status = CASE WHEN @admin AND pds_registry.status = 'unreachable' THEN 'pending' ELSE pds_registry.status END
             RETURNING (xmax = 0)
             """);
-        command.Parameters.AddWithValue("url", Normalize(url));
+        command.Parameters.AddWithValue("url", ServiceOrigin.Normalize(url));
         command.Parameters.AddWithValue("source", SourceName(source));
         command.Parameters.AddWithValue("admin", source == DiscoverySource.Admin);
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
@@ -79,7 +77,7 @@ public sealed class PdsRegistry(NpgsqlDataSource dataSource, IOptions<PdsRegistr
             UPDATE pds_registry SET status = 'scanning', lease_owner = @owner, lease_expires_at = now() + @lease
             WHERE pds_url = @url AND (lease_expires_at IS NULL OR lease_expires_at < now() OR lease_owner = @owner)
             """);
-        command.Parameters.AddWithValue("url", Normalize(url));
+        command.Parameters.AddWithValue("url", ServiceOrigin.Normalize(url));
         command.Parameters.AddWithValue("owner", owner);
         command.Parameters.AddWithValue("lease", options.Value.Lease);
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
@@ -132,7 +130,7 @@ public sealed class PdsRegistry(NpgsqlDataSource dataSource, IOptions<PdsRegistr
                    last_scan_at, next_scan_at, lease_owner
             FROM pds_registry WHERE pds_url = @url
             """);
-        command.Parameters.AddWithValue("url", Normalize(url));
+        command.Parameters.AddWithValue("url", ServiceOrigin.Normalize(url));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
             ? new PdsRow(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetBoolean(3), reader.GetInt32(4), reader.GetInt32(5),
@@ -144,7 +142,7 @@ public sealed class PdsRegistry(NpgsqlDataSource dataSource, IOptions<PdsRegistr
     private async Task FinishAsync(Uri url, string owner, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
     {
         await using var command = dataSource.CreateCommand(sql);
-        command.Parameters.AddWithValue("url", Normalize(url));
+        command.Parameters.AddWithValue("url", ServiceOrigin.Normalize(url));
         command.Parameters.AddWithValue("owner", owner);
         foreach (var (name, value) in parameters)
         {

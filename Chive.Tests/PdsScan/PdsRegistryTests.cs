@@ -32,8 +32,8 @@ public sealed class PdsRegistryTests : IAsyncLifetime
 
         Assert.Equal(1L, await ScalarAsync<long>("SELECT count(*) FROM pds_registry"));
         Assert.Equal("did_mention", await ScalarAsync<string>("SELECT discovery_source FROM pds_registry WHERE pds_url = 'https://pds.example.test'"));
-        Assert.Throws<ArgumentException>(() => PdsRegistry.Normalize(new Uri("https://pds.example.test/xrpc")));
-        Assert.Throws<ArgumentException>(() => PdsRegistry.Normalize(new Uri("ftp://pds.example.test")));
+        Assert.Throws<ArgumentException>(() => Chive.AtProto.Net.ServiceOrigin.Normalize(new Uri("https://pds.example.test/xrpc")));
+        Assert.Throws<ArgumentException>(() => Chive.AtProto.Net.ServiceOrigin.Normalize(new Uri("ftp://pds.example.test")));
     }
 
     [Fact]
