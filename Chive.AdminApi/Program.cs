@@ -10,6 +10,7 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 
+app.UseXrpcErrors();
 app.MapBackfillApi();
 app.MapAdminPage();
 app.MapMetrics();

@@ -1,3 +1,4 @@
+using Chive.Contracts.Operations;
 using Chive.ServiceDefaults;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
@@ -8,21 +9,37 @@ namespace Chive.Messaging;
 public static class MessagingExtensions
 {
     /// <summary>
+    /// For workers: cooperative cancellation (<see cref="OperationCancellation"/> fed by this instance's own
+    /// cancellation queue) and the <see cref="OperationGate"/> every <see cref="OperationWorkConsumer{T}"/> opens with.
+    /// </summary>
+    public static void AddOperationWork(this IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<BackfillCancelledConsumer, BackfillCancelledConsumerDefinition>();
+        bus.AddRequestClient<GetOperationStatus>(RequestTimeout.After(s: 30));
+        bus.AddScoped<OperationGate>();
+    }
+
+    /// <summary>
+    /// For the host of the operation saga: one <see cref="OperationWorkFaultConsumer{T}"/> per work message type (every
+    /// <see cref="IOperationWork"/> in the contracts), so a work message that exhausts its retries fails its operation
+    /// without the saga knowing any work message type.
+    /// </summary>
+    public static void AddOperationWorkFaults(this IBusRegistrationConfigurator bus)
+    {
+        var workTypes = typeof(IOperationWork).Assembly.GetTypes()
+            .Where(t => t is { IsClass: true, IsAbstract: false } && typeof(IOperationWork).IsAssignableFrom(t));
+        foreach (var type in workTypes)
+        {
+            bus.AddConsumer(typeof(OperationWorkFaultConsumer<>).MakeGenericType(type), typeof(OperationWorkFaultConsumerDefinition<>).MakeGenericType(type));
+        }
+    }
+
+    /// <summary>
     /// MassTransit over RabbitMQ (<c>ConnectionStrings:rabbitmq</c>, an <c>amqp://user:pass@host:port/vhost</c> URI).
     /// Endpoint policy (retry, concurrency, partitioning) lives in each consumer's or saga's definition, beside its
     /// class; <paramref name="configure"/> only registers them. MassTransit adds its own bus health check (on its
     /// receive endpoints); <see cref="RabbitMqHealthCheck"/> adds one on the broker itself.
     /// </summary>
-    /// <summary>
-    /// For workers: cooperative cancellation (<see cref="OperationCancellation"/> fed by this instance's own
-    /// cancellation queue) and the client that asks whether an operation still runs.
-    /// </summary>
-    public static void AddOperationWork(this IBusRegistrationConfigurator bus)
-    {
-        bus.AddConsumer<BackfillCancelledConsumer, BackfillCancelledConsumerDefinition>();
-        bus.AddRequestClient<Contracts.Operations.GetBackfillState>(RequestTimeout.After(s: 30));
-    }
-
     public static IHostApplicationBuilder AddChiveMessaging(
         this IHostApplicationBuilder builder,
         Action<IBusRegistrationConfigurator>? configure = null)

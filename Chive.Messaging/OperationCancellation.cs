@@ -17,35 +17,9 @@ public sealed class OperationCancellation
 
     public void Cancel(Guid operationId) => _sources.GetOrAdd(operationId, _ => new CancellationTokenSource()).Cancel();
 
-    /// <summary>Forgets a finished operation's token (its chain has ended).</summary>
-    public void Forget(Guid operationId)
-    {
-        if (_sources.TryRemove(operationId, out var source))
-        {
-            source.Dispose();
-        }
-    }
-}
-
-/// <summary>Receives cancellations on a temporary queue of this instance (every instance gets every cancellation).</summary>
-public sealed class BackfillCancelledConsumer(OperationCancellation cancellation) : IConsumer<BackfillCancelled>
-{
-    public Task Consume(ConsumeContext<BackfillCancelled> context)
-    {
-        cancellation.Cancel(context.Message.OperationId);
-        return Task.CompletedTask;
-    }
-}
-
-public sealed class BackfillCancelledConsumerDefinition : ConsumerDefinition<BackfillCancelledConsumer>
-{
-    public BackfillCancelledConsumerDefinition()
-    {
-        // One auto-deleted queue per running instance: a cancellation must reach every replica, not one of them.
-        Endpoint(e =>
-        {
-            e.Temporary = true;
-            e.InstanceId = NewId.NextGuid().ToString("N")[..12];
-        });
-    }
+    /// <summary>
+    /// Forgets a finished operation's token (its chain has ended). The source is not disposed: a unit still in flight on
+    /// another thread may hold its token, and a source without timers holds nothing that needs releasing.
+    /// </summary>
+    public void Forget(Guid operationId) => _sources.TryRemove(operationId, out _);
 }

@@ -1,32 +1,35 @@
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Chive.AdminApi.Auth;
-using Chive.AtProto.Identifiers;
-using Chive.AtProto.Net;
 using Chive.AdminApi.Operations;
+using Chive.AdminApi.OperationTypes;
 using Chive.Contracts;
 using Chive.Contracts.Operations;
 using MassTransit;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Chive.AdminApi.Apis;
 
-/// <summary>The <c>pub.chive.admin.*</c> backfill methods (lexicons in <c>lexicons/pub/chive/admin/</c>).</summary>
+/// <summary>
+/// The <c>pub.chive.admin.*</c> backfill methods (lexicons in <c>lexicons/pub/chive/admin/</c>). What an operation type
+/// accepts and starts is its <see cref="IOperationType"/>'s business; a type without one answers 501.
+/// </summary>
 public static class BackfillApi
 {
     private const string Nsid = "pub.chive.admin.";
     private const int MaxListed = 1000;
+    private const int DefaultHistoryLimit = 100;
 
     public static IEndpointRouteBuilder MapBackfillApi(this IEndpointRouteBuilder app)
     {
         var xrpc = app.MapGroup("/xrpc").AddEndpointFilter(RequireAdmin);
 
         xrpc.MapPost(Nsid + "triggerBackfill", TriggerBackfill);
-        xrpc.MapPost(Nsid + "triggerGovernanceSync", Trigger(BackfillOperationType.GovernanceSync));
         xrpc.MapPost(Nsid + "triggerPDSScan", Trigger(BackfillOperationType.PdsScan));
-        xrpc.MapPost(Nsid + "triggerFreshnessScan", () => NotAvailable(BackfillOperationType.FreshnessScan));
-        xrpc.MapPost(Nsid + "triggerCitationExtraction", () => NotAvailable(BackfillOperationType.CitationExtraction));
+        xrpc.MapPost(Nsid + "triggerFreshnessScan", Trigger(BackfillOperationType.FreshnessScan));
+        xrpc.MapPost(Nsid + "triggerCitationExtraction", Trigger(BackfillOperationType.CitationExtraction));
         xrpc.MapPost(Nsid + "triggerFullReindex", Trigger(BackfillOperationType.FullReindex));
+        xrpc.MapPost(Nsid + "triggerGovernanceSync", Trigger(BackfillOperationType.GovernanceSync));
         xrpc.MapPost(Nsid + "triggerDIDSync", Trigger(BackfillOperationType.DidSync));
         xrpc.MapGet(Nsid + "getBackfillStatus", GetBackfillStatus);
         xrpc.MapGet(Nsid + "getBackfillHistory", GetBackfillHistory);
@@ -35,95 +38,78 @@ public static class BackfillApi
         return app;
     }
 
-    private static async Task<IResult> TriggerBackfill(HttpContext http, IOperationTrigger trigger)
+    public sealed record TriggerOutput(Guid OperationId, string Status, bool AlreadyRunning);
+
+    public sealed record TriggerBackfillOutput(OperationView Operation, bool AlreadyRunning);
+
+    public sealed record OperationOutput(OperationView Operation);
+
+    public sealed record OperationsOutput(IReadOnlyList<OperationView> Operations, string? Cursor = null);
+
+    public sealed record CancelOutput(bool Success, Guid Id, string Status);
+
+    public sealed record TypesOutput(IReadOnlyList<TypeAvailability> Types);
+
+    public sealed record TypeAvailability(string Type, bool Available, string? Reason);
+
+    private static async Task<Results<Ok<TriggerBackfillOutput>, JsonHttpResult<XrpcError>>> TriggerBackfill(
+        HttpContext http, OperationTypeRegistry types, IOperationTrigger trigger)
     {
-        if (await ReadBodyAsync(http) is not { } body)
+        var (body, error) = await XrpcBody.ReadAsync(http);
+        if (error is not null)
         {
-            return XrpcResults.InvalidRequest("the body must be a JSON object");
+            return error;
         }
 
-        var type = body["type"]?.GetValueKind() == JsonValueKind.String ? body["type"]!.GetValue<string>() : null;
-        if (!BackfillOperationType.IsKnown(type))
+        var name = body!["type"] is { } node && node.GetValueKind() == JsonValueKind.String ? node.GetValue<string>() : null;
+        if (name is null || !BackfillOperationType.IsKnown(name))
         {
             return XrpcResults.InvalidRequest($"'type' must be one of {string.Join(", ", BackfillOperationType.All)}");
         }
 
-        if (!BackfillStateMachine.Available.Contains(type!))
+        if (types.Find(name) is not { } type)
         {
-            return NotAvailable(type!);
+            return NotAvailable(name);
         }
 
         body.Remove("type");
-        if (ParseInput(type!, body) is not { } input)
+        var check = await type.CheckInputAsync(body, http.RequestAborted);
+        if (check.Input is not { } input)
         {
-            return XrpcResults.InvalidRequest(InputHint(type!));
+            return XrpcResults.InvalidRequest(check.Refusal ?? type.InputHint);
         }
 
-        var (operation, alreadyRunning) = await trigger.StartAsync(type!, input.Scope, StartedBy(http), input.Metadata, http.RequestAborted);
-        return Results.Ok(new { operation = OperationView.From(operation), alreadyRunning });
+        var (operation, alreadyRunning) = await trigger.StartAsync(type.Name, input, StartedBy(http), http.RequestAborted);
+        return TypedResults.Ok(new TriggerBackfillOutput(OperationView.From(operation), alreadyRunning));
     }
 
     /// <summary>The typed trigger of one operation type: <c>{operationId, status, alreadyRunning}</c>.</summary>
-    private static Delegate Trigger(string type) => async (HttpContext http, IOperationTrigger trigger) =>
-    {
-        if (await ReadBodyAsync(http, allowEmpty: true) is not { } body || ParseInput(type, body) is not { } input)
+    private static Func<HttpContext, OperationTypeRegistry, IOperationTrigger, Task<Results<Ok<TriggerOutput>, JsonHttpResult<XrpcError>>>> Trigger(string name) =>
+        async (http, types, trigger) =>
         {
-            return XrpcResults.InvalidRequest(InputHint(type));
-        }
+            if (types.Find(name) is not { } type)
+            {
+                return NotAvailable(name);
+            }
 
-        var (operation, alreadyRunning) = await trigger.StartAsync(type, input.Scope, StartedBy(http), input.Metadata, http.RequestAborted);
-        return Results.Ok(new { operationId = operation.CorrelationId, status = operation.Status, alreadyRunning });
-    };
+            var (body, error) = await XrpcBody.ReadAsync(http, allowEmpty: true);
+            if (error is not null)
+            {
+                return error;
+            }
 
-    private sealed record TriggerInput(string Scope, Dictionary<string, string> Metadata);
+            var check = await type.CheckInputAsync(body!, http.RequestAborted);
+            if (check.Input is not { } input)
+            {
+                return XrpcResults.InvalidRequest(check.Refusal ?? type.InputHint);
+            }
 
-    /// <summary>
-    /// A type's input, checked: its scope ("*", the PDS origin of a one-PDS scan, the DID of a DID sync) and the
-    /// metadata the worker reads. Null when the input is not acceptable (see <see cref="InputHint"/>).
-    /// </summary>
-    private static TriggerInput? ParseInput(string type, JsonObject body)
-    {
-        switch (type)
-        {
-            case BackfillOperationType.PdsScan:
-                if (body["pdsUrl"] is not { } url)
-                {
-                    return new TriggerInput("*", []);
-                }
+            var (operation, alreadyRunning) = await trigger.StartAsync(type.Name, input, StartedBy(http), http.RequestAborted);
+            return TypedResults.Ok(new TriggerOutput(operation.CorrelationId, operation.Status, alreadyRunning));
+        };
 
-                // A scan of one PDS neither waits for nor blocks a scan of the due PDSes.
-                return url.GetValueKind() == JsonValueKind.String
-                       && Uri.TryCreate(url.GetValue<string>(), UriKind.Absolute, out var uri)
-                       && ServiceOrigin.TryNormalize(uri, out var origin)
-                    ? new TriggerInput(origin, new() { ["pdsUrl"] = origin })
-                    : null;
-            case BackfillOperationType.DidSync:
-                return body["did"] is { } did && did.GetValueKind() == JsonValueKind.String && Did.TryParse(did.GetValue<string>(), out var parsed)
-                    ? new TriggerInput(parsed.Value, new() { ["did"] = parsed.Value })
-                    : null;
-            case BackfillOperationType.FullReindex:
-                if (body["batchSize"] is not { } size)
-                {
-                    return new TriggerInput("*", new() { ["batchSize"] = BackfillStateMachine.DefaultReindexBatchSize });
-                }
-
-                return size.GetValueKind() == JsonValueKind.Number && size.AsValue().TryGetValue<int>(out var n) && n is >= 1 and <= 10_000
-                    ? new TriggerInput("*", new() { ["batchSize"] = n.ToString(CultureInfo.InvariantCulture) })
-                    : null;
-            default:
-                return new TriggerInput("*", []);
-        }
-    }
-
-    private static string InputHint(string type) => type switch
-    {
-        BackfillOperationType.PdsScan => "the body must be {} or {\"pdsUrl\": \"https://pds.example\"}: a PDS origin, http(s)://host[:port], without a path",
-        BackfillOperationType.DidSync => "the body must be {\"did\": \"did:plc:… or did:web:…\"} with a valid did:plc or did:web DID",
-        BackfillOperationType.FullReindex => "the body must be {} or {\"batchSize\": n} with an integer n from 1 to 10000",
-        _ => "the body must be a JSON object",
-    };
-
-    private static async Task<IResult> GetBackfillStatus(string? id, string? status, OperationStore store)
+    private static async Task<Results<Ok<OperationOutput>, Ok<OperationsOutput>, JsonHttpResult<XrpcError>>> GetBackfillStatus(
+        string? id, string? status, OperationStore store)
     {
         if (id is not null)
         {
@@ -133,7 +119,7 @@ public static class BackfillApi
             }
 
             return await store.GetAsync(operationId) is { } operation
-                ? Results.Ok(new { operation = OperationView.From(operation) })
+                ? TypedResults.Ok(new OperationOutput(OperationView.From(operation)))
                 : XrpcResults.NotFound($"no operation {operationId} (finished operations are kept for 24 hours)");
         }
 
@@ -142,98 +128,78 @@ public static class BackfillApi
             return XrpcResults.InvalidRequest($"'status' must be one of {string.Join(", ", BackfillStatus.All)}");
         }
 
-        var operations = await store.ListAsync(status ?? "all", MaxListed);
-        return Results.Ok(new { operations = operations.Select(OperationView.From) });
+        var operations = await store.ListAsync(status is null ? OperationFilter.All : OperationFilter.WithStatus(status), MaxListed);
+        return TypedResults.Ok(new OperationsOutput(operations.Select(OperationView.From).ToList()));
     }
 
-    private static async Task<IResult> GetBackfillHistory(int? limit, string? cursor, OperationStore store)
+    private static async Task<Results<Ok<OperationsOutput>, JsonHttpResult<XrpcError>>> GetBackfillHistory(
+        string? limit, string? cursor, OperationStore store)
     {
-        if (limit is < 1 or > MaxListed)
+        var pageSize = DefaultHistoryLimit;
+        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize is < 1 or > MaxListed))
         {
-            return XrpcResults.InvalidRequest($"'limit' must be between 1 and {MaxListed}");
+            return XrpcResults.InvalidRequest($"'limit' must be an integer between 1 and {MaxListed}");
         }
 
         BackfillOperation? after = null;
-        if (cursor is not null)
+        if (cursor is not null && (after = ParseCursor(cursor)) is null)
         {
-            if (ParseCursor(cursor) is not { } position)
-            {
-                return XrpcResults.InvalidRequest("'cursor' is not a cursor this method returned");
-            }
-
-            after = position;
+            return XrpcResults.InvalidRequest("'cursor' is not a cursor this method returned");
         }
 
-        var page = await store.ListAsync("finished", limit ?? 100, after);
-        var next = page.Count == (limit ?? 100) ? FormatCursor(page[^1]) : null;
-        return Results.Ok(new { operations = page.Select(OperationView.From), cursor = next });
+        var page = await store.ListAsync(OperationFilter.Finished, pageSize, after);
+        var next = page.Count == pageSize ? FormatCursor(page[^1]) : null;
+        return TypedResults.Ok(new OperationsOutput(page.Select(OperationView.From).ToList(), next));
     }
 
-    private static async Task<IResult> CancelBackfill(HttpContext http, IRequestClient<CancelBackfill> client)
+    private static async Task<Results<Ok<CancelOutput>, JsonHttpResult<XrpcError>>> CancelBackfill(HttpContext http, IRequestClient<CancelBackfill> client)
     {
-        if (await ReadBodyAsync(http) is not { } body
-            || body["id"]?.GetValueKind() != JsonValueKind.String
-            || !Guid.TryParse(body["id"]!.GetValue<string>(), out var id))
+        var (body, error) = await XrpcBody.ReadAsync(http);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        if (body!["id"] is not { } node || node.GetValueKind() != JsonValueKind.String || !Guid.TryParse(node.GetValue<string>(), out var id))
         {
             return XrpcResults.InvalidRequest("the body must be {\"id\": \"<operation id>\"}");
         }
 
         var result = (await client.GetResponse<CancelBackfillResult>(new CancelBackfill(id, StartedBy(http)), http.RequestAborted)).Message;
-        return result.Status == "notFound"
+        return result.Status == BackfillStatus.NotFound
             ? XrpcResults.NotFound($"no operation {id}")
-            : Results.Ok(new { success = result.Success, id, status = result.Status });
+            : TypedResults.Ok(new CancelOutput(result.Success, id, result.Status));
     }
 
-    private static IResult ListBackfillTypes() => Results.Ok(new
-    {
-        types = BackfillOperationType.All.Select(type => new
-        {
-            type,
-            available = BackfillStateMachine.Available.Contains(type),
-            reason = BackfillStateMachine.Available.Contains(type) ? null : "no worker handles this type yet",
-        }),
-    });
+    private static Ok<TypesOutput> ListBackfillTypes(OperationTypeRegistry types) => TypedResults.Ok(new TypesOutput(
+        BackfillOperationType.All
+            .Select(type => new TypeAvailability(type, types.IsAvailable(type), types.IsAvailable(type) ? null : OperationTypeRegistry.NoWorkerReason))
+            .ToList()));
 
-    private static IResult NotAvailable(string type) =>
-        XrpcResults.Error(StatusCodes.Status501NotImplemented, "NotImplemented", $"{type} operations have no worker yet; nothing was started");
+    private static JsonHttpResult<XrpcError> NotAvailable(string type) =>
+        XrpcResults.NotImplemented($"{type} operations have no worker yet; nothing was started");
 
     private static async ValueTask<object?> RequireAdmin(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
         var nsid = http.Request.Path.Value?["/xrpc/".Length..] ?? "";
         var authenticator = http.RequestServices.GetRequiredService<IAdminAuthenticator>();
-        switch (authenticator.Authenticate(http.Request, nsid))
+        return authenticator.Authenticate(http.Request, nsid) switch
         {
-            case AdminAuthResult.Admin admin:
-                http.Items[nameof(AdminAuthResult.Admin)] = admin.Label;
-                return await next(context);
-            case AdminAuthResult.Anonymous anonymous:
-                return XrpcResults.Error(StatusCodes.Status401Unauthorized, "AuthenticationRequired", anonymous.Reason);
-            case AdminAuthResult.Refused refused:
-                return XrpcResults.Error(StatusCodes.Status403Forbidden, "Forbidden", refused.Reason);
-            default:
-                throw new InvalidOperationException("unknown authentication result");
+            AdminAuthResult.Admin admin => await Admitted(admin),
+            AdminAuthResult.Anonymous anonymous => XrpcResults.Error(StatusCodes.Status401Unauthorized, "AuthenticationRequired", anonymous.Reason),
+            AdminAuthResult.Refused refused => XrpcResults.Error(StatusCodes.Status403Forbidden, "Forbidden", refused.Reason),
+            _ => throw new InvalidOperationException("unknown authentication result"),
+        };
+
+        async ValueTask<object?> Admitted(AdminAuthResult.Admin admin)
+        {
+            http.Items[nameof(AdminAuthResult.Admin)] = admin.Label;
+            return await next(context);
         }
     }
 
     private static string StartedBy(HttpContext http) => http.Items[nameof(AdminAuthResult.Admin)] as string ?? "unknown";
-
-    private static async Task<JsonObject?> ReadBodyAsync(HttpContext http, bool allowEmpty = false)
-    {
-        if (allowEmpty && http.Request.ContentLength is null or 0 && !http.Request.Headers.TransferEncoding.Any())
-        {
-            return [];
-        }
-
-        try
-        {
-            return await JsonNode.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted) as JsonObject;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
 
     private static string FormatCursor(BackfillOperation last) =>
         $"{last.StartedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}_{last.CorrelationId:D}";
@@ -243,6 +209,7 @@ public static class BackfillApi
         var parts = cursor.Split('_');
         return parts.Length == 2
                && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ms)
+               && ms <= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()
                && Guid.TryParse(parts[1], out var id)
             ? new BackfillOperation { CorrelationId = id, StartedAt = DateTimeOffset.FromUnixTimeMilliseconds(ms) }
             : null;

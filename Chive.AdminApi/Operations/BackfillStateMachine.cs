@@ -1,9 +1,7 @@
-using Chive.Contracts;
-using Chive.Contracts.GovernanceSync;
+using Chive.AdminApi.OperationTypes;
 using Chive.Contracts.Indexing;
 using Chive.Contracts.Operations;
 using Chive.Contracts.PdsScan;
-using Chive.Contracts.Reindex;
 using MassTransit;
 
 namespace Chive.AdminApi.Operations;
@@ -13,10 +11,12 @@ namespace Chive.AdminApi.Operations;
 /// Running → Completed | Failed | Cancelled, and a finished operation never changes again: late progress, late
 /// completion and late failures are ignored. Progress and the record count never go backwards, and progress reaches
 /// 100 only on completion. The machine never finalizes: finished operations stay (with a TTL) for the history.
+/// It names no work message: each type's first unit is sent by its <see cref="IOperationType"/>, and a work message
+/// that exhausts its retries reaches it as <see cref="BackfillWorkFailed"/> (<c>Chive.Messaging.OperationWorkFaultConsumer</c>).
 /// </summary>
 public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOperation>
 {
-    public BackfillStateMachine(BackfillMetrics metrics, TimeProvider time)
+    public BackfillStateMachine(BackfillMetrics metrics, OperationTypeRegistry types, TimeProvider time)
     {
         InstanceState(x => x.CurrentState);
 
@@ -29,29 +29,14 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
         Fact(() => Progressed, m => m.Message.OperationId);
         Fact(() => WorkCompleted, m => m.Message.OperationId);
         Fact(() => WorkFailed, m => m.Message.OperationId);
-        Fact(() => GovernanceChunkFaulted, m => m.Message.Message.OperationId);
         Fact(() => LaneProgressed, m => m.Message.OperationId);
         Fact(() => Indexed, m => m.Message.OperationId);
-        Fact(() => ScanStartFaulted, m => m.Message.Message.OperationId);
-        Fact(() => DidSyncStartFaulted, m => m.Message.Message.OperationId);
-        Fact(() => ScanChunkFaulted, m => m.Message.Message.OperationId);
-        Fact(() => IndexBatchFaulted, m => m.Message.Message.OperationId);
-        Fact(() => SweepFaulted, m => m.Message.Message.OperationId);
-        Fact(() => ReindexStartFaulted, m => m.Message.Message.OperationId);
-        Fact(() => ReindexChunkFaulted, m => m.Message.Message.OperationId);
 
         Event(() => CancelRequested, e =>
         {
             e.CorrelateById(m => m.Message.OperationId);
-            e.OnMissingInstance(m => m.ExecuteAsync(c => c.RespondAsync(new CancelBackfillResult(c.Message.OperationId, false, "notFound"))));
+            e.OnMissingInstance(m => m.ExecuteAsync(c => c.RespondAsync(new CancelBackfillResult(c.Message.OperationId, false, BackfillStatus.NotFound))));
         });
-
-        // A work message that exhausted its retries fails the operation with the exception's text.
-        EventActivityBinder<BackfillOperation, Fault<T>> FailOn<T>(Event<Fault<T>> faulted) where T : class =>
-            When(faulted)
-                .Then(c => Fail(c.Saga, FaultText(c.Message), time))
-                .TransitionTo(Failed)
-                .Then(c => metrics.Finished(c.Saga));
 
         // A scan completes on whichever fact comes last: its lanes' end, or the last batch indexed.
         EventActivityBinder<BackfillOperation, T> CompleteScanWhenDone<T>(EventActivityBinder<BackfillOperation, T> binder) where T : class =>
@@ -72,7 +57,7 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
                 })
                 .TransitionTo(Running)
                 .Then(c => metrics.Started(c.Saga))
-                .ThenAsync(c => StartWorkAsync(c, c.Saga))
+                .ThenAsync(c => types.Get(c.Saga.Type).StartAsync(c, c.Saga))
                 .Respond(c => new BackfillAccepted(c.Saga.CorrelationId)));
 
         During(Running,
@@ -101,14 +86,6 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
                 .Then(c => Fail(c.Saga, c.Message.Error, time))
                 .TransitionTo(Failed)
                 .Then(c => metrics.Finished(c.Saga)),
-            FailOn(GovernanceChunkFaulted),
-            FailOn(ScanStartFaulted),
-            FailOn(DidSyncStartFaulted),
-            FailOn(ScanChunkFaulted),
-            FailOn(IndexBatchFaulted),
-            FailOn(SweepFaulted),
-            FailOn(ReindexStartFaulted),
-            FailOn(ReindexChunkFaulted),
             CompleteScanWhenDone(When(LaneProgressed).Then(c => ScanWork.RecordLane(c.Saga, c.Message))),
             CompleteScanWhenDone(When(Indexed).Then(c => ScanWork.RecordIndexed(c.Saga, c.Message))),
             When(CancelRequested)
@@ -126,16 +103,8 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
             Ignore(Progressed),
             Ignore(WorkCompleted),
             Ignore(WorkFailed),
-            Ignore(GovernanceChunkFaulted),
             Ignore(LaneProgressed),
             Ignore(Indexed),
-            Ignore(ScanStartFaulted),
-            Ignore(DidSyncStartFaulted),
-            Ignore(ScanChunkFaulted),
-            Ignore(IndexBatchFaulted),
-            Ignore(SweepFaulted),
-            Ignore(ReindexStartFaulted),
-            Ignore(ReindexChunkFaulted),
             When(Requested)
                 .Respond(c => new BackfillAccepted(c.Saga.CorrelationId)),
             When(CancelRequested)
@@ -160,56 +129,13 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
 
     public Event<CancelBackfill> CancelRequested { get; private set; } = null!;
 
-    public Event<Fault<SyncGovernanceChunk>> GovernanceChunkFaulted { get; private set; } = null!;
-
     public Event<ScanLaneProgressed> LaneProgressed { get; private set; } = null!;
 
     public Event<RecordsIndexed> Indexed { get; private set; } = null!;
-
-    public Event<Fault<StartPdsScan>> ScanStartFaulted { get; private set; } = null!;
-
-    public Event<Fault<StartDidSync>> DidSyncStartFaulted { get; private set; } = null!;
-
-    public Event<Fault<ScanPdsChunk>> ScanChunkFaulted { get; private set; } = null!;
-
-    public Event<Fault<IndexRecords>> IndexBatchFaulted { get; private set; } = null!;
-
-    public Event<Fault<SweepCollection>> SweepFaulted { get; private set; } = null!;
-
-    public Event<Fault<StartFullReindex>> ReindexStartFaulted { get; private set; } = null!;
-
-    public Event<Fault<ReindexChunk>> ReindexChunkFaulted { get; private set; } = null!;
-
-    /// <summary>The operation types that have a worker; the API refuses the others.</summary>
-    public static IReadOnlySet<string> Available { get; } = new HashSet<string>
-    {
-        BackfillOperationType.GovernanceSync, BackfillOperationType.PdsScan, BackfillOperationType.DidSync, BackfillOperationType.FullReindex,
-    };
-
-    /// <summary>A full reindex's batch size when the trigger gives none (the seed's value).</summary>
-    public const string DefaultReindexBatchSize = "500";
-
-    /// <summary>Sends the first unit of work of the operation's type.</summary>
-    private static Task StartWorkAsync(BehaviorContext<BackfillOperation> context, BackfillOperation operation) => operation.Type switch
-    {
-        BackfillOperationType.GovernanceSync =>
-            context.Publish(new SyncGovernanceChunk(operation.CorrelationId, GovernanceCollections.Node, Cursor: null, Written: 0, Invalid: 0)),
-        BackfillOperationType.PdsScan =>
-            context.Publish(new StartPdsScan(operation.CorrelationId, operation.Metadata.GetValueOrDefault("pdsUrl"))),
-        BackfillOperationType.DidSync =>
-            context.Publish(new StartDidSync(operation.CorrelationId, operation.Scope)),
-        BackfillOperationType.FullReindex =>
-            context.Publish(new StartFullReindex(operation.CorrelationId,
-                int.Parse(operation.Metadata.GetValueOrDefault("batchSize", DefaultReindexBatchSize), System.Globalization.CultureInfo.InvariantCulture))),
-        _ => throw new InvalidOperationException($"No worker handles '{operation.Type}' operations"),
-    };
 
     private static void Fail(BackfillOperation operation, string error, TimeProvider time)
     {
         operation.Error = error;
         operation.CompletedAt = time.GetUtcNow();
     }
-
-    private static string FaultText<T>(Fault<T> fault) =>
-        fault.Exceptions.FirstOrDefault() is { } e ? $"{e.ExceptionType}: {e.Message}" : "the worker's message faulted";
 }

@@ -1,3 +1,4 @@
+using Chive.AdminApi.OperationTypes;
 using Chive.Contracts;
 using Microsoft.Extensions.Options;
 
@@ -33,7 +34,7 @@ public sealed class GovernanceSyncScheduler(
                 await using var scope = scopes.CreateAsyncScope();
                 var trigger = scope.ServiceProvider.GetRequiredService<IOperationTrigger>();
                 var (operation, alreadyRunning) = await trigger.StartAsync(
-                    BackfillOperationType.GovernanceSync, "*", StartedBy, new Dictionary<string, string>(), stoppingToken);
+                    BackfillOperationType.GovernanceSync, new OperationInput(OperationInput.Everything, new Dictionary<string, string>()), StartedBy, stoppingToken);
                 logger.LogInformation(
                     alreadyRunning ? "Scheduled governance sync skipped: {OperationId} is still running" : "Scheduled governance sync {OperationId} started",
                     operation.CorrelationId);

@@ -124,10 +124,10 @@ public sealed class OperationStore(IConnectionMultiplexer redis, IOptions<Operat
     public Task DeleteAsync(Guid id) => Db.KeyDeleteAsync(Prefix + id.ToString("D"));
 
     /// <summary>
-    /// Operations newest first: <paramref name="filter"/> is <c>all</c>, <c>finished</c> (not running) or one status.
-    /// Pass the last item of a page as <paramref name="after"/> for the next page.
+    /// Operations newest first that match <paramref name="filter"/>. Pass the last item of a page as
+    /// <paramref name="after"/> for the next page.
     /// </summary>
-    public async Task<IReadOnlyList<BackfillOperation>> ListAsync(string filter, int limit, BackfillOperation? after = null)
+    public async Task<IReadOnlyList<BackfillOperation>> ListAsync(OperationFilter filter, int limit, BackfillOperation? after = null)
     {
         var result = await Db.ScriptEvaluateAsync(ListScript, new
         {
@@ -135,7 +135,7 @@ public sealed class OperationStore(IConnectionMultiplexer redis, IOptions<Operat
             prefix = Prefix,
             max = after is null ? "+inf" : after.StartedAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture),
             cursorId = after?.CorrelationId.ToString("D") ?? "",
-            filter,
+            filter = filter.Value,
             limit,
         });
         return ((RedisResult[])result!).Select(r => JsonSerializer.Deserialize<BackfillOperation>(r.ToString(), Json)!).ToList();

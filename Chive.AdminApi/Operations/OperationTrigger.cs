@@ -1,3 +1,4 @@
+using Chive.AdminApi.OperationTypes;
 using Chive.Contracts.Operations;
 using MassTransit;
 
@@ -9,17 +10,18 @@ namespace Chive.AdminApi.Operations;
 /// </summary>
 public interface IOperationTrigger
 {
-    /// <summary>Starts an operation of <paramref name="type"/> in <paramref name="scope"/>, or returns the one running there.</summary>
+    /// <summary>Starts an operation of <paramref name="type"/> with a checked input, or returns the one running in its scope.</summary>
     Task<(BackfillOperation Operation, bool AlreadyRunning)> StartAsync(
-        string type, string scope, string startedBy, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken);
+        string type, OperationInput input, string startedBy, CancellationToken cancellationToken);
 }
 
 /// <inheritdoc />
 public sealed class OperationTrigger(OperationStore store, IRequestClient<BackfillRequested> requests, TimeProvider time) : IOperationTrigger
 {
     public async Task<(BackfillOperation Operation, bool AlreadyRunning)> StartAsync(
-        string type, string scope, string startedBy, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
+        string type, OperationInput input, string startedBy, CancellationToken cancellationToken)
     {
+        var (scope, metadata) = input;
         for (var attempt = 0; attempt < 5; attempt++)
         {
             var holder = await store.GetScopeHolderAsync(type, scope);

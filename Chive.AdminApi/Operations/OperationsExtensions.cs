@@ -1,5 +1,7 @@
 using Chive.AdminApi.Auth;
+using Chive.AdminApi.OperationTypes;
 using Chive.Contracts.Operations;
+using Chive.Messaging;
 using MassTransit;
 using MassTransit.Configuration;
 
@@ -12,7 +14,8 @@ public static class OperationsExtensions
     {
         bus.AddSagaStateMachine<BackfillStateMachine, BackfillOperation, BackfillStateMachineDefinition>()
             .Repository(r => r.RegisterSagaRepository<BackfillOperation, OperationStore, OperationSagaConsumeContextFactory, OperationSagaRepositoryContextFactory>());
-        bus.AddConsumer<GetBackfillStateConsumer>();
+        bus.AddConsumer<GetOperationStatusConsumer>();
+        bus.AddOperationWorkFaults();
         bus.AddRequestClient<BackfillRequested>(RequestTimeout.After(s: 30));
         bus.AddRequestClient<CancelBackfill>(RequestTimeout.After(s: 30));
     }
@@ -23,6 +26,7 @@ public static class OperationsExtensions
         builder.Services.AddSingleton<OperationStore>();
         builder.Services.AddSingleton<BackfillMetrics>();
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddOperationTypes();
         builder.Services.AddScoped<IOperationTrigger, OperationTrigger>();
         builder.Services.AddHostedService<GovernanceSyncScheduler>();
         builder.Services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.SectionName)

@@ -1,3 +1,5 @@
+using Chive.Contracts.Operations;
+
 namespace Chive.Contracts.GovernanceSync;
 
 /// <summary>
@@ -5,4 +7,4 @@ namespace Chive.Contracts.GovernanceSync;
 /// (null = first page) from the governance repo, write it, then send the next chunk or report completion.
 /// <paramref name="Written"/> and <paramref name="Invalid"/> carry the running totals.
 /// </summary>
-public sealed record SyncGovernanceChunk(Guid OperationId, string Collection, string? Cursor, long Written, long Invalid);
+public sealed record SyncGovernanceChunk(Guid OperationId, string Collection, string? Cursor, long Written, long Invalid) : IOperationWork;

@@ -8,5 +8,8 @@ public static class BackfillStatus
     public const string Failed = "failed";
     public const string Cancelled = "cancelled";
 
+    /// <summary>Not a status an operation has: the answer about an operation that expired or never was.</summary>
+    public const string NotFound = "notFound";
+
     public static IReadOnlyList<string> All { get; } = [Running, Completed, Failed, Cancelled];
 }

@@ -1,5 +1,4 @@
 using Chive.Contracts.Indexing;
-using Chive.IndexWorker.Search;
 using MassTransit;
 
 namespace Chive.IndexWorker.Indexing;
@@ -9,13 +8,6 @@ public sealed class IndexRecordsConsumer(IndexBatchProcessor processor) : IConsu
 {
     public async Task Consume(ConsumeContext<IndexRecords> context) =>
         await context.Publish(await processor.IndexAsync(context.Message, context.CancellationToken));
-}
-
-/// <summary>Marks deleted what a complete listing no longer has, and tells the saga the operation's new totals.</summary>
-public sealed class SweepCollectionConsumer(IndexBatchProcessor processor) : IConsumer<SweepCollection>
-{
-    public async Task Consume(ConsumeContext<SweepCollection> context) =>
-        await context.Publish(await processor.SweepAsync(context.Message, context.CancellationToken));
 }
 
 /// <summary>
@@ -30,28 +22,4 @@ public sealed class IndexRecordsConsumerDefinition : ConsumerDefinition<IndexRec
     protected override void ConfigureConsumer(
         IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<IndexRecordsConsumer> consumerConfigurator, IRegistrationContext context) =>
         IndexingRetry.Configure(endpointConfigurator, context);
-}
-
-public sealed class SweepCollectionConsumerDefinition : ConsumerDefinition<SweepCollectionConsumer>
-{
-    public SweepCollectionConsumerDefinition() => ConcurrentMessageLimit = 2;
-
-    protected override void ConfigureConsumer(
-        IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<SweepCollectionConsumer> consumerConfigurator, IRegistrationContext context) =>
-        IndexingRetry.Configure(endpointConfigurator, context);
-}
-
-internal static class IndexingRetry
-{
-    public static void Configure(IReceiveEndpointConfigurator endpoint, IRegistrationContext context)
-    {
-        endpoint.UseMessageRetry(r =>
-        {
-            r.Intervals(200, 1000, 2000, 5000, 10000, 15000, 30000);
-            r.Handle<Npgsql.NpgsqlException>();
-            r.Handle<SearchUnavailableException>();
-            r.Handle<TimeoutException>();
-        });
-        endpoint.UseInMemoryOutbox(context);
-    }
 }

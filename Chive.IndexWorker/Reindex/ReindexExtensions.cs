@@ -6,7 +6,7 @@ internal static class ReindexExtensions
 {
     public static void AddFullReindex(this IBusRegistrationConfigurator bus)
     {
-        bus.AddConsumer<StartFullReindexConsumer>(c => c.UseMessageRetry(r => r.Intervals(500, 2000, 5000)));
+        bus.AddConsumer<StartFullReindexConsumer, StartFullReindexConsumerDefinition>();
         bus.AddConsumer<ReindexChunkConsumer, ReindexChunkConsumerDefinition>();
         bus.AddConsumer<ReindexFaultConsumer, ReindexFaultConsumerDefinition>();
     }

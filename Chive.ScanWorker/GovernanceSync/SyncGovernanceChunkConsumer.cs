@@ -9,7 +9,7 @@ using Microsoft.Extensions.Options;
 namespace Chive.ScanWorker.GovernanceSync;
 
 /// <summary>
-/// One page of a governance sync: ask whether the operation still runs, read one listRecords page of the governance
+/// One page of a governance sync (once <see cref="OperationWorkConsumer{T}"/> has found the operation running): read one listRecords page of the governance
 /// repo, upsert its valid records, report progress, then send the next chunk — the next page, the first page of
 /// edges after the nodes, or, after the last page of edges, remove what the repo no longer has and report completion.
 /// A cancel trips the token: the request in flight ends, and nothing is written or sent after it.
@@ -17,37 +17,26 @@ namespace Chive.ScanWorker.GovernanceSync;
 public sealed class SyncGovernanceChunkConsumer(
     XrpcClient xrpc,
     GovernanceGraphStore store,
-    OperationCancellation cancellation,
-    IRequestClient<GetBackfillState> states,
+    OperationGate gate,
     IOptions<GovernanceOptions> options,
-    ILogger<SyncGovernanceChunkConsumer> logger) : IConsumer<SyncGovernanceChunk>
+    ILogger<SyncGovernanceChunkConsumer> logger) : OperationWorkConsumer<SyncGovernanceChunk>(gate)
 {
-    public async Task Consume(ConsumeContext<SyncGovernanceChunk> context)
+    protected override async Task ConsumeAsync(ConsumeContext<SyncGovernanceChunk> context, OperationUnit work)
     {
         var chunk = context.Message;
-        var state = await states.GetResponse<BackfillState>(new GetBackfillState(chunk.OperationId), context.CancellationToken);
-        if (state.Message.Status != BackfillStatus.Running)
-        {
-            logger.LogInformation("Dropping a governance chunk of operation {OperationId}: it is {Status}", chunk.OperationId, state.Message.Status);
-            cancellation.Forget(chunk.OperationId);
-            return;
-        }
-
-        var cancelled = cancellation.TokenFor(chunk.OperationId);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancelled, context.CancellationToken);
         ListRecordsPage page;
         try
         {
             page = await xrpc.ListRecordsPageAsync(
-                options.Value.PdsUrl, Did.Parse(options.Value.Did), Nsid.Parse(chunk.Collection), chunk.Cursor, options.Value.PageSize, linked.Token);
+                options.Value.PdsUrl, Did.Parse(options.Value.Did), Nsid.Parse(chunk.Collection), chunk.Cursor, options.Value.PageSize, work.Token);
         }
-        catch (OperationCanceledException) when (cancelled.IsCancellationRequested)
+        catch (OperationCanceledException) when (work.IsCancelled)
         {
             logger.LogInformation("Governance sync {OperationId} cancelled during a request", chunk.OperationId);
             return;
         }
 
-        if (cancelled.IsCancellationRequested)
+        if (work.IsCancelled)
         {
             return; // the request finished after the cancel: write nothing
         }
@@ -60,7 +49,7 @@ public sealed class SyncGovernanceChunkConsumer(
             logger.LogWarning("Governance sync {OperationId}: {Invalid} invalid {Collection} records skipped so far", chunk.OperationId, invalid, chunk.Collection);
         }
 
-        if (cancelled.IsCancellationRequested)
+        if (work.IsCancelled)
         {
             return;
         }
@@ -81,7 +70,7 @@ public sealed class SyncGovernanceChunkConsumer(
             logger.LogInformation(
                 "Governance sync {OperationId} done: {Written} records written, {Invalid} invalid skipped, {Removed} removed",
                 chunk.OperationId, written, invalid, removed);
-            cancellation.Forget(chunk.OperationId);
+            ChainEnded(chunk.OperationId);
             await context.Publish(new BackfillWorkCompleted(chunk.OperationId, written, new Dictionary<string, string>
             {
                 ["invalidRecords"] = invalid.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -7,8 +7,8 @@ internal static class PdsScanExtensions
     /// <summary>PDS scan and DID sync: their start consumers and the chunk consumer both share.</summary>
     public static void AddPdsScan(this IBusRegistrationConfigurator bus)
     {
-        bus.AddConsumer<StartPdsScanConsumer>(c => c.UseMessageRetry(r => r.Intervals(500, 2000, 5000)));
-        bus.AddConsumer<StartDidSyncConsumer>(c => c.UseMessageRetry(r => r.Intervals(500, 2000, 5000)));
+        bus.AddConsumer<StartPdsScanConsumer, StartPdsScanConsumerDefinition>();
+        bus.AddConsumer<StartDidSyncConsumer, StartDidSyncConsumerDefinition>();
         bus.AddConsumer<ScanPdsChunkConsumer, ScanPdsChunkConsumerDefinition>();
     }
 

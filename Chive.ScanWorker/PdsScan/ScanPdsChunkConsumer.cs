@@ -24,26 +24,18 @@ public sealed class ScanPdsChunkConsumer(
     XrpcClient xrpc,
     PdsRegistry registry,
     HeldCollections held,
-    OperationCancellation cancellation,
-    IRequestClient<GetBackfillState> states,
+    OperationGate gate,
     IOptions<PdsScanOptions> options,
     TimeProvider time,
-    ILogger<ScanPdsChunkConsumer> logger) : IConsumer<ScanPdsChunk>
+    ILogger<ScanPdsChunkConsumer> logger) : OperationWorkConsumer<ScanPdsChunk>(gate)
 {
-    public async Task Consume(ConsumeContext<ScanPdsChunk> context)
+    protected override Task DroppedAsync(ConsumeContext<ScanPdsChunk> context, string status) =>
+        ReleaseAsync(context.Message, context.Message.OperationId.ToString("D"));
+
+    protected override async Task ConsumeAsync(ConsumeContext<ScanPdsChunk> context, OperationUnit work)
     {
         var chunk = context.Message;
         var owner = chunk.OperationId.ToString("D");
-        var state = await states.GetResponse<BackfillState>(new GetBackfillState(chunk.OperationId), context.CancellationToken);
-        if (state.Message.Status != BackfillStatus.Running)
-        {
-            logger.LogInformation("Dropping scan lane {Lane} of operation {OperationId}: it is {Status}", chunk.Lane, chunk.OperationId, state.Message.Status);
-            await ReleaseAsync(chunk, owner);
-            return;
-        }
-
-        var cancelled = cancellation.TokenFor(chunk.OperationId);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancelled, context.CancellationToken);
         var pds = new Uri(chunk.Pdses[0]);
         var unit = new ChunkUnit(chunk, context, options.Value.RecordsPerBatch);
         string? next = null;
@@ -51,9 +43,9 @@ public sealed class ScanPdsChunkConsumer(
         {
             if (chunk.Did is { } single)
             {
-                await ScanRepoAsync(unit, pds, Did.Parse(single), await held.GetAsync([single], linked.Token), linked.Token);
+                await ScanRepoAsync(unit, pds, Did.Parse(single), await held.GetAsync([single], work.Token), work.Token);
             }
-            else if (!await registry.ClaimAsync(pds, owner, linked.Token))
+            else if (!await registry.ClaimAsync(pds, owner, work.Token))
             {
                 logger.LogWarning("Operation {OperationId} lost its claim on {Pds} (its lease lapsed and another scan took it): skipping it", chunk.OperationId, pds);
                 await NextPdsAsync(unit, completed: false);
@@ -61,16 +53,16 @@ public sealed class ScanPdsChunkConsumer(
             }
             else
             {
-                next = await ScanReposPageAsync(unit, pds, linked.Token);
+                next = await ScanReposPageAsync(unit, pds, work.Token);
             }
         }
-        catch (OperationCanceledException) when (cancelled.IsCancellationRequested)
+        catch (OperationCanceledException) when (work.IsCancelled)
         {
             logger.LogInformation("Scan lane {Lane} of operation {OperationId} cancelled on {Pds}", chunk.Lane, chunk.OperationId, pds);
             await ReleaseAsync(chunk, owner);
             return;
         }
-        catch (XrpcException ex) when (!cancelled.IsCancellationRequested)
+        catch (XrpcException ex) when (!work.IsCancelled)
         {
             await unit.FlushAsync();
             if (chunk.Did is not null)
@@ -86,7 +78,7 @@ public sealed class ScanPdsChunkConsumer(
             return;
         }
 
-        if (cancelled.IsCancellationRequested)
+        if (work.IsCancelled)
         {
             await ReleaseAsync(chunk, owner);
             return;

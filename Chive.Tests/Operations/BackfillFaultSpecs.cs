@@ -1,3 +1,5 @@
+using Chive.Messaging;
+using Chive.AdminApi.OperationTypes;
 using Chive.AdminApi.Operations;
 using Chive.Contracts;
 using Chive.Contracts.GovernanceSync;
@@ -17,10 +19,12 @@ public sealed class BackfillFaultSpecs
         await using var provider = new ServiceCollection()
             .AddSingleton(TimeProvider.System)
             .AddSingleton<BackfillMetrics>()
+            .AddOperationTypes()
             .AddMassTransitTestHarness(x =>
             {
                 x.AddSagaStateMachine<BackfillStateMachine, BackfillOperation>().InMemoryRepository();
                 x.AddConsumer<FailingGovernanceWorker>();
+                x.AddOperationWorkFaults();
                 x.AddRequestClient<BackfillRequested>();
             })
             .BuildServiceProvider(true);

@@ -1,3 +1,4 @@
+using Chive.AdminApi.OperationTypes;
 using Chive.AdminApi.Operations;
 using Chive.Contracts;
 using Chive.Contracts.GovernanceSync;
@@ -22,6 +23,7 @@ public sealed class BackfillStateMachineSpecs : IAsyncLifetime
         _provider = new ServiceCollection()
             .AddSingleton(TimeProvider.System)
             .AddSingleton<BackfillMetrics>()
+            .AddOperationTypes()
             .AddMassTransitTestHarness(x =>
             {
                 x.AddSagaStateMachine<BackfillStateMachine, BackfillOperation>().InMemoryRepository();

@@ -53,9 +53,9 @@ public sealed class GovernanceSyncSchedulerTests
         public ConcurrentQueue<(string Type, string Scope, string StartedBy)> Calls { get; } = new();
 
         public Task<(BackfillOperation Operation, bool AlreadyRunning)> StartAsync(
-            string type, string scope, string startedBy, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken)
+            string type, Chive.AdminApi.OperationTypes.OperationInput input, string startedBy, CancellationToken cancellationToken)
         {
-            Calls.Enqueue((type, scope, startedBy));
+            Calls.Enqueue((type, input.Scope, startedBy));
             return Task.FromResult((new BackfillOperation { CorrelationId = Guid.NewGuid(), Type = type, CurrentState = "Running" }, false));
         }
     }

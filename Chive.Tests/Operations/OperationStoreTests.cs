@@ -95,9 +95,9 @@ public sealed class OperationStoreTests(ITestOutputHelper output) : IAsyncLifeti
         await SeedAsync(store, 1000, start);
 
         _session = new ProfilingSession();
-        var all = await store.ListAsync("all", 1000);
-        var history = await store.ListAsync("finished", 50);
-        var running = await store.ListAsync(BackfillStatus.Running, 1000);
+        var all = await store.ListAsync(OperationFilter.All, 1000);
+        var history = await store.ListAsync(OperationFilter.Finished, 50);
+        var running = await store.ListAsync(OperationFilter.WithStatus(BackfillStatus.Running), 1000);
         var commands = _session.FinishProfiling().Select(c => c.Command).ToList();
         _session = null;
 
@@ -126,7 +126,7 @@ public sealed class OperationStoreTests(ITestOutputHelper output) : IAsyncLifeti
         BackfillOperation? after = null;
         while (true)
         {
-            var page = await store.ListAsync("finished", 7, after);
+            var page = await store.ListAsync(OperationFilter.Finished, 7, after);
             if (page.Count == 0)
             {
                 break;
@@ -151,7 +151,7 @@ public sealed class OperationStoreTests(ITestOutputHelper output) : IAsyncLifeti
         await store.InsertAsync(Running(DateTimeOffset.UtcNow));
 
         await Task.Delay(600);
-        var listed = await store.ListAsync("all", 100);
+        var listed = await store.ListAsync(OperationFilter.All, 100);
 
         Assert.Single(listed);
         Assert.Equal(1, await _redis.GetDatabase().SortedSetLengthAsync(_options.KeyPrefix + "ops"));
@@ -174,12 +174,12 @@ public sealed class OperationStoreTests(ITestOutputHelper output) : IAsyncLifeti
 
     private static async Task<(double Status, double History)> TimeListingAsync(OperationStore store)
     {
-        await store.ListAsync(BackfillStatus.Running, 10_000); // warm the script cache
+        await store.ListAsync(OperationFilter.WithStatus(BackfillStatus.Running), 10_000); // warm the script cache
         var watch = Stopwatch.StartNew();
-        await store.ListAsync(BackfillStatus.Running, 10_000);
+        await store.ListAsync(OperationFilter.WithStatus(BackfillStatus.Running), 10_000);
         var status = watch.Elapsed.TotalMilliseconds;
         watch.Restart();
-        await store.ListAsync("finished", 50);
+        await store.ListAsync(OperationFilter.Finished, 50);
         return (status, watch.Elapsed.TotalMilliseconds);
     }
 

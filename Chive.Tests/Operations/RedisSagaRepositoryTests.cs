@@ -1,3 +1,4 @@
+using Chive.AdminApi.OperationTypes;
 using Chive.AdminApi.Operations;
 using Chive.Contracts;
 using Chive.Contracts.Operations;
@@ -28,6 +29,7 @@ public sealed class RedisSagaRepositoryTests : IAsyncLifetime
             .AddSingleton<OperationStore>()
             .AddSingleton(TimeProvider.System)
             .AddSingleton<BackfillMetrics>()
+            .AddOperationTypes()
             .AddMassTransitTestHarness(x => x.AddOperations()) // exactly the AdminApi's registration
             .BuildServiceProvider(true);
         _harness = _provider.GetRequiredService<ITestHarness>();

@@ -1,0 +1,15 @@
+namespace Chive.AdminApi.OperationTypes;
+
+public static class OperationTypesExtensions
+{
+    /// <summary>The operation types that have a worker: one line each. A type not listed here answers 501.</summary>
+    public static IServiceCollection AddOperationTypes(this IServiceCollection services) => services
+        .AddOperationType<GovernanceSyncType>()
+        .AddOperationType<PdsScanType>()
+        .AddOperationType<DidSyncType>()
+        .AddOperationType<FullReindexType>()
+        .AddSingleton<OperationTypeRegistry>();
+
+    private static IServiceCollection AddOperationType<T>(this IServiceCollection services) where T : class, IOperationType =>
+        services.AddSingleton<IOperationType, T>();
+}
