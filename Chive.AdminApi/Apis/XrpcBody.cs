@@ -63,7 +63,7 @@ internal static class XrpcBody
         }
         catch (JsonException ex)
         {
-            return (null, XrpcResults.InvalidRequest($"the body is not JSON: {ex.Message}"));
+            return (null, XrpcResults.InvalidRequest($"the body is not valid JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1})"));
         }
     }
 
