@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The one command that runs Chive's tests (the README's test command; .ci/run calls it):
-# installs what is missing, starts PostgreSQL/Redis/RabbitMQ on loopback, builds, runs every test, stops the servers.
-# Extra arguments go to `dotnet test` (e.g. --filter "FullyQualifiedName~HealthTests").
+# The one command that runs all of Chive's tests (the README's test command; .ci/run calls it):
+#   1. builds the solution;
+#   2. runs Chive.UnitTests — before anything is installed or started, so they prove they need only the .NET SDK;
+#   3. installs what is missing, starts PostgreSQL/Redis/RabbitMQ on loopback (the atproto test network is started
+#      by the tests themselves), runs Chive.Tests (integration) and stops the servers.
+# Extra arguments go to both `dotnet test` runs (e.g. --filter "FullyQualifiedName~HealthTests").
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,6 +13,22 @@ state=${CHIVE_TEST_STATE:-$repo/.test-state}
 export CHIVE_TEST_STATE=$state
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 stamp() { printf '[test] %s %s\n' "$(date +%T)" "$*" >&2; }
+results=$state/results
+rm -rf "$results"
+mkdir -p "$state"
+
+stamp "building"
+dotnet build Chive.sln -c Release -warnaserror -nologo -clp:ErrorsOnly
+
+run_tests() { # project, extra arguments...
+  local project=$1; shift
+  dotnet test "$project" -c Release --no-build --logger "trx;LogFilePrefix=$(basename "$project" .csproj)" \
+    --logger "console;verbosity=normal" --results-directory "$results" "$@"
+}
+
+status=0
+stamp "unit tests (no servers)"
+run_tests Chive.UnitTests/Chive.UnitTests.csproj "$@" || status=$?
 
 stamp "installing test dependencies"
 scripts/install-test-deps.sh
@@ -20,17 +39,8 @@ scripts/test-services.sh start
 # shellcheck source=/dev/null
 source "$state/env"
 
-stamp "building"
-dotnet build Chive.sln -c Release -warnaserror -nologo -clp:ErrorsOnly
-
-stamp "testing"
-results=$state/results
-rm -rf "$results"
-set +e
-dotnet test Chive.sln -c Release --no-build --logger "trx;LogFilePrefix=chive" --logger "console;verbosity=normal" \
-  --results-directory "$results" "$@"
-status=$?
-set -e
+stamp "integration tests (real servers, atproto test network)"
+run_tests Chive.Tests/Chive.Tests.csproj "$@" || status=$?
 
 # One plain closing line for any reader: "N passed, N failed, N skipped", summed over every TRX file.
 python3 - "$results" <<'PY' || true
@@ -45,5 +55,5 @@ for path in glob.glob(sys.argv[1] + '/*.trx'):
     skipped += int(c.get('notExecuted', 0))
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 PY
-stamp "done (dotnet test exit code $status)"
+stamp "done (exit code $status)"
 exit $status

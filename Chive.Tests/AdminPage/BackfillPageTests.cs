@@ -1,6 +1,7 @@
+using Chive.Testing;
 using System.Text.Json.Nodes;
 using Chive.ServiceDefaults;
-using Chive.Tests.Doubles;
+using Chive.Testing.Doubles;
 using Chive.Tests.GovernanceSync;
 using Chive.Tests.Infrastructure;
 using Microsoft.Playwright;

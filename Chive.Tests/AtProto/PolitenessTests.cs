@@ -1,6 +1,7 @@
+using Chive.Testing;
 using System.Diagnostics;
 using Chive.AtProto.Xrpc;
-using Chive.Tests.Doubles;
+using Chive.Testing.Doubles;
 using Chive.Tests.Infrastructure;
 
 namespace Chive.Tests.AtProto;

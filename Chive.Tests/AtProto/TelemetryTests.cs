@@ -1,8 +1,9 @@
+using Chive.Testing;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Chive.AtProto.Xrpc;
-using Chive.Tests.Doubles;
+using Chive.Testing.Doubles;
 using Chive.Tests.Infrastructure;
 
 namespace Chive.Tests.AtProto;

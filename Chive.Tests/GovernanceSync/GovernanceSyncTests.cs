@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 using System.Diagnostics;
 using Aspire.Hosting.ApplicationModel;
 using Chive.ServiceDefaults;
-using Chive.Tests.Doubles;
+using Chive.Testing.Doubles;
 using Chive.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;

@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Chive.ServiceDefaults;
-using Chive.Tests.Doubles;
+using Chive.Testing.Doubles;
 using Chive.Tests.Infrastructure;
 
 namespace Chive.Tests.PdsScan;

@@ -2,7 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Chive.AtProto.Net;
-using Chive.Tests.Doubles;
+using Chive.Testing.Doubles;
 using Chive.Tests.Infrastructure;
 using Npgsql;
 

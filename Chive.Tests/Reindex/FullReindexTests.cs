@@ -5,7 +5,7 @@ using Chive.Contracts.Indexing;
 using Chive.IndexWorker.Indexing;
 using Chive.IndexWorker.Reindex;
 using Chive.ServiceDefaults;
-using Chive.Tests.Doubles;
+using Chive.Testing.Doubles;
 using Chive.Tests.Infrastructure;
 using Chive.Tests.PdsScan;
 using Npgsql;

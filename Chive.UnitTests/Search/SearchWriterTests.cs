@@ -1,9 +1,9 @@
 using Chive.IndexWorker.Search;
-using Chive.Tests.Doubles;
+using Chive.Testing.Doubles;
 using Elastic.Clients.Elasticsearch;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Chive.Tests.Search;
+namespace Chive.UnitTests.Search;
 
 /// <summary>
 /// The IndexWorker's search writer through Elastic's official client, against the Elasticsearch double only: these

@@ -8,7 +8,7 @@ using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Chive.Tests.Operations;
+namespace Chive.UnitTests.Operations;
 
 /// <summary>A worker message that ends in the error queue fails its operation with the worker's error text.</summary>
 public sealed class BackfillFaultSpecs

@@ -7,7 +7,7 @@ using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Chive.Tests.Operations;
+namespace Chive.UnitTests.Operations;
 
 /// <summary>The operation saga's transitions, with MassTransit's test harness (in-memory transport and repository).</summary>
 public sealed class BackfillStateMachineSpecs : IAsyncLifetime

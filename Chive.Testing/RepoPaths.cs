@@ -1,6 +1,6 @@
-namespace Chive.Tests.Infrastructure;
+namespace Chive.Testing;
 
-internal static class RepoPaths
+public static class RepoPaths
 {
     /// <summary>The repository root: the nearest folder above the test assembly that holds Chive.sln.</summary>
     public static string Root { get; } = FindRoot();

@@ -1,9 +1,10 @@
+using Chive.Testing;
 using System.Net;
 using Chive.AtProto.Net;
 using Chive.AtProto.Xrpc;
-using Chive.Tests.Doubles;
+using Chive.Testing.Doubles;
 
-namespace Chive.Tests.AtProto;
+namespace Chive.UnitTests.AtProto;
 
 public sealed class SsrfGuardTests
 {

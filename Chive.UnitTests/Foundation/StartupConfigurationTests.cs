@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using Chive.ServiceDefaults;
-using Chive.Tests.Infrastructure;
+using Chive.Testing;
 
-namespace Chive.Tests.Foundation;
+namespace Chive.UnitTests.Foundation;
 
 /// <summary>A service started without a connection string it needs refuses to start and names the missing key.</summary>
 public sealed class StartupConfigurationTests

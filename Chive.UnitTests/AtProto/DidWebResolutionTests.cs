@@ -1,9 +1,10 @@
+using Chive.Testing;
 using System.Text.Json.Nodes;
 using Chive.AtProto.Identifiers;
 using Chive.AtProto.Identity;
-using Chive.Tests.Doubles;
+using Chive.Testing.Doubles;
 
-namespace Chive.Tests.AtProto;
+namespace Chive.UnitTests.AtProto;
 
 public sealed class DidWebResolutionTests : IAsyncLifetime
 {

@@ -3,7 +3,7 @@ using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
-namespace Chive.Tests.Doubles;
+namespace Chive.Testing.Doubles;
 
 /// <summary>One scripted misbehaviour, applied to one request instead of forwarding it.</summary>
 public abstract record HttpFault

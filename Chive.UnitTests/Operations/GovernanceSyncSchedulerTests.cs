@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
-namespace Chive.Tests.Operations;
+namespace Chive.UnitTests.Operations;
 
 /// <summary>
 /// The scheduler goes through the same trigger as the admin method (whose per-scope claim, tested end to end in

@@ -1,6 +1,6 @@
 using Chive.AtProto.Identifiers;
 
-namespace Chive.Tests.AtProto;
+namespace Chive.UnitTests.AtProto;
 
 public sealed class IdentifierTests
 {

@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
-namespace Chive.Tests.Doubles;
+namespace Chive.Testing.Doubles;
 
 /// <summary>
 /// Elasticsearch 9 as far as Chive uses it, in memory: <c>GET /</c>, <c>GET /_cluster/health</c>, index exists /

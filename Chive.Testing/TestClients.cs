@@ -4,10 +4,10 @@ using Chive.AtProto.Net;
 using Chive.AtProto.Xrpc;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Chive.Tests.AtProto;
+namespace Chive.Testing;
 
 /// <summary>The client stack as the workers build it, with loopback allow-listed (the test servers live there).</summary>
-internal static class TestClients
+public static class TestClients
 {
     public static readonly SsrfOptions LoopbackAllowed = new()
     {

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
-namespace Chive.Tests.Doubles;
+namespace Chive.Testing.Doubles;
 
 /// <summary>
 /// A did:web host of the test's own: serves <see cref="Document"/> at <c>/.well-known/did.json</c> over plain HTTP on

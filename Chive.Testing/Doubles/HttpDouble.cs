@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Chive.Tests.Doubles;
+namespace Chive.Testing.Doubles;
 
 /// <summary>
 /// A small HTTP server of our own on a random loopback port, standing in for a server that cannot run on these

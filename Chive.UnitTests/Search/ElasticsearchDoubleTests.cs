@@ -1,8 +1,8 @@
-using Chive.Tests.Doubles;
+using Chive.Testing.Doubles;
 using Elastic.Clients.Elasticsearch;
 using Elastic.Clients.Elasticsearch.IndexManagement;
 
-namespace Chive.Tests.Search;
+namespace Chive.UnitTests.Search;
 
 /// <summary>
 /// The Elasticsearch double speaks the wire format Elastic's official .NET client (the one the IndexWorker uses)

@@ -3,7 +3,7 @@ using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Chive.ServiceDefaults;
 
-namespace Chive.Tests.Foundation;
+namespace Chive.UnitTests.Foundation;
 
 /// <summary>The AppHost's model, inspected without starting it: what runs, and who references and waits for what.</summary>
 public sealed class AppHostModelTests

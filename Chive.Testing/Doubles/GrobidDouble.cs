@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
-namespace Chive.Tests.Doubles;
+namespace Chive.Testing.Doubles;
 
 /// <summary>
 /// GROBID 0.8 as far as Chive uses it so far: <c>GET /api/isalive</c> answers <c>true</c> (text/plain), like the real
