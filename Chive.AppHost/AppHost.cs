@@ -1,6 +1,6 @@
-using Microsoft.Extensions.Configuration;
 using Chive.AppHost;
 using Chive.ServiceDefaults;
+using Microsoft.Extensions.Configuration;
 
 var builder = DistributedApplication.CreateBuilder(args);
 

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Chive.Contracts.Operations;
-using MassTransit;
 
 namespace Chive.Messaging;
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Chive.Contracts.Operations;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 

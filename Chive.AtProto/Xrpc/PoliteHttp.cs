@@ -243,7 +243,7 @@ public sealed class PoliteHttp
             // The reference PDS answers listRecords for a repo it does not host with this, not RepoNotFound.
             (400, "InvalidRequest") when message.StartsWith("Could not find repo", StringComparison.Ordinal) => XrpcErrorKind.RepoNotFound,
             (429, _) => XrpcErrorKind.RateLimited,
-            (>= 500, _) => XrpcErrorKind.ServerError,
+            _ when status >= 500 => XrpcErrorKind.ServerError,
             (400, "InvalidRequest" or null) => XrpcErrorKind.InvalidRequest,
             _ => XrpcErrorKind.OtherClientError,
         };

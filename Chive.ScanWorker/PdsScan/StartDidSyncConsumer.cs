@@ -4,7 +4,6 @@ using Chive.AtProto.Net;
 using Chive.Contracts.Operations;
 using Chive.Contracts.PdsScan;
 using MassTransit;
-using Microsoft.Extensions.Options;
 
 namespace Chive.ScanWorker.PdsScan;
 

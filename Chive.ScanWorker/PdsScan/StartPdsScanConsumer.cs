@@ -1,5 +1,3 @@
-using Chive.AtProto.Identifiers;
-using Chive.AtProto.Identity;
 using Chive.AtProto.Net;
 using Chive.Contracts.Operations;
 using Chive.Contracts.PdsScan;
@@ -53,7 +51,7 @@ public sealed class StartPdsScanConsumer(PdsRegistry registry, IOptions<PdsScanO
 
         var lanes = Math.Min(options.Value.Concurrency, pdses.Count);
         logger.LogInformation("PDS scan {OperationId}: {Count} PDSes in {Lanes} lanes: {Pdses}", message.OperationId, pdses.Count, lanes, pdses);
-                for (var lane = 0; lane < lanes; lane++)
+        for (var lane = 0; lane < lanes; lane++)
         {
             var mine = pdses.Where((_, i) => i % lanes == lane).ToList();
             await context.Publish(new ScanPdsChunk(message.OperationId, lane, lanes, mine, Did: null, Cursor: null, Sequence: 0, ScanTotals.Zero, PdsRecords: 0));

@@ -90,10 +90,22 @@ public sealed class ElasticsearchDouble : HttpDouble
         }));
         app.MapGet("/_cluster/health", () => Results.Json(new
         {
-            cluster_name = "chive-test", status = Status, timed_out = false, number_of_nodes = 1, number_of_data_nodes = 1,
-            active_primary_shards = _indices.Count, active_shards = _indices.Count, relocating_shards = 0, initializing_shards = 0,
-            unassigned_shards = 0, unassigned_primary_shards = 0, delayed_unassigned_shards = 0, number_of_pending_tasks = 0,
-            number_of_in_flight_fetch = 0, task_max_waiting_in_queue_millis = 0, active_shards_percent_as_number = 100.0,
+            cluster_name = "chive-test",
+            status = Status,
+            timed_out = false,
+            number_of_nodes = 1,
+            number_of_data_nodes = 1,
+            active_primary_shards = _indices.Count,
+            active_shards = _indices.Count,
+            relocating_shards = 0,
+            initializing_shards = 0,
+            unassigned_shards = 0,
+            unassigned_primary_shards = 0,
+            delayed_unassigned_shards = 0,
+            number_of_pending_tasks = 0,
+            number_of_in_flight_fetch = 0,
+            task_max_waiting_in_queue_millis = 0,
+            active_shards_percent_as_number = 100.0,
         }));
         app.MapPost("/_bulk", (Func<HttpContext, Task<IResult>>)(context => BulkAsync(context, null)));
         app.MapPut("/_bulk", (Func<HttpContext, Task<IResult>>)(context => BulkAsync(context, null)));
@@ -203,7 +215,10 @@ public sealed class ElasticsearchDouble : HttpDouble
         var all = hits.OrderBy(d => d.Key, StringComparer.Ordinal).ToList();
         var page = new JsonArray(all.Take(size).Select(d => (JsonNode)new JsonObject
         {
-            ["_index"] = Resolve(index), ["_id"] = d.Key, ["_score"] = 1.0, ["_source"] = d.Value.Source.DeepClone(),
+            ["_index"] = Resolve(index),
+            ["_id"] = d.Key,
+            ["_score"] = 1.0,
+            ["_source"] = d.Value.Source.DeepClone(),
         }).ToArray());
         return Results.Json(new JsonObject
         {

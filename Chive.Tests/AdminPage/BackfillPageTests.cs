@@ -1,6 +1,6 @@
-using Chive.Testing;
 using System.Text.Json.Nodes;
 using Chive.ServiceDefaults;
+using Chive.Testing;
 using Chive.Testing.Doubles;
 using Chive.Tests.GovernanceSync;
 using Chive.Tests.Infrastructure;

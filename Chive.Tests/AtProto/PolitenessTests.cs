@@ -1,6 +1,6 @@
-using Chive.Testing;
 using System.Diagnostics;
 using Chive.AtProto.Xrpc;
+using Chive.Testing;
 using Chive.Testing.Doubles;
 using Chive.Tests.Infrastructure;
 

@@ -1,8 +1,8 @@
-using Chive.Testing;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Chive.AtProto.Xrpc;
+using Chive.Testing;
 using Chive.Testing.Doubles;
 using Chive.Tests.Infrastructure;
 

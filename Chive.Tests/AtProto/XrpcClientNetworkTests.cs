@@ -1,10 +1,10 @@
-using Chive.Testing;
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Chive.AtProto.Identifiers;
 using Chive.AtProto.Xrpc;
+using Chive.Testing;
 using Chive.Testing.Doubles;
 using Chive.Tests.Infrastructure;
 using Xunit.Abstractions;

@@ -1,13 +1,11 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using System.Diagnostics;
-using Aspire.Hosting.ApplicationModel;
 using Chive.ServiceDefaults;
 using Chive.Testing.Doubles;
 using Chive.Tests.Infrastructure;
-using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Xunit.Abstractions;
 
@@ -231,17 +229,33 @@ public sealed class GovernanceSyncTests(ChiveAppFixture fixture, ITestOutputHelp
             var now = "2026-11-28T12:00:00.000Z";
             var nodes = Enumerable.Range(0, Nodes).Select(i => new JsonObject
             {
-                ["$type"] = "pub.chive.graph.node", ["id"] = $"node-{i}", ["slug"] = $"field-{i}", ["kind"] = "type", ["subkind"] = "field",
-                ["label"] = $"Field {i}", ["status"] = "established", ["createdAt"] = now,
+                ["$type"] = "pub.chive.graph.node",
+                ["id"] = $"node-{i}",
+                ["slug"] = $"field-{i}",
+                ["kind"] = "type",
+                ["subkind"] = "field",
+                ["label"] = $"Field {i}",
+                ["status"] = "established",
+                ["createdAt"] = now,
             }).Concat(Enumerable.Range(0, InvalidNodes).Select(i => new JsonObject
             {
-                ["$type"] = "pub.chive.graph.node", ["id"] = $"broken-{i}", ["kind"] = "type", ["status"] = "established", ["createdAt"] = now,
+                ["$type"] = "pub.chive.graph.node",
+                ["id"] = $"broken-{i}",
+                ["kind"] = "type",
+                ["status"] = "established",
+                ["createdAt"] = now,
             })).ToList();
             var nodeUris = await CreateRecordsAsync("pub.chive.graph.node", nodes);
             var edges = Enumerable.Range(0, Edges).Select(i => new JsonObject
             {
-                ["$type"] = "pub.chive.graph.edge", ["id"] = $"edge-{i}", ["sourceUri"] = nodeUris[i % Nodes], ["targetUri"] = nodeUris[(i + 1) % Nodes],
-                ["relationSlug"] = "broader", ["weight"] = 500, ["status"] = "established", ["createdAt"] = now,
+                ["$type"] = "pub.chive.graph.edge",
+                ["id"] = $"edge-{i}",
+                ["sourceUri"] = nodeUris[i % Nodes],
+                ["targetUri"] = nodeUris[(i + 1) % Nodes],
+                ["relationSlug"] = "broader",
+                ["weight"] = 500,
+                ["status"] = "established",
+                ["createdAt"] = now,
             }).ToList();
             var edgeUris = await CreateRecordsAsync("pub.chive.graph.edge", edges);
             _seededUris = [.. nodeUris.Take(Nodes), .. edgeUris];
@@ -288,7 +302,9 @@ public sealed class GovernanceSyncTests(ChiveAppFixture fixture, ITestOutputHelp
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", fixture.Governance.AccessJwt);
         using var response = await http.PostAsJsonAsync("/xrpc/com.atproto.repo.applyWrites", new JsonObject
         {
-            ["repo"] = fixture.Governance.Did, ["validate"] = false, ["writes"] = writes,
+            ["repo"] = fixture.Governance.Did,
+            ["validate"] = false,
+            ["writes"] = writes,
         });
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, text);

@@ -1,9 +1,9 @@
-using Chive.Testing;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Chive.Testing;
 
 namespace Chive.Tests.Infrastructure;
 

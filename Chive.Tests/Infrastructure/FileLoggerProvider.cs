@@ -1,5 +1,4 @@
 using Chive.Testing;
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
 namespace Chive.Tests.Infrastructure;

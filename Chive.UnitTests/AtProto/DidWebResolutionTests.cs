@@ -1,7 +1,7 @@
-using Chive.Testing;
 using System.Text.Json.Nodes;
 using Chive.AtProto.Identifiers;
 using Chive.AtProto.Identity;
+using Chive.Testing;
 using Chive.Testing.Doubles;
 
 namespace Chive.UnitTests.AtProto;

@@ -1,7 +1,7 @@
-using Chive.Testing;
 using System.Net;
 using Chive.AtProto.Net;
 using Chive.AtProto.Xrpc;
+using Chive.Testing;
 using Chive.Testing.Doubles;
 
 namespace Chive.UnitTests.AtProto;

@@ -1,9 +1,9 @@
-using Chive.Messaging;
-using Chive.AdminApi.OperationTypes;
 using Chive.AdminApi.Operations;
+using Chive.AdminApi.OperationTypes;
 using Chive.Contracts;
 using Chive.Contracts.GovernanceSync;
 using Chive.Contracts.Operations;
+using Chive.Messaging;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;

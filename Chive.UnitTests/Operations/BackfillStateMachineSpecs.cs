@@ -1,5 +1,5 @@
-using Chive.AdminApi.OperationTypes;
 using Chive.AdminApi.Operations;
+using Chive.AdminApi.OperationTypes;
 using Chive.Contracts;
 using Chive.Contracts.GovernanceSync;
 using Chive.Contracts.Operations;
