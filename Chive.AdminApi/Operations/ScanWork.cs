@@ -50,7 +50,7 @@ internal static class ScanWork
         operation.Progress = 100;
         operation.CompletedAt = time.GetUtcNow();
         var lanes = operation.LaneTotals.Values.ToList();
-        var indexed = operation.Indexed ?? new RecordsIndexed(operation.CorrelationId, 0, 0, 0, 0, 0, 0);
+        var indexed = operation.Indexed ?? RecordsIndexed.None(operation.CorrelationId);
         operation.RecordsProcessed = Math.Max(operation.RecordsProcessed, indexed.Records);
         void Set(string key, long value) => operation.Metadata[key] = value.ToString(CultureInfo.InvariantCulture);
         Set("pdsesScanned", lanes.Sum(t => t.PdsesScanned));

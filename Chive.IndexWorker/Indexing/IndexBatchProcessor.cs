@@ -25,7 +25,7 @@ public sealed class IndexBatchProcessor(NpgsqlDataSource dataSource, RecordIndex
                 logger.LogWarning("Operation {OperationId}: {Count} records from {Pds} skipped: {Reason}", batch.OperationId, count, batch.PdsUrl, reason);
             }
 
-            return new LedgerEntry(outcome.Indexed + outcome.Unchanged, outcome.Indexed, outcome.InvalidCount, 0, errors);
+            return new LedgerEntry(Records: outcome.Indexed + outcome.Unchanged, Changed: outcome.Indexed, Invalid: outcome.InvalidCount, Deleted: 0, SearchErrors: errors);
         }, cancellationToken);
 
     public Task<RecordsIndexed> SweepAsync(SweepCollection sweep, CancellationToken cancellationToken) =>
@@ -40,7 +40,7 @@ public sealed class IndexBatchProcessor(NpgsqlDataSource dataSource, RecordIndex
                     sweep.OperationId, outcome.Deleted, sweep.Collection, sweep.Did);
             }
 
-            return new LedgerEntry(0, 0, 0, outcome.Deleted, errors);
+            return new LedgerEntry(Records: 0, Changed: 0, Invalid: 0, Deleted: outcome.Deleted, SearchErrors: errors);
         }, cancellationToken);
 
     private async Task<RecordsIndexed> RunAsync(
@@ -95,8 +95,9 @@ public sealed class IndexBatchProcessor(NpgsqlDataSource dataSource, RecordIndex
     {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
-            ? new RecordsIndexed(operationId, reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5))
-            : new RecordsIndexed(operationId, 0, 0, 0, 0, 0, 0);
+            ? new RecordsIndexed(operationId, Batches: reader.GetInt64(0), Records: reader.GetInt64(1), Changed: reader.GetInt64(2),
+                Invalid: reader.GetInt64(3), Deleted: reader.GetInt64(4), SearchErrors: reader.GetInt64(5))
+            : RecordsIndexed.None(operationId);
     }
 
     private sealed record LedgerEntry(int Records, int Changed, int Invalid, int Deleted, int SearchErrors);

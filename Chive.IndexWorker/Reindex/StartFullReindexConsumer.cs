@@ -32,7 +32,8 @@ public sealed class StartFullReindexConsumer(
         var total = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
         logger.LogInformation("Reindex {OperationId}: {Total} eprints into {Index} (alias on {Previous}), {BatchSize} at a time",
             message.OperationId, total, next, previous, message.BatchSize);
-        await context.Publish(new ReindexChunk(message.OperationId, next, previous, null, message.BatchSize, total, 0, 0, time.GetUtcNow()));
+        await context.Publish(new ReindexChunk(message.OperationId, NewIndex: next, PreviousIndex: previous, AfterUri: null, message.BatchSize,
+            Total: total, Indexed: 0, ItemErrors: 0, StartedAt: time.GetUtcNow()));
     }
 }
 
