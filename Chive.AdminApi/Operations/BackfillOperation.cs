@@ -11,6 +11,12 @@ namespace Chive.AdminApi.Operations;
 /// </summary>
 public sealed class BackfillOperation : SagaStateMachineInstance, ISagaVersion
 {
+    /// <summary>The metadata key of who started the operation (an operator key's label, or <c>scheduler</c>).</summary>
+    public const string StartedByKey = "startedBy";
+
+    /// <summary>The metadata key of who cancelled the operation.</summary>
+    public const string CancelledByKey = "cancelledBy";
+
     public Guid CorrelationId { get; set; }
 
     /// <summary>The machine's state name: Running, Completed, Failed or Cancelled (Initial/Final are never stored).</summary>
@@ -45,11 +51,13 @@ public sealed class BackfillOperation : SagaStateMachineInstance, ISagaVersion
     /// <summary>The IndexWorker's latest totals for this operation (batches indexed, records, …).</summary>
     public RecordsIndexed? Indexed { get; set; }
 
-    /// <summary>The API's spelling of <see cref="CurrentState"/>.</summary>
-    public string Status => CurrentState.ToLowerInvariant() switch
+    /// <summary>The API's spelling of <see cref="CurrentState"/> (Initial, before the first save, counts as running).</summary>
+    public string Status => CurrentState switch
     {
-        "running" or "initial" or "" => BackfillStatus.Running,
-        var other => other,
+        nameof(BackfillStateMachine.Completed) => BackfillStatus.Completed,
+        nameof(BackfillStateMachine.Failed) => BackfillStatus.Failed,
+        nameof(BackfillStateMachine.Cancelled) => BackfillStatus.Cancelled,
+        _ => BackfillStatus.Running,
     };
 
     public bool IsFinished => Status != BackfillStatus.Running;

@@ -53,7 +53,7 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
                     c.Saga.Type = m.Type;
                     c.Saga.Scope = m.Scope;
                     c.Saga.StartedAt = m.RequestedAt;
-                    c.Saga.Metadata = new Dictionary<string, string>(m.Metadata) { ["startedBy"] = m.StartedBy };
+                    c.Saga.Metadata = new Dictionary<string, string>(m.Metadata) { [BackfillOperation.StartedByKey] = m.StartedBy };
                 })
                 .TransitionTo(Running)
                 .Then(c => metrics.Started(c.Saga))
@@ -92,7 +92,7 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
                 .Then(c =>
                 {
                     c.Saga.CompletedAt = time.GetUtcNow();
-                    c.Saga.Metadata["cancelledBy"] = c.Message.CancelledBy;
+                    c.Saga.Metadata[BackfillOperation.CancelledByKey] = c.Message.CancelledBy;
                 })
                 .TransitionTo(Cancelled)
                 .Then(c => metrics.Finished(c.Saga))

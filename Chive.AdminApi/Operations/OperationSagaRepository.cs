@@ -5,8 +5,8 @@ using MassTransit.Saga;
 namespace Chive.AdminApi.Operations;
 
 /// <summary>
-/// MassTransit's saga repository contract over <see cref="OperationStore"/> (no Redis saga repository package is
-/// served here). Optimistic concurrency: an update whose version was overtaken throws
+/// MassTransit's saga repository contract over <see cref="OperationStore"/>, so the saga instance and the operation
+/// record the API lists are one and the same Redis hash. Optimistic concurrency: an update whose version was overtaken throws
 /// <see cref="ConcurrencyException"/>, and the saga endpoint's retry policy runs the message again on fresh state.
 /// </summary>
 public sealed class OperationSagaRepositoryContextFactory(OperationStore store, ISagaConsumeContextFactory<OperationStore, BackfillOperation> factory)

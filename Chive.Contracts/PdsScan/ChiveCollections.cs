@@ -1,7 +1,7 @@
 namespace Chive.Contracts.PdsScan;
 
 /// <summary>
-/// The <c>pub.chive.*</c> record collections (reference §1.1: the 22 record lexicons). A scan reads every
+/// The <c>pub.chive.*</c> record collections (the 22 record lexicons). A scan reads every
 /// <c>pub.chive.*</c> collection a repo's <c>describeRepo</c> names — these and any later one — never a hand-picked subset.
 /// </summary>
 public static class ChiveCollections

@@ -38,7 +38,7 @@ public sealed record EprintRow(
 
 /// <summary>
 /// Maps a submission record to its row, accepting both the lexicon's field names and the legacy names Chive's web
-/// client writes (reference §1.2): <c>fieldNodes</c> as well as <c>fieldUris</c>, a plain-string <c>abstract</c> as well
+/// client writes: <c>fieldNodes</c> as well as <c>fieldUris</c>, a plain-string <c>abstract</c> as well
 /// as rich-text items, <c>license</c> as well as <c>licenseSlug</c>, <c>documentFormat</c> as well as
 /// <c>documentFormatSlug</c>, <c>publicationStatus</c> as well as <c>publicationStatusSlug</c>, <c>doi</c> as well as
 /// <c>publishedVersion.doi</c>. Defaults as Chive's: submittedBy = the repo's DID, license CC-BY-4.0, format pdf,

@@ -8,7 +8,7 @@ namespace Chive.IndexWorker.Search;
 
 /// <summary>
 /// Elasticsearch (<c>ConnectionStrings:elasticsearch</c>, the base URL, e.g. <c>http://localhost:9200</c>) through
-/// Elastic's own client; no Aspire integration for it is served here, so this file is that integration.
+/// Elastic's own client, registered here in one place (no Aspire client integration is used for it).
 /// </summary>
 internal static class SearchExtensions
 {
