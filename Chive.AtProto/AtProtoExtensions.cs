@@ -22,12 +22,8 @@ public static class AtProtoExtensions
     {
         builder.Services.AddOptions<XrpcOptions>().BindConfiguration($"{SectionName}:Xrpc").ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<IdentityOptions>().BindConfiguration($"{SectionName}:Identity").ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<SsrfOptions>().BindConfiguration($"{SectionName}:Ssrf")
-            .Validate(o => o.AllowedNetworks.All(n => IPNetwork.TryParse(n, out _)), "AtProto:Ssrf:AllowedNetworks holds a value that is not a CIDR network")
-            .ValidateOnStart();
-
+        builder.AddSsrfGuard();
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(sp => new SsrfGuard(sp.GetRequiredService<IOptions<SsrfOptions>>().Value));
         builder.Services.AddSingleton(sp => CreatePoliteHttp(
             sp.GetRequiredService<SsrfGuard>(),
             sp.GetRequiredService<IOptions<XrpcOptions>>().Value,
@@ -39,6 +35,16 @@ public static class AtProtoExtensions
             sp.GetRequiredService<SsrfGuard>(),
             sp.GetRequiredService<IOptions<IdentityOptions>>().Value,
             sp.GetRequiredService<TimeProvider>()));
+        return builder;
+    }
+
+    /// <summary>The <see cref="SsrfGuard"/> alone, with <c>AtProto:Ssrf</c> (for a service that checks URLs it does not fetch).</summary>
+    public static IHostApplicationBuilder AddSsrfGuard(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<SsrfOptions>().BindConfiguration($"{SectionName}:Ssrf")
+            .Validate(o => o.AllowedNetworks.All(n => IPNetwork.TryParse(n, out _)), "AtProto:Ssrf:AllowedNetworks holds a value that is not a CIDR network")
+            .ValidateOnStart();
+        builder.Services.AddSingleton(sp => new SsrfGuard(sp.GetRequiredService<IOptions<SsrfOptions>>().Value));
         return builder;
     }
 

@@ -2,6 +2,7 @@ using Chive.Contracts.Operations;
 using Chive.ServiceDefaults;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
 namespace Chive.Messaging;
@@ -17,6 +18,7 @@ public static class MessagingExtensions
         bus.AddConsumer<BackfillCancelledConsumer, BackfillCancelledConsumerDefinition>();
         bus.AddRequestClient<GetOperationStatus>(RequestTimeout.After(s: 30));
         bus.AddScoped<OperationGate>();
+        bus.TryAddSingleton<IOperationChains, OperationChains>();
     }
 
     /// <summary>

@@ -4,8 +4,14 @@
 //
 //   started with: node launcher.mjs [--pds N]           -> @@chive {"ready":true,"plc":URL,"pds":[URL,...]}
 //   stdin {"id":1,"op":"addPds"}                         -> @@chive {"id":1,"ok":true,"url":URL,"index":N}
-//   stdin {"id":2,"op":"seed","pds":0,"accounts":[{"handle":"alice.test","records":[{"collection":NSID,"rkey":?,"value":{...}}]}]}
+//   stdin {"id":2,"op":"seed","pds":0,"endpoint":URL?,"accounts":[{"handle":"alice.test","records":[{"collection":NSID,"rkey":?,"value":{...}}]}]}
 //                                                        -> @@chive {"id":2,"ok":true,"accounts":[{"did","handle","accessJwt","records":[{"uri","cid"}]}]}
+//   stdin {"id":3,"op":"setPds","pds":0,"did":DID,"endpoint":URL}
+//                                                        -> @@chive {"id":3,"ok":true}
+//
+// "endpoint" rewrites the PDS service of the accounts' DID documents on the PLC (signed with the PDS's own rotation
+// key, as the PDS itself would): a test proxy in front of the PDS, or a hostile server, becomes the PDS the DID
+// document names.
 //   stdin closed, SIGINT or SIGTERM                      -> servers closed, exit 0
 //
 // Seeding uses the PDS's own XRPC (createAccount, applyWrites with validate:false, since the PDS does not know the
@@ -51,7 +57,14 @@ async function xrpc(pdsUrl, nsid, body, token) {
   return text ? JSON.parse(text) : {};
 }
 
-async function seed({ pds = 0, accounts = [] }) {
+async function setPds({ pds = 0, did, endpoint }) {
+  const server = pdses[pds];
+  if (!server) throw new Error(`no PDS with index ${pds}`);
+  await server.ctx.plcClient.updatePds(did, server.ctx.plcRotationKey, endpoint);
+  return {};
+}
+
+async function seed({ pds = 0, accounts = [], endpoint }) {
   const pdsUrl = pdses[pds]?.url;
   if (!pdsUrl) throw new Error(`no PDS with index ${pds}`);
   const out = [];
@@ -74,6 +87,7 @@ async function seed({ pds = 0, accounts = [] }) {
       const result = await xrpc(pdsUrl, 'com.atproto.repo.applyWrites', { repo: created.did, validate: false, writes }, created.accessJwt);
       for (const r of result.results ?? []) records.push({ uri: r.uri, cid: r.cid });
     }
+    if (endpoint) await setPds({ pds, did: created.did, endpoint });
     out.push({ did: created.did, handle: created.handle, accessJwt: created.accessJwt, records });
   }
   return { accounts: out };
@@ -86,6 +100,7 @@ const handlers = {
     return { url: pds.url, index: pdses.length - 1 };
   },
   seed,
+  setPds,
 };
 
 say({ ready: true, plc: network.plc.url, pds: pdses.map((p) => p.url) });

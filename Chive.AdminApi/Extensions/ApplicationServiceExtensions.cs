@@ -1,5 +1,6 @@
 using Chive.AdminApi.AdminPage;
 using Chive.AdminApi.Operations;
+using Chive.AtProto;
 using Chive.Messaging;
 using Chive.ServiceDefaults;
 
@@ -11,6 +12,7 @@ internal static class ApplicationServiceExtensions
     {
         builder.AddOperationStore();
         builder.AddOperationServices();
+        builder.AddSsrfGuard(); // a pdsUrl given to a trigger is checked at once
         builder.AddAdminPage();
         builder.AddChiveMessaging(bus => bus.AddOperations());
         // XRPC outputs leave optional fields out rather than sending null.

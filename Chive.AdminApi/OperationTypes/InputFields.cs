@@ -14,6 +14,14 @@ internal static class InputFields
         _ => Field<string>.Invalid,
     };
 
+    /// <summary>Absent (or null) → absent; true or false → its value; anything else → invalid.</summary>
+    public static Field<bool> Boolean(JsonObject input, string name) => input[name] switch
+    {
+        null => Field<bool>.Absent,
+        var node when node.GetValueKind() is JsonValueKind.True or JsonValueKind.False => Field<bool>.Of(node.GetValue<bool>()),
+        _ => Field<bool>.Invalid,
+    };
+
     /// <summary>Absent (or null) → absent; an integral number that fits an int → its value; anything else → invalid.</summary>
     public static Field<int> Integer(JsonObject input, string name) => input[name] switch
     {

@@ -51,6 +51,15 @@ public sealed class BackfillOperation : SagaStateMachineInstance, ISagaVersion
     /// <summary>The IndexWorker's latest totals for this operation (batches indexed, records, …).</summary>
     public RecordsIndexed? Indexed { get; set; }
 
+    /// <summary>When a worker last reported anything about this operation; null until the first report.</summary>
+    public DateTimeOffset? LastHeardAt { get; set; }
+
+    /// <summary>When the first unit of work was last sent (at the start, or again by the watchdog).</summary>
+    public DateTimeOffset? StartSentAt { get; set; }
+
+    /// <summary>How many times the first unit of work was sent again because no worker ever reported.</summary>
+    public int StartResends { get; set; }
+
     /// <summary>The API's spelling of <see cref="CurrentState"/> (Initial, before the first save, counts as running).</summary>
     public string Status => CurrentState switch
     {

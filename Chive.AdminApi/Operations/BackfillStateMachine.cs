@@ -3,6 +3,7 @@ using Chive.Contracts.Indexing;
 using Chive.Contracts.Operations;
 using Chive.Contracts.PdsScan;
 using MassTransit;
+using Microsoft.Extensions.Options;
 
 namespace Chive.AdminApi.Operations;
 
@@ -16,7 +17,7 @@ namespace Chive.AdminApi.Operations;
 /// </summary>
 public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOperation>
 {
-    public BackfillStateMachine(BackfillMetrics metrics, OperationTypeRegistry types, TimeProvider time)
+    public BackfillStateMachine(BackfillMetrics metrics, OperationTypeRegistry types, IOptions<OperationsOptions> options, TimeProvider time)
     {
         InstanceState(x => x.CurrentState);
 
@@ -31,6 +32,7 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
         Fact(() => WorkFailed, m => m.Message.OperationId);
         Fact(() => LaneProgressed, m => m.Message.OperationId);
         Fact(() => Indexed, m => m.Message.OperationId);
+        Fact(() => Watched, m => m.Message.OperationId);
 
         Event(() => CancelRequested, e =>
         {
@@ -57,6 +59,7 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
                 })
                 .TransitionTo(Running)
                 .Then(c => metrics.Started(c.Saga))
+                .Then(c => c.Saga.StartSentAt = time.GetUtcNow())
                 .ThenAsync(c => types.Get(c.Saga.Type).StartAsync(c, c.Saga))
                 .Respond(c => new BackfillAccepted(c.Saga.CorrelationId)));
 
@@ -66,6 +69,7 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
             When(Progressed)
                 .Then(c =>
                 {
+                    c.Saga.LastHeardAt = time.GetUtcNow();
                     c.Saga.Progress = Math.Max(c.Saga.Progress, Math.Clamp(c.Message.Progress, 0, 99));
                     c.Saga.RecordsProcessed = Math.Max(c.Saga.RecordsProcessed, c.Message.RecordsProcessed);
                 }),
@@ -86,8 +90,20 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
                 .Then(c => Fail(c.Saga, c.Message.Error, time))
                 .TransitionTo(Failed)
                 .Then(c => metrics.Finished(c.Saga)),
-            CompleteScanWhenDone(When(LaneProgressed).Then(c => ScanWork.RecordLane(c.Saga, c.Message))),
-            CompleteScanWhenDone(When(Indexed).Then(c => ScanWork.RecordIndexed(c.Saga, c.Message))),
+            CompleteScanWhenDone(When(LaneProgressed).Then(c => ScanWork.RecordLane(c.Saga, c.Message)).Then(c => c.Saga.LastHeardAt = time.GetUtcNow())),
+            CompleteScanWhenDone(When(Indexed).Then(c => ScanWork.RecordIndexed(c.Saga, c.Message)).Then(c => c.Saga.LastHeardAt = time.GetUtcNow())),
+            When(Watched)
+                .If(c => Watchdog.ShouldResendStart(c.Saga, options.Value, time.GetUtcNow()), resend => resend
+                    .Then(c =>
+                    {
+                        c.Saga.StartResends++;
+                        c.Saga.StartSentAt = time.GetUtcNow();
+                    })
+                    .ThenAsync(c => types.Get(c.Saga.Type).StartAsync(c, c.Saga)))
+                .If(c => Watchdog.IsStalled(c.Saga, options.Value, time.GetUtcNow()), stalled => stalled
+                    .Then(c => Fail(c.Saga, Watchdog.StallError(c.Saga, options.Value), time))
+                    .TransitionTo(Failed)
+                    .Then(c => metrics.Finished(c.Saga))),
             When(CancelRequested)
                 .Then(c =>
                 {
@@ -105,6 +121,7 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
             Ignore(WorkFailed),
             Ignore(LaneProgressed),
             Ignore(Indexed),
+            Ignore(Watched),
             When(Requested)
                 .Respond(c => new BackfillAccepted(c.Saga.CorrelationId)),
             When(CancelRequested)
@@ -132,6 +149,8 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
     public Event<ScanLaneProgressed> LaneProgressed { get; private set; } = null!;
 
     public Event<RecordsIndexed> Indexed { get; private set; } = null!;
+
+    public Event<WatchOperation> Watched { get; private set; } = null!;
 
     private static void Fail(BackfillOperation operation, string error, TimeProvider time)
     {

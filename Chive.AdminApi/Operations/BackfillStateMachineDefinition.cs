@@ -38,5 +38,6 @@ public sealed class BackfillStateMachineDefinition : SagaDefinition<BackfillOper
         sagaConfigurator.Message<Contracts.Operations.CancelBackfill>(m => m.UsePartitioner(partition, c => c.Message.OperationId));
         sagaConfigurator.Message<Contracts.PdsScan.ScanLaneProgressed>(m => m.UsePartitioner(partition, c => c.Message.OperationId));
         sagaConfigurator.Message<Contracts.Indexing.RecordsIndexed>(m => m.UsePartitioner(partition, c => c.Message.OperationId));
+        sagaConfigurator.Message<Contracts.Operations.WatchOperation>(m => m.UsePartitioner(partition, c => c.Message.OperationId));
     }
 }

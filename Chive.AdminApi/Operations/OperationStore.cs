@@ -28,12 +28,18 @@ public sealed class OperationStore(IConnectionMultiplexer redis, IOptions<Operat
         return 1
         """);
 
-    // Succeeds only when the stored version is the one the writer read.
+    // Succeeds only when the stored version is the one the writer read. A finished operation's record gets the
+    // retention TTL, and so does its scope key while it still names this operation (a later run replaces it).
     private static readonly LuaScript UpdateScript = LuaScript.Prepare("""
         local current = redis.call('HGET', @key, 'version')
         if not current or current ~= @expected then return 0 end
         redis.call('HSET', @key, 'version', @version, 'status', @status, 'json', @json)
-        if tonumber(@ttl) > 0 then redis.call('PEXPIRE', @key, @ttl) else redis.call('PERSIST', @key) end
+        if tonumber(@ttl) > 0 then
+          redis.call('PEXPIRE', @key, @ttl)
+          if redis.call('GET', @scopeKey) == @id then redis.call('PEXPIRE', @scopeKey, @ttl) end
+        else
+          redis.call('PERSIST', @key)
+        end
         return 1
         """);
 
@@ -110,6 +116,8 @@ public sealed class OperationStore(IConnectionMultiplexer redis, IOptions<Operat
             status = operation.Status,
             json = JsonSerializer.Serialize(operation, Json),
             ttl = TtlMilliseconds(operation),
+            scopeKey = ScopeKey(operation.Type, operation.Scope),
+            id = operation.CorrelationId.ToString("D"),
         });
         return (int)result == 1;
     }

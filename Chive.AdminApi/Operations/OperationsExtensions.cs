@@ -29,6 +29,8 @@ public static class OperationsExtensions
         builder.Services.AddOperationTypes();
         builder.Services.AddScoped<IOperationTrigger, OperationTrigger>();
         builder.Services.AddHostedService<GovernanceSyncScheduler>();
+        builder.Services.AddSingleton<OperationWatchdog>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<OperationWatchdog>());
         builder.Services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.SectionName)
             .Validate(o => o.ApiKeys.All(k => k.Label.Length > 0 && k.Sha256.Length == 64 && k.Sha256.All(Uri.IsHexDigit)),
                 "every Admin:ApiKeys entry needs a Label and the 64 hex digits of its key's SHA-256 (Sha256)")

@@ -15,6 +15,28 @@ public sealed class OperationsOptions
     [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00")]
     public TimeSpan GovernanceSyncInterval { get; set; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>
+    /// A running operation from which no worker has reported anything (progress, a batch indexed, a failure) for this
+    /// long is failed as stalled, and its scope released (default 30 min).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
+    public TimeSpan StallTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>
+    /// A running operation from which no worker has reported anything at all this long after its start gets its first
+    /// unit of work sent again (a start lost between the saga's save and its send); starts are idempotent (default 2 min).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan StartResendAfter { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How many times a start is sent again at most (default 3).</summary>
+    [Range(0, 100)]
+    public int MaxStartResends { get; set; } = 3;
+
+    /// <summary>How often the watchdog looks at the running operations (default 30 s).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    public TimeSpan WatchInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Prefix of every Redis key the operation store writes (default <c>chive:backfill:</c>).</summary>
     [Required]
     public string KeyPrefix { get; set; } = "chive:backfill:";

@@ -48,8 +48,18 @@ public sealed class DidResolver(PoliteHttp http, SsrfGuard guard, IdentityOption
     {
         try
         {
-            // Not the caller's token: the fetch is shared by every caller waiting for this DID.
-            var identity = await FetchAsync(did, CancellationToken.None);
+            // Not the caller's token: the fetch is shared by every caller waiting for this DID. Its own deadline instead.
+            using var deadline = new CancellationTokenSource(options.ResolveTimeout, time);
+            ResolvedIdentity identity;
+            try
+            {
+                identity = await FetchAsync(did, deadline.Token);
+            }
+            catch (OperationCanceledException ex) when (deadline.IsCancellationRequested)
+            {
+                throw new DidResolutionException(did, DidResolutionError.Unreachable, $"no answer within {options.ResolveTimeout.TotalSeconds:0.###} s", ex);
+            }
+
             Store(did, new CacheEntry(time.GetUtcNow() + options.CacheTtl, identity, null));
             return identity;
         }
@@ -75,8 +85,7 @@ public sealed class DidResolver(PoliteHttp http, SsrfGuard guard, IdentityOption
         ResolvedIdentity identity;
         try
         {
-            using var response = await http.GetAsync(url, method, cancellationToken);
-            using var document = await http.ReadJsonAsync(response, method, cancellationToken, options.MaxDocumentBytes);
+            using var document = await http.GetJsonAsync(url, method, cancellationToken, options.MaxDocumentBytes);
             identity = DidDocument.Parse(did, document.RootElement);
         }
         catch (XrpcException ex)

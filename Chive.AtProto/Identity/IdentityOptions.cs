@@ -28,6 +28,13 @@ public sealed class IdentityOptions
     [Range(1, 100_000_000)]
     public int CacheSize { get; set; } = 100_000;
 
+    /// <summary>
+    /// The longest one resolution may take, retries included (default 30 s): a directory or did:web host that answers
+    /// slowly, or trickles its body, fails the resolution as <c>Unreachable</c> instead of holding its callers.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan ResolveTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Largest DID document read (default 64 KiB).</summary>
     [Range(1024, 16 * 1024 * 1024)]
     public int MaxDocumentBytes { get; set; } = 64 * 1024;

@@ -40,10 +40,13 @@ public sealed class SsrfGuard
         IPNetwork.Parse("fe80::/10"),          // link-local
         IPNetwork.Parse("fec0::/10"),          // site-local (deprecated)
         IPNetwork.Parse("ff00::/8"),           // multicast
+        IPNetwork.Parse("64:ff9b:1::/48"),     // local-use NAT64 (RFC 8215): translates to whatever the local network chose
     ];
 
     private static readonly IPNetwork Nat64 = IPNetwork.Parse("64:ff9b::/96");
     private static readonly IPNetwork SixToFour = IPNetwork.Parse("2002::/16");
+    private static readonly IPNetwork IPv4Compatible = IPNetwork.Parse("::/96");
+    private static readonly IPNetwork Siit = IPNetwork.Parse("::ffff:0:0:0/96");
 
     private readonly HashSet<string> _allowedHosts;
     private readonly IPNetwork[] _allowedNetworks;
@@ -86,11 +89,67 @@ public sealed class SsrfGuard
         return null;
     }
 
-    /// <summary>Only http and https; nothing else is ever fetched.</summary>
-    public static string? SchemeRefusal(Uri uri) =>
-        uri.IsAbsoluteUri && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
-            ? null
-            : $"only http and https URLs are fetched, not '{(uri.IsAbsoluteUri ? uri.Scheme : uri.OriginalString)}'";
+    /// <summary>
+    /// Only http and https, and no host written as a legacy IPv4 literal (hex <c>0x7f.1</c>, octal <c>0177.0.0.1</c>,
+    /// short <c>127.1</c>, one number <c>2130706433</c>): parsers disagree on those, so they are refused however they
+    /// would resolve. Nothing else is ever fetched.
+    /// </summary>
+    public static string? SchemeRefusal(Uri uri)
+    {
+        if (!uri.IsAbsoluteUri || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            return $"only http and https URLs are fetched, not '{(uri.IsAbsoluteUri ? uri.Scheme : uri.OriginalString)}'";
+        }
+
+        return WrittenHost(uri.OriginalString) is { } written && IsLegacyIPv4(written)
+            ? $"the host '{written}' is an IPv4 address in a legacy spelling; only dotted decimal is accepted"
+            : null;
+    }
+
+    /// <summary>
+    /// True for a host that C's <c>inet_aton</c> would read as an IPv4 address but that is not plain dotted decimal:
+    /// one to four parts, each decimal, octal (leading 0) or hex (0x), other than four decimal parts without leading zeros.
+    /// </summary>
+    public static bool IsLegacyIPv4(string host)
+    {
+        var parts = host.TrimEnd('.').Split('.');
+        if (parts.Length is < 1 or > 4 || parts.Any(p => p.Length == 0))
+        {
+            return false;
+        }
+
+        static bool IsNumber(string p) =>
+            p.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? p[2..].All(Uri.IsHexDigit) : p.All(char.IsAsciiDigit);
+        if (!parts.All(IsNumber))
+        {
+            return false;
+        }
+
+        var canonical = parts.Length == 4 && parts.All(p => p.All(char.IsAsciiDigit) && (p == "0" || p[0] != '0') && p.Length <= 3 && int.Parse(p, System.Globalization.CultureInfo.InvariantCulture) <= 255);
+        return !canonical || host.EndsWith('.');
+    }
+
+    /// <summary>The host as it was written in <paramref name="url"/> (before any parser canonicalised it), or null.</summary>
+    private static string? WrittenHost(string url)
+    {
+        var start = url.IndexOf("://", StringComparison.Ordinal);
+        if (start < 0)
+        {
+            return null;
+        }
+
+        var authority = url[(start + 3)..];
+        var end = authority.IndexOfAny(['/', '?', '#', '\\']);
+        authority = end < 0 ? authority : authority[..end];
+        authority = authority[(authority.LastIndexOf('@') + 1)..];
+        if (authority.StartsWith('['))
+        {
+            return null; // an IPv6 literal: checked by address
+        }
+
+        var colon = authority.LastIndexOf(':');
+        return colon < 0 ? authority : authority[..colon];
+    }
 
     /// <summary>
     /// Checks a URL without connecting: the scheme, then every address its host resolves to (all must be allowed,
@@ -135,6 +194,11 @@ public sealed class SsrfGuard
     private async Task<IPAddress[]> ResolveAsync(string host, CancellationToken cancellationToken)
     {
         host = host.Trim('[', ']');
+        if (IsLegacyIPv4(host) && !IsAllowedHost(host))
+        {
+            throw new SsrfRefusedException($"refusing {host}: an IPv4 address in a legacy spelling");
+        }
+
         if (IPAddress.TryParse(host, out var literal))
         {
             return Refusal(literal) is { } reason && !IsAllowedHost(host)
@@ -184,6 +248,12 @@ public sealed class SsrfGuard
         if (SixToFour.Contains(v6))
         {
             return new IPAddress(bytes.AsSpan(2, 4));
+        }
+
+        // IPv4-compatible (::a.b.c.d, deprecated but still routed by some stacks) and SIIT (::ffff:0:a.b.c.d).
+        if (IPv4Compatible.Contains(v6) || Siit.Contains(v6))
+        {
+            return new IPAddress(bytes.AsSpan(12, 4));
         }
 
         return null;

@@ -1,10 +1,12 @@
 namespace Chive.AtProto.Xrpc;
 
 /// <summary>
-/// A read-only view of a response body that fails with a typed error once more than its cap has been read; disposing
-/// it also disposes <paramref name="owner"/> (the HTTP response the body belongs to), when given.
+/// A read-only view of a response body that fails with a typed error once more than its cap has been read, or when a
+/// read waits longer than <paramref name="idleTimeout"/> for data (a body that stalls after its headers); a broken
+/// connection is a typed <see cref="XrpcErrorKind.Unreachable"/>. Disposing it also disposes <paramref name="owner"/>
+/// (the HTTP response the body belongs to), when given.
 /// </summary>
-internal sealed class CappedStream(Stream inner, long cap, string method, string host, IDisposable? owner = null) : Stream
+internal sealed class CappedStream(Stream inner, long cap, string method, string host, TimeSpan idleTimeout, IDisposable? owner = null) : Stream
 {
     private long _read;
 
@@ -22,10 +24,29 @@ internal sealed class CappedStream(Stream inner, long cap, string method, string
         set => throw new NotSupportedException();
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
+    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        Count(await inner.ReadAsync(buffer, cancellationToken));
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (idleTimeout != Timeout.InfiniteTimeSpan)
+        {
+            idle.CancelAfter(idleTimeout);
+        }
+
+        try
+        {
+            return Count(await inner.ReadAsync(buffer, idle.Token));
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new XrpcException(XrpcErrorKind.Timeout, method, host, $"the body stalled: no data for {idleTimeout.TotalSeconds:0.###} s", inner: ex);
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException)
+        {
+            throw new XrpcException(XrpcErrorKind.Unreachable, method, host, $"the body broke off: {ex.Message}", inner: ex);
+        }
+    }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();

@@ -51,7 +51,12 @@ internal sealed class HostPoliteness(XrpcOptions options, TimeProvider time)
         }
     }
 
-    /// <summary>Honours <c>RateLimit-Remaining</c>/<c>RateLimit-Reset</c> (epoch seconds) and <c>Retry-After</c>.</summary>
+    /// <summary>
+    /// Honours <c>RateLimit-Remaining</c>/<c>RateLimit-Reset</c> (epoch seconds, or a delta in seconds) and
+    /// <c>Retry-After</c>. The host writes these headers, so they are read as claims: a value that cannot be parsed, lies
+    /// in the past or is negative is ignored, and no host can block itself for longer than <see cref="MaxBlock"/> at a
+    /// time (a longer wait than <see cref="XrpcOptions.MaxRateLimitWait"/> is refused as <c>RateLimited</c> anyway).
+    /// </summary>
     public void Observe(string host, HttpResponseMessage response)
     {
         if (!_hosts.TryGetValue(host, out var state))
@@ -60,20 +65,33 @@ internal sealed class HostPoliteness(XrpcOptions options, TimeProvider time)
         }
 
         var now = time.GetUtcNow();
+        var horizon = now + MaxBlock;
         if (response.Headers.RetryAfter is { } retryAfter)
         {
-            var until = retryAfter.Date ?? now + (retryAfter.Delta ?? TimeSpan.Zero);
-            state.BlockUntil(until);
+            DateTimeOffset? until = retryAfter.Date is { } date ? date
+                : retryAfter.Delta is { } delta && delta > TimeSpan.Zero ? (delta >= MaxBlock ? horizon : now + delta) : null;
+            if (until > now)
+            {
+                state.BlockUntil(until.Value < horizon ? until.Value : horizon);
+            }
         }
 
         if (Header(response, "RateLimit-Remaining") is { } remaining && remaining <= 0
-            && Header(response, "RateLimit-Reset") is { } reset)
+            && Header(response, "RateLimit-Reset") is { } reset && reset > 0)
         {
             // atproto PDSes send the reset as epoch seconds; tolerate a delta in seconds as in the IETF draft.
-            var until = reset > 1_000_000_000 ? DateTimeOffset.FromUnixTimeSeconds(reset) : now.AddSeconds(reset);
-            state.BlockUntil(until);
+            var until = reset > 1_000_000_000
+                ? (reset >= horizon.ToUnixTimeSeconds() ? horizon : DateTimeOffset.FromUnixTimeSeconds(reset))
+                : (reset >= MaxBlock.TotalSeconds ? horizon : now.AddSeconds(reset));
+            if (until > now)
+            {
+                state.BlockUntil(until);
+            }
         }
     }
+
+    /// <summary>The longest a host's own headers can keep us away from it at once.</summary>
+    public static readonly TimeSpan MaxBlock = TimeSpan.FromHours(1);
 
     public void ReportSuccess(string host)
     {

@@ -33,9 +33,38 @@ public sealed class PoliteHttp
 
     /// <summary>
     /// GETs <paramref name="url"/> and returns the successful response with its headers read (the body is the
-    /// caller's to read and dispose), or throws <see cref="XrpcException"/>.
+    /// caller's to read and dispose: use it for streams, which <see cref="CappedStream"/> bounds), or throws
+    /// <see cref="XrpcException"/>.
     /// </summary>
-    public async Task<HttpResponseMessage> GetAsync(Uri url, string method, CancellationToken cancellationToken)
+    public Task<HttpResponseMessage> GetAsync(Uri url, string method, CancellationToken cancellationToken) =>
+        SendAsync(url, method, static (response, _) => Task.FromResult(response), keepResponse: true, cancellationToken);
+
+    /// <summary>
+    /// GETs <paramref name="url"/> and reads its JSON body of at most <paramref name="maxBytes"/> (default
+    /// <see cref="XrpcOptions.MaxJsonBytes"/>) within the same attempt: the attempt's timeout covers headers and body, so
+    /// a body that trickles in is a <see cref="XrpcErrorKind.Timeout"/> (retried), and a body that is too large, not
+    /// UTF-8 or not JSON is a typed error charged to the host like any other failure of it.
+    /// </summary>
+    public Task<JsonDocument> GetJsonAsync(Uri url, string method, CancellationToken cancellationToken, long? maxBytes = null) =>
+        SendAsync(url, method, async (response, token) =>
+        {
+            var host = url.Authority.ToLowerInvariant();
+            var body = await ReadCappedAsync(response.Content, maxBytes ?? _options.MaxJsonBytes, method, host, token);
+            try
+            {
+                return JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = MaxResponseDepth });
+            }
+            catch (JsonException ex)
+            {
+                throw new XrpcException(XrpcErrorKind.MalformedResponse, method, host, $"the body is not JSON (or not UTF-8): {ex.Message}", (int)response.StatusCode, inner: ex);
+            }
+        }, keepResponse: false, cancellationToken);
+
+    /// <summary>How deep a JSON answer may nest: far deeper than any record, well below what would exhaust a stack.</summary>
+    public const int MaxResponseDepth = 128;
+
+    private async Task<T> SendAsync<T>(
+        Uri url, string method, Func<HttpResponseMessage, CancellationToken, Task<T>> read, bool keepResponse, CancellationToken cancellationToken)
     {
         var host = url.IsAbsoluteUri ? url.Authority.ToLowerInvariant() : "(relative)";
         if (SsrfGuard.SchemeRefusal(url) is { } schemeRefusal)
@@ -76,13 +105,17 @@ public sealed class PoliteHttp
 
                 if (response.IsSuccessStatusCode)
                 {
+                    var result = await read(response, attemptTimeout.Token);
                     _politeness.ReportSuccess(host);
                     Record(method, "ok");
                     activity?.SetTag("xrpc.attempts", attempt + 1);
                     AtProtoTelemetry.Duration.Record(_time.GetElapsedTime(started).TotalSeconds, new("method", method), new("outcome", "ok"));
-                    var ok = response;
-                    response = null;
-                    return ok;
+                    if (keepResponse)
+                    {
+                        response = null;
+                    }
+
+                    return result;
                 }
 
                 error = await ErrorFromResponseAsync(response, method, host, attemptTimeout.Token);
@@ -111,10 +144,17 @@ public sealed class PoliteHttp
                 Record(method, nameof(XrpcErrorKind.Refused));
                 throw Fail(new XrpcException(XrpcErrorKind.Refused, method, host, refusal.Message, inner: ex), method, activity, _time.GetElapsedTime(started));
             }
-            catch (HttpRequestException ex)
+            catch (Exception ex) when (ex is HttpRequestException or IOException)
             {
+                // Refused connections, resets, and bodies that end before their declared length.
                 _politeness.ReportFailure(host);
                 error = new XrpcException(XrpcErrorKind.Unreachable, method, host, ex.Message, inner: ex);
+            }
+            catch (XrpcException bodyError) when (!cancellationToken.IsCancellationRequested)
+            {
+                // The body was too large, malformed or broke off: the host answered, wrongly.
+                _politeness.ReportFailure(host);
+                error = bodyError;
             }
             finally
             {
@@ -131,30 +171,6 @@ public sealed class PoliteHttp
             var delay = Backoff(attempt);
             _logger.LogDebug("{Method} on {Host} failed ({Kind}); retry {Attempt} in {Delay}", method, host, error.Kind, attempt + 1, delay);
             await Task.Delay(delay, _time, cancellationToken);
-        }
-    }
-
-    /// <summary>Reads a JSON body of at most <paramref name="maxBytes"/> (default <see cref="XrpcOptions.MaxJsonBytes"/>) and parses it.</summary>
-    public async Task<JsonDocument> ReadJsonAsync(HttpResponseMessage response, string method, CancellationToken cancellationToken, long? maxBytes = null)
-    {
-        var host = response.RequestMessage?.RequestUri?.Authority ?? "(unknown)";
-        byte[] body;
-        try
-        {
-            body = await ReadCappedAsync(response.Content, maxBytes ?? _options.MaxJsonBytes, method, host, cancellationToken);
-        }
-        catch (XrpcException ex)
-        {
-            throw Fail(ex, method);
-        }
-
-        try
-        {
-            return JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 128 });
-        }
-        catch (JsonException ex)
-        {
-            throw Fail(new XrpcException(XrpcErrorKind.MalformedResponse, method, host, $"the body is not JSON: {ex.Message}", (int)response.StatusCode, inner: ex), method);
         }
     }
 
@@ -180,11 +196,42 @@ public sealed class PoliteHttp
         }
 
         await using var stream = await content.ReadAsStreamAsync(cancellationToken);
-        await using var capped = new CappedStream(stream, cap, method, host);
+        await using var capped = new CappedStream(stream, cap, method, host, Timeout.InfiniteTimeSpan);
         using var buffer = new MemoryStream();
         await capped.CopyToAsync(buffer, cancellationToken);
         return buffer.ToArray();
     }
+
+    /// <summary>
+    /// Text a server wrote, made safe for our logs and operation errors: control characters replaced, at most
+    /// <see cref="MaxServerText"/> characters.
+    /// </summary>
+    [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(text))]
+    internal static string? ServerText(string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        var clean = new System.Text.StringBuilder(Math.Min(text.Length, MaxServerText) + 1);
+        for (var i = 0; i < text.Length && clean.Length < MaxServerText; i++)
+        {
+            var c = text[i];
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                clean.Append(c).Append(text[++i]);
+            }
+            else
+            {
+                clean.Append(char.IsControl(c) || char.IsSurrogate(c) ? '?' : c);
+            }
+        }
+
+        return clean.Length < text.Length ? clean.Append('…').ToString() : clean.ToString();
+    }
+
+    internal const int MaxServerText = 300;
 
     private static void Record(string method, string outcome) =>
         AtProtoTelemetry.Requests.Add(1, new("method", method), new("outcome", outcome));
@@ -247,6 +294,6 @@ public sealed class PoliteHttp
             (400, "InvalidRequest" or null) => XrpcErrorKind.InvalidRequest,
             _ => XrpcErrorKind.OtherClientError,
         };
-        return new XrpcException(kind, method, host, string.IsNullOrEmpty(message) ? $"HTTP {status}" : message, status, name);
+        return new XrpcException(kind, method, host, string.IsNullOrEmpty(message) ? $"HTTP {status}" : ServerText(message), status, ServerText(name));
     }
 }

@@ -61,6 +61,11 @@ public sealed class XrpcClient(PoliteHttp http)
     {
         using var json = await QueryJsonAsync(service, DescribeRepo, [("repo", repo.Value)], cancellationToken);
         var root = json.RootElement;
+        if (String(root, "did") is { } answered && answered != repo.Value)
+        {
+            throw Malformed(DescribeRepo, service, $"asked to describe {repo}, it described {PoliteHttp.ServerText(answered)}");
+        }
+
         var collections = new List<Nsid>();
         foreach (var c in Array(root, "collections", DescribeRepo, service))
         {
@@ -82,20 +87,25 @@ public sealed class XrpcClient(PoliteHttp http)
             service, ListRecords, [("repo", repo.Value), ("collection", collection.Value), ("limit", Math.Clamp(limit, 1, 100)), ("cursor", cursor)], cancellationToken);
         var root = json.RootElement;
         var records = new List<RecordEntry>();
-        var invalid = 0;
+        int invalid = 0, foreign = 0;
         foreach (var record in Array(root, "records", ListRecords, service))
         {
-            if (ToRecord(record) is { } entry)
-            {
-                records.Add(entry);
-            }
-            else
+            if (ToRecord(record) is not { } entry)
             {
                 invalid++;
             }
+            else if (entry.Uri.Repo != repo || entry.Uri.Collection != collection)
+            {
+                // A record of another repo or collection than the one asked for: never believed, whoever it names.
+                foreign++;
+            }
+            else
+            {
+                records.Add(entry);
+            }
         }
 
-        return new ListRecordsPage(records, NonEmpty(String(root, "cursor")), invalid);
+        return new ListRecordsPage(records, NonEmpty(String(root, "cursor")), invalid, foreign);
     }
 
     /// <summary>Every record of one collection of one repo, streamed page by page (pages of up to 100).</summary>
@@ -111,7 +121,7 @@ public sealed class XrpcClient(PoliteHttp http)
                 yield return record;
             }
 
-            cursor = NextCursor(cursor, page.Cursor, page.Records.Count + page.InvalidEntries, ListRecords, service);
+            cursor = NextCursor(cursor, page.Cursor, page.Records.Count + page.InvalidEntries + page.ForeignEntries, ListRecords, service);
         }
         while (cursor is not null);
     }
@@ -135,8 +145,7 @@ public sealed class XrpcClient(PoliteHttp http)
 
     private async Task<JsonDocument> QueryJsonAsync(Uri service, string method, (string Name, object? Value)[] parameters, CancellationToken cancellationToken)
     {
-        using var response = await http.GetAsync(BuildUrl(service, method, parameters), method, cancellationToken);
-        var json = await http.ReadJsonAsync(response, method, cancellationToken);
+        var json = await http.GetJsonAsync(BuildUrl(service, method, parameters), method, cancellationToken);
         if (json.RootElement.ValueKind != JsonValueKind.Object)
         {
             json.Dispose();
@@ -157,7 +166,7 @@ public sealed class XrpcClient(PoliteHttp http)
             }
 
             var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-            return new CappedStream(body, cap, method, service.Authority, owner: response);
+            return new CappedStream(body, cap, method, service.Authority, http.Options.RequestTimeout, owner: response);
         }
         catch
         {

@@ -15,5 +15,15 @@ public sealed record RepoDescription(Did Did, string? Handle, bool HandleIsCorre
 /// <summary>One record: its AT-URI, CID and value (the raw JSON, detached from any document).</summary>
 public sealed record RecordEntry(AtUri Uri, Cid Cid, JsonElement Value);
 
-/// <summary>A page of <c>com.atproto.repo.listRecords</c>; <see cref="InvalidEntries"/> counts records dropped for a bad URI or CID.</summary>
-public sealed record ListRecordsPage(IReadOnlyList<RecordEntry> Records, string? Cursor, int InvalidEntries);
+/// <summary>
+/// A page of <c>com.atproto.repo.listRecords</c>: the records of the repo and collection asked for.
+/// <see cref="InvalidEntries"/> counts records dropped for a bad URI, CID or value; <see cref="ForeignEntries"/> records
+/// dropped because their URI names another repo or collection than the one asked for.
+/// </summary>
+public sealed record ListRecordsPage(IReadOnlyList<RecordEntry> Records, string? Cursor, int InvalidEntries, int ForeignEntries = 0)
+{
+    /// <summary>Every entry of the page was a record of the repo and collection asked for.</summary>
+    public bool IsClean => InvalidEntries == 0 && ForeignEntries == 0;
+
+    public int Entries => Records.Count + InvalidEntries + ForeignEntries;
+}

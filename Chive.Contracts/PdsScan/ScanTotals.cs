@@ -1,6 +1,10 @@
 namespace Chive.Contracts.PdsScan;
 
-/// <summary>A lane's running totals (monotonic: a later report of the same lane never has smaller numbers).</summary>
+/// <summary>
+/// A lane's running totals (monotonic: a later report of the same lane never has smaller numbers).
+/// <see cref="PdsesLimited"/>: PDSes whose scan stopped at a cap or a cursor cycle; <see cref="ReposNotHosted"/>: repos a
+/// PDS listed whose DID document names another PDS (their records are not taken from it).
+/// </summary>
 public sealed record ScanTotals(
     long ReposKnown,
     long ReposDone,
@@ -8,7 +12,9 @@ public sealed record ScanTotals(
     long BatchesSent,
     long RecordsListed,
     int PdsesScanned,
-    int PdsesFailed)
+    int PdsesFailed,
+    int PdsesLimited = 0,
+    long ReposNotHosted = 0)
 {
     /// <summary>A lane that has done nothing yet.</summary>
     public static ScanTotals Zero { get; } = new(0, 0, 0, 0, 0, 0, 0);

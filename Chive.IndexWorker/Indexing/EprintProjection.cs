@@ -43,6 +43,12 @@ public sealed record EprintRow(
 /// <c>documentFormatSlug</c>, <c>publicationStatus</c> as well as <c>publicationStatusSlug</c>, <c>doi</c> as well as
 /// <c>publishedVersion.doi</c>. Defaults as Chive's: submittedBy = the repo's DID, license CC-BY-4.0, format pdf,
 /// version = versionNumber, else version.major, else 1.
+/// <para>
+/// The record was written by someone we do not know, so every field is read by its JSON kind: a field of another kind
+/// than the lexicon's (a string where a number is expected, a fraction where an integer is, an object where a string
+/// is, an array where an object is) is treated as absent — the projection never throws. Only the required fields
+/// (title, at least one author object, a valid createdAt) reject the record, with the reason.
+/// </para>
 /// </summary>
 public static class EprintProjection
 {
@@ -57,10 +63,13 @@ public static class EprintProjection
             return (null, "missing title");
         }
 
-        if (record["authors"] is not JsonArray { Count: > 0 } authors)
+        if (record["authors"] is not JsonArray list || list.OfType<JsonObject>().ToList() is not { Count: > 0 } authorObjects)
         {
             return (null, "missing authors");
         }
+
+        // Only author objects are kept: anything else in the array (strings, numbers, nulls) is not an author.
+        var authors = new JsonArray(authorObjects.Select(a => (JsonNode)a.DeepClone()).ToArray());
 
         if (!DateTimeOffset.TryParse(Str(record, "createdAt"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var createdAt))
         {
@@ -68,8 +77,8 @@ public static class EprintProjection
         }
 
         var (abstractJson, abstractText) = Abstract(record);
-        var document = record["document"] as JsonObject;
-        var publishedVersion = record["publishedVersion"] as JsonObject;
+        var document = Obj(record, "document");
+        var publishedVersion = Obj(record, "publishedVersion");
         if (Str(record, "doi") is { } legacyDoi && publishedVersion?["doi"] is null)
         {
             publishedVersion = publishedVersion is null ? [] : (JsonObject)publishedVersion.DeepClone();
@@ -85,9 +94,9 @@ public static class EprintProjection
             Title: title.Trim(),
             Abstract: abstractJson,
             AbstractPlainText: Str(record, "abstractPlainText") ?? abstractText,
-            DocumentBlobCid: document?["ref"]?["$link"]?.GetValueKind() == JsonValueKind.String ? document["ref"]!["$link"]!.GetValue<string>() : Str(document, "cid"),
+            DocumentBlobCid: Str(Obj(document, "ref"), "$link") ?? Str(document, "cid"),
             DocumentBlobMimeType: Str(document, "mimeType"),
-            DocumentBlobSize: document?["size"]?.GetValueKind() == JsonValueKind.Number ? document["size"]!.GetValue<long>() : null,
+            DocumentBlobSize: Long(document, "size") is >= 0 and var size ? size : null,
             DocumentFormat: Str(record, "documentFormatSlug") ?? Str(record, "documentFormat") ?? "pdf",
             PublicationStatus: Str(record, "publicationStatusSlug") ?? Str(record, "publicationStatus") ?? "preprint",
             PublishedVersion: publishedVersion?.ToJsonString(),
@@ -102,7 +111,7 @@ public static class EprintProjection
                 : [],
             Fields: Fields(record),
             Version: Version(record),
-            PreviousVersionUri: AtUri.TryParse(Str(record, "previousVersion"), out var previous, out _) ? previous.Value : null,
+            PreviousVersionUri: AtUri.TryParse(Str(record, "previousVersion") ?? Str(Obj(record, "previousVersion"), "uri"), out var previous, out _) ? previous.Value : null,
             License: Str(record, "licenseSlug") ?? Str(record, "license") ?? "CC-BY-4.0",
             LicenseUri: Str(record, "licenseUri"),
             CreatedAt: createdAt);
@@ -165,18 +174,21 @@ public static class EprintProjection
         return fields.ToJsonString();
     }
 
-    private static int Version(JsonObject record)
-    {
-        if (record["versionNumber"]?.GetValueKind() == JsonValueKind.Number && record["versionNumber"]!.GetValue<int>() >= 1)
-        {
-            return record["versionNumber"]!.GetValue<int>();
-        }
+    private static int Version(JsonObject record) =>
+        Long(record, "versionNumber") is >= 1 and <= int.MaxValue and var number ? (int)number
+        : Long(Obj(record, "version"), "major") is { } major ? (int)Math.Clamp(major, 1, int.MaxValue)
+        : 1;
 
-        return record["version"]?["major"]?.GetValueKind() == JsonValueKind.Number ? Math.Max(1, record["version"]!["major"]!.GetValue<int>()) : 1;
-    }
-
+    /// <summary>A string field, or null when it is absent or of another JSON kind.</summary>
     private static string? Str(JsonObject? o, string name) =>
-        o?[name]?.GetValueKind() == JsonValueKind.String ? o[name]!.GetValue<string>() : null;
+        o?[name] is JsonValue value && value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : null;
+
+    /// <summary>An integral number that fits a long, or null (absent, another kind, a fraction, out of range).</summary>
+    private static long? Long(JsonObject? o, string name) =>
+        o?[name] is JsonValue value && value.GetValueKind() == JsonValueKind.Number && value.TryGetValue<long>(out var number) ? number : null;
+
+    /// <summary>An object field, or null when it is absent or of another JSON kind.</summary>
+    private static JsonObject? Obj(JsonObject? o, string name) => o?[name] as JsonObject;
 
     private static string? Json(JsonObject o, string name) => o[name] is JsonObject or JsonArray ? o[name]!.ToJsonString() : null;
 }

@@ -15,7 +15,8 @@ internal static class IndexingRetry
         endpoint.UseMessageRetry(r =>
         {
             r.Intervals(200, 1000, 2000, 5000, 10000, 15000, 30000);
-            r.Handle<Npgsql.NpgsqlException>();
+            // The database unreachable or busy: worth a retry. A data error is not (records are isolated before it could be one).
+            r.Handle<Npgsql.NpgsqlException>(e => e.IsTransient || e is not Npgsql.PostgresException);
             r.Handle<SearchUnavailableException>();
             r.Handle<TimeoutException>();
         });

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Chive.AtProto.Data;
 using Chive.AtProto.Identifiers;
 using Chive.Contracts.Indexing;
 using Npgsql;
@@ -7,11 +8,17 @@ using NpgsqlTypes;
 
 namespace Chive.IndexWorker.Indexing;
 
-/// <summary>What one batch did: records written (new or changed), unchanged (same CID: no write) and skipped, by reason.</summary>
-public sealed record IndexOutcome(int Indexed, int Unchanged, IReadOnlyDictionary<string, int> Invalid, IReadOnlyList<string> ChangedEprints)
+/// <summary>
+/// What one batch did: records written (new or changed), unchanged (same CID: no write) and rejected, by reason, with
+/// the rejected records themselves (for <c>record_rejections</c> and the log).
+/// </summary>
+public sealed record IndexOutcome(int Indexed, int Unchanged, IReadOnlyDictionary<string, int> Invalid, IReadOnlyList<string> ChangedEprints, IReadOnlyList<Rejection> Rejected)
 {
     public int InvalidCount => Invalid.Values.Sum();
 }
+
+/// <summary>A record that could not be indexed, and why.</summary>
+public sealed record Rejection(string Uri, string Cid, string Reason);
 
 /// <summary>What a sweep did: records marked deleted, and which of them were eprints (to remove from search).</summary>
 public sealed record SweepOutcome(int Deleted, IReadOnlyList<string> DeletedEprints);
@@ -19,11 +26,21 @@ public sealed record SweepOutcome(int Deleted, IReadOnlyList<string> DeletedEpri
 /// <summary>
 /// Stores a batch of fetched records in one transaction: every valid <c>pub.chive.*</c> record into
 /// <c>indexed_records</c> (upsert by AT-URI; a record whose CID is unchanged is not written at all), and each new or
-/// changed <c>pub.chive.eprint.submission</c> into <c>eprints_index</c>. Invalid records are skipped and counted with
-/// their reason; they never fail the batch.
+/// changed <c>pub.chive.eprint.submission</c> into <c>eprints_index</c>.
+/// <para>
+/// One record is one record's problem. Each is checked before anything touches it (<see cref="RecordValues"/>: not
+/// storable JSON, too deep, duplicate keys, NUL, unpaired surrogates; then the projection, which reads every field
+/// by its JSON kind), and a record that fails is rejected with its reason — counted, logged, kept in
+/// <c>record_rejections</c> — never failing the batch. Should PostgreSQL still refuse a value (a data error, not an
+/// outage), the batch is written again record by record, each in its own savepoint, so only the refused record is
+/// rejected; errors of the server itself are left to the batch's retry.
+/// </para>
 /// </summary>
-public sealed class RecordIndexer(NpgsqlDataSource dataSource)
+public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordIndexer> logger)
 {
+    /// <summary>Rejected records logged one by one per batch, at most (the rest are counted).</summary>
+    private const int MaxLoggedRejections = 20;
+
     private const string UpsertRecords = """
         INSERT INTO indexed_records AS r (uri, cid, did, collection, rkey, record, pds_url)
         SELECT u, c, d, col, k, v, @pds FROM unnest(@uris, @cids, @dids, @collections, @rkeys, @records) AS t(u, c, d, col, k, v)
@@ -71,23 +88,73 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource)
     public async Task<IndexOutcome> IndexAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, string pdsUrl, IReadOnlyList<FetchedRecord> records, CancellationToken cancellationToken)
     {
-        var invalid = new Dictionary<string, int>();
-        var valid = new List<(AtUri Uri, Cid Cid, JsonObject Value, string Raw, EprintRow? Eprint)>();
+        var rejected = new List<Rejection>();
+        var valid = new Dictionary<string, ValidRecord>(StringComparer.Ordinal);
         foreach (var record in records)
         {
-            if (Validate(record, out var parsed) is { } reason)
+            var (checkedRecord, reason) = Check(record);
+            if (checkedRecord is not null)
             {
-                invalid[reason] = invalid.GetValueOrDefault(reason) + 1;
-                continue;
+                valid[checkedRecord.Uri.Value] = checkedRecord; // a URI listed twice: the last listing wins, stored once
             }
-
-            valid.Add(parsed);
+            else
+            {
+                rejected.Add(new Rejection(record.Uri, record.Cid, reason!));
+            }
         }
 
-        var changed = new HashSet<string>(StringComparer.Ordinal);
-        if (valid.Count > 0)
+        var stored = valid.Values.ToList();
+        HashSet<string> changed;
+        await transaction.SaveAsync("batch", cancellationToken);
+        try
         {
-            await using var upsert = new NpgsqlCommand(UpsertRecords, connection, transaction);
+            changed = await UpsertAsync(connection, transaction, pdsUrl, stored, cancellationToken);
+            await transaction.ReleaseAsync("batch", cancellationToken);
+        }
+        catch (PostgresException ex) when (IsDataError(ex))
+        {
+            logger.LogWarning("PostgreSQL refused a value in a batch of {Count} records from {Pds} ({Error}): writing them one by one",
+                stored.Count, pdsUrl, ex.MessageText);
+            await transaction.RollbackAsync("batch", cancellationToken);
+            changed = [];
+            var kept = new List<ValidRecord>();
+            foreach (var record in stored)
+            {
+                await transaction.SaveAsync("record", cancellationToken);
+                try
+                {
+                    changed.UnionWith(await UpsertAsync(connection, transaction, pdsUrl, [record], cancellationToken));
+                    await transaction.ReleaseAsync("record", cancellationToken);
+                    kept.Add(record);
+                }
+                catch (PostgresException one) when (IsDataError(one))
+                {
+                    await transaction.RollbackAsync("record", cancellationToken);
+                    rejected.Add(new Rejection(record.Uri.Value, record.Cid.Value, $"refused by PostgreSQL: {one.MessageText}"));
+                }
+            }
+
+            stored = kept;
+        }
+
+        await RecordRejectionsAsync(connection, transaction, pdsUrl, stored, rejected, cancellationToken);
+        var invalid = rejected.GroupBy(r => r.Reason, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        var eprints = stored.Where(v => v.Eprint is not null && changed.Contains(v.Uri.Value)).Select(v => v.Uri.Value).ToList();
+        return new IndexOutcome(changed.Count, stored.Count - changed.Count, invalid, eprints, rejected);
+    }
+
+    /// <summary>Upserts the records and projects the new or changed submissions; returns the URIs written.</summary>
+    private static async Task<HashSet<string>> UpsertAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string pdsUrl, IReadOnlyList<ValidRecord> valid, CancellationToken cancellationToken)
+    {
+        var changed = new HashSet<string>(StringComparer.Ordinal);
+        if (valid.Count == 0)
+        {
+            return changed;
+        }
+
+        await using (var upsert = new NpgsqlCommand(UpsertRecords, connection, transaction))
+        {
             upsert.Parameters.AddWithValue("pds", pdsUrl);
             upsert.Parameters.AddWithValue("uris", valid.Select(v => v.Uri.Value).ToArray());
             upsert.Parameters.AddWithValue("cids", valid.Select(v => v.Cid.Value).ToArray());
@@ -114,8 +181,67 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource)
             await batch.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        return new IndexOutcome(changed.Count, valid.Count - changed.Count, invalid, eprints.Select(e => e.Uri).ToList());
+        return changed;
     }
+
+    /// <summary>
+    /// Keeps <c>record_rejections</c> true: the rejected records with their latest reason, and no row for a record that
+    /// now indexed cleanly. Each rejection is logged (up to <see cref="MaxLoggedRejections"/> per batch).
+    /// </summary>
+    private async Task RecordRejectionsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string pdsUrl, IReadOnlyList<ValidRecord> stored,
+        IReadOnlyList<Rejection> rejected, CancellationToken cancellationToken)
+    {
+        foreach (var rejection in rejected.Take(MaxLoggedRejections))
+        {
+            logger.LogWarning("Rejected {Uri} from {Pds}: {Reason}", rejection.Uri, pdsUrl, rejection.Reason);
+        }
+
+        var attributable = rejected
+            .Select(r => (Rejection: r, Uri: AtUri.TryParse(r.Uri, out var uri, out _) ? uri : null))
+            .Where(r => r.Uri is not null)
+            .GroupBy(r => r.Uri!.Value, StringComparer.Ordinal).Select(g => g.Last())
+            .ToList();
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        if (stored.Count > 0)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM record_rejections WHERE uri = ANY(@uris)")
+            {
+                Parameters = { new("uris", stored.Select(v => v.Uri.Value).ToArray()) },
+            });
+        }
+
+        if (attributable.Count > 0)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("""
+                INSERT INTO record_rejections AS j (uri, did, collection, cid, reason, pds_url, operation_id)
+                SELECT u, d, c, cid, r, @pds, NULL FROM unnest(@uris, @dids, @collections, @cids, @reasons) AS t(u, d, c, cid, r)
+                ON CONFLICT (uri) DO UPDATE SET cid = EXCLUDED.cid, reason = EXCLUDED.reason, pds_url = EXCLUDED.pds_url, last_seen_at = now()
+                """)
+            {
+                Parameters =
+                {
+                    new("pds", pdsUrl),
+                    new("uris", attributable.Select(r => r.Uri!.Value).ToArray()),
+                    new("dids", attributable.Select(r => r.Uri!.Repo.Value).ToArray()),
+                    new("collections", attributable.Select(r => r.Uri!.Collection.Value).ToArray()),
+                    new("cids", attributable.Select(r => Clean(r.Rejection.Cid, 200)).ToArray()),
+                    new("reasons", attributable.Select(r => Clean(r.Rejection.Reason, 1000)).ToArray()),
+                },
+            });
+        }
+
+        if (batch.BatchCommands.Count > 0)
+        {
+            await batch.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// A PostgreSQL error about the data written (a value it cannot hold, a constraint, a limit of one statement), which
+    /// no retry would cure — as opposed to the server being unavailable, which the batch's retry handles.
+    /// </summary>
+    internal static bool IsDataError(PostgresException ex) => ex.SqlState.Length >= 2 && ex.SqlState[..2] is "21" or "22" or "23" or "54";
 
     /// <summary>
     /// Marks deleted (source <c>scan_missing</c>) every live record of <paramref name="collection"/> in
@@ -148,38 +274,39 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource)
         return new SweepOutcome(reader.GetInt32(0), reader.GetFieldValue<string[]>(1));
     }
 
-    /// <summary>Null when the record can be indexed; otherwise the reason it is skipped.</summary>
-    private static string? Validate(FetchedRecord record, out (AtUri, Cid, JsonObject, string, EprintRow?) parsed)
+    private sealed record ValidRecord(AtUri Uri, Cid Cid, string Raw, EprintRow? Eprint);
+
+    /// <summary>The record, checked and projected — or why it cannot be indexed.</summary>
+    private static (ValidRecord? Record, string? Reason) Check(FetchedRecord record)
     {
-        parsed = default;
+        if (record.Problem is { } problem)
+        {
+            return (null, problem);
+        }
+
         if (!AtUri.TryParse(record.Uri, out var uri, out _))
         {
-            return "invalid AT-URI";
+            return (null, "invalid AT-URI");
         }
 
         if (!uri.Collection.IsInNamespace("pub.chive"))
         {
-            return "not a pub.chive record";
+            return (null, "not a pub.chive record");
         }
 
         if (!Cid.TryParse(record.Cid, out var cid, out _))
         {
-            return "invalid CID";
+            return (null, "invalid CID");
         }
 
-        JsonObject? value;
-        try
+        if (RecordValues.Problem(record.Value) is { } unstorable)
         {
-            value = JsonNode.Parse(record.Value) as JsonObject;
-        }
-        catch (JsonException)
-        {
-            value = null;
+            return (null, unstorable);
         }
 
-        if (value is null)
+        if (JsonNode.Parse(record.Value, documentOptions: new JsonDocumentOptions { MaxDepth = RecordValues.MaxDepth }) is not JsonObject value)
         {
-            return "value is not a JSON object";
+            return (null, "value is not a JSON object");
         }
 
         EprintRow? eprint = null;
@@ -188,14 +315,19 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource)
             var (row, why) = EprintProjection.Project(uri, cid.Value, value);
             if (row is null)
             {
-                return $"submission: {why}";
+                return (null, $"submission: {why}");
             }
 
             eprint = row;
         }
 
-        parsed = (uri, cid, value, record.Value, eprint);
-        return null;
+        return (new ValidRecord(uri, cid, record.Value, eprint), null);
+    }
+
+    private static string Clean(string text, int max)
+    {
+        var clean = new string(text.Where(c => c != '\0' && !char.IsSurrogate(c)).Take(max).ToArray());
+        return clean;
     }
 
     private static NpgsqlBatchCommand EprintCommand(EprintRow e, string pdsUrl)

@@ -83,9 +83,14 @@ public sealed class ReindexChunkConsumer(
             return;
         }
 
+        if (!await AdvanceAsync(context))
+        {
+            return;
+        }
+
         if (!finished)
         {
-            await context.Publish(progress);
+            await context.Publish(progress with { Sequence = chunk.Sequence + 1 });
             return;
         }
 
@@ -129,7 +134,7 @@ public sealed class ReindexChunkConsumer(
         await Parallel.ForEachAsync(requests, new ParallelOptions { MaxDegreeOfParallelism = settings.BulkConcurrency, CancellationToken = cancellationToken },
             async (request, token) =>
             {
-                var failed = await search.BulkAsync(chunk.NewIndex, request, [], token);
+                var failed = await search.BulkAsync(SearchIndexes.BuildAlias(chunk.NewIndex), request, [], token);
                 BackfillProgressed? progress = null;
                 lock (gate)
                 {
@@ -157,18 +162,19 @@ public sealed class ReindexChunkConsumer(
         var cancellationToken = context.CancellationToken;
         var margin = options.Value.ReplayMargin;
         var replayStarted = time.GetUtcNow();
-        var replayed = await ReplayAsync(chunk.NewIndex, chunk.StartedAt - margin, cancellationToken);
-        if (work.IsCancelled)
-        {
-            await indexes.DeleteAsync(chunk.NewIndex, cancellationToken);
-            return;
-        }
-
-        await indexes.RefreshAsync(chunk.NewIndex, cancellationToken);
+        var replayed = 0;
         var live = await indexes.AliasTargetAsync(cancellationToken);
         if (live != chunk.NewIndex)
         {
-            // A chunk run again after a crash finds the swap already made; it only finishes what follows it.
+            // (A chunk run again after a crash finds the swap already made; it only finishes what follows it.)
+            replayed = await ReplayAsync(SearchIndexes.BuildAlias(chunk.NewIndex), chunk.StartedAt - margin, cancellationToken);
+            if (work.IsCancelled)
+            {
+                await indexes.DeleteAsync(chunk.NewIndex, cancellationToken);
+                return;
+            }
+
+            await indexes.RefreshAsync(chunk.NewIndex, cancellationToken);
             await indexes.SwapAliasAsync(live, chunk.NewIndex, cancellationToken);
         }
 
@@ -190,12 +196,12 @@ public sealed class ReindexChunkConsumer(
         }));
     }
 
-    /// <summary>Applies to <paramref name="index"/> every eprint written or deleted since <paramref name="since"/>.</summary>
-    private async Task<int> ReplayAsync(string index, DateTimeOffset since, CancellationToken cancellationToken)
+    /// <summary>Applies through <paramref name="alias"/> every eprint written or deleted since <paramref name="since"/>.</summary>
+    private async Task<int> ReplayAsync(string alias, DateTimeOffset since, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var (live, deleted) = await EprintDocuments.ChangedSinceAsync(connection, since, cancellationToken);
-        await search.BulkAsync(index, live, deleted, cancellationToken);
+        await search.BulkAsync(alias, live, deleted, cancellationToken);
         return live.Count + deleted.Count;
     }
 }
@@ -211,8 +217,9 @@ public sealed class ReindexChunkConsumerDefinition : ConsumerDefinition<ReindexC
         endpointConfigurator.UseMessageRetry(r =>
         {
             r.Intervals(500, 2000, 5000);
-            r.Handle<NpgsqlException>();
+            r.Handle<NpgsqlException>(e => e.IsTransient || e is not PostgresException);
             r.Handle<SearchUnavailableException>();
+            r.Ignore<SearchAliasMissingException>(); // the index being built is gone: nothing to retry into
             r.Handle<Elastic.Transport.TransportException>();
             r.Handle<TimeoutException>();
         });

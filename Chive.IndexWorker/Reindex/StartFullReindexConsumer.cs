@@ -1,5 +1,6 @@
 using Chive.Contracts.Reindex;
 using Chive.IndexWorker.Search;
+using Chive.Messaging;
 using MassTransit;
 using Npgsql;
 
@@ -7,33 +8,55 @@ namespace Chive.IndexWorker.Reindex;
 
 /// <summary>
 /// Starts a full reindex: makes sure the alias exists (a first-time reindex gets an empty <c>eprints-v1</c> behind it,
-/// so the pipeline never writes to a bare index), creates the next versioned index with periodic refresh off, counts
-/// the live eprints and sends the first chunk.
+/// so the pipeline never writes to a bare index), creates the next versioned index — periodic refresh off, a build
+/// alias to write through, and the operation's id and start time in its mapping's <c>_meta</c> — counts the live
+/// eprints and sends the first chunk. A start run again (redelivered, or sent again by the saga) finds the index its
+/// own operation made and keeps it: it deletes only what another, unfinished reindex left behind.
 /// </summary>
 public sealed class StartFullReindexConsumer(
-    NpgsqlDataSource dataSource, SearchWriter search, SearchIndexes indexes, TimeProvider time, ILogger<StartFullReindexConsumer> logger)
-    : IConsumer<StartFullReindex>
+    NpgsqlDataSource dataSource, SearchWriter search, SearchIndexes indexes, OperationGate gate, TimeProvider time, ILogger<StartFullReindexConsumer> logger)
+    : OperationWorkConsumer<StartFullReindex>(gate)
 {
-    public async Task Consume(ConsumeContext<StartFullReindex> context)
+    protected override async Task ConsumeAsync(ConsumeContext<StartFullReindex> context, OperationUnit work)
     {
         var message = context.Message;
-        var cancellationToken = context.CancellationToken;
+        var cancellationToken = work.Token;
         await search.EnsureAliasAsync(cancellationToken);
         var previous = await indexes.AliasTargetAsync(cancellationToken);
-        var next = SearchIndexes.NextVersion(previous);
-        if (await indexes.ExistsAsync(next, cancellationToken))
+        if (previous is not null && (await indexes.BuildOwnerAsync(previous, cancellationToken))?.OperationId == message.OperationId)
         {
-            logger.LogWarning("Reindex {OperationId}: {Index} is left over from a reindex that did not finish; deleting it", message.OperationId, next);
-            await indexes.DeleteAsync(next, cancellationToken);
+            logger.LogInformation("Reindex {OperationId}: its index {Index} is already live; nothing to start", message.OperationId, previous);
+            return;
         }
 
-        await search.CreateIndexAsync(next, withAlias: false, cancellationToken, settings => settings["refresh_interval"] = "-1");
+        var next = SearchIndexes.NextVersion(previous);
+        var startedAt = time.GetUtcNow();
+        switch (await indexes.BuildOwnerAsync(next, cancellationToken))
+        {
+            case { } mine when mine.OperationId == message.OperationId:
+                logger.LogInformation("Reindex {OperationId}: {Index} was created by this operation's first start; keeping it", message.OperationId, next);
+                startedAt = mine.StartedAt;
+                break;
+            case { } leftover:
+                logger.LogWarning("Reindex {OperationId}: {Index} is left over from reindex {Other}, which did not finish; deleting it",
+                    message.OperationId, next, leftover.OperationId);
+                await indexes.DeleteAsync(next, cancellationToken);
+                await indexes.CreateBuildIndexAsync(next, message.OperationId, startedAt, cancellationToken);
+                break;
+            default:
+                await indexes.CreateBuildIndexAsync(next, message.OperationId, startedAt, cancellationToken);
+                break;
+        }
+
         await using var count = dataSource.CreateCommand("SELECT count(*) FROM eprints_index WHERE deleted_at IS NULL");
         var total = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
         logger.LogInformation("Reindex {OperationId}: {Total} eprints into {Index} (alias on {Previous}), {BatchSize} at a time",
             message.OperationId, total, next, previous, message.BatchSize);
-        await context.Publish(new ReindexChunk(message.OperationId, NewIndex: next, PreviousIndex: previous, AfterUri: null, message.BatchSize,
-            Total: total, Indexed: 0, ItemErrors: 0, StartedAt: time.GetUtcNow()));
+        if (await AdvanceAsync(context))
+        {
+            await context.Publish(new ReindexChunk(message.OperationId, NewIndex: next, PreviousIndex: previous, AfterUri: null, message.BatchSize,
+                Total: total, Indexed: 0, ItemErrors: 0, StartedAt: startedAt, Sequence: 0));
+        }
     }
 }
 

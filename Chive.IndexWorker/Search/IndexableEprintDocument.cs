@@ -35,7 +35,7 @@ public sealed record IndexableEprintDocument(
                 authors.Add(new SearchAuthor(
                     Str(author, "did"),
                     Str(author, "name") ?? Str(author, "displayName"),
-                    author["order"]?.GetValueKind() == JsonValueKind.Number ? author["order"]!.GetValue<int>() : null));
+                    author["order"] is JsonValue order && order.GetValueKind() == JsonValueKind.Number && order.TryGetValue<int>(out var n) ? n : null));
             }
         }
 

@@ -6,12 +6,17 @@ using Elastic.Transport;
 namespace Chive.IndexWorker.Search;
 
 /// <summary>Raised when Elasticsearch refused a whole request (unreachable, 5xx) or kept answering 429: the batch is retried.</summary>
-public sealed class SearchUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+public class SearchUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>The alias a write went to does not exist (any more): nothing was written, and nothing was created in its place.</summary>
+public sealed class SearchAliasMissingException(string alias) : SearchUnavailableException($"the search alias '{alias}' does not exist: nothing was written");
 
 /// <summary>
-/// Writes eprint documents with <c>_bulk</c> (document id = AT-URI) and deletes them: the pipeline through the
-/// <c>eprints</c> alias (the first write creates <c>eprints-v1</c> from <c>Search/eprints-index.json</c> behind it when no
-/// alias exists yet), the full reindex into the index it builds. Back-pressure (429, whole request or items) is sat
+/// Writes eprint documents with <c>_bulk</c> (document id = AT-URI) and deletes them, always through an alias and with
+/// <c>require_alias</c>, so Elasticsearch can never create an index with no mapping behind our back: the pipeline through
+/// the <c>eprints</c> alias (the first write creates <c>eprints-v1</c> from <c>Search/eprints-index.json</c> behind it
+/// when no alias exists yet; a write that finds the alias gone forgets it, so the retry creates it again), the full
+/// reindex through the build alias of the index it builds. Back-pressure (429, whole request or items) is sat
 /// out with growing pauses and only the rejected items are sent again; a refused request, or 429 that does not
 /// stop, throws <see cref="SearchUnavailableException"/> so the batch is retried. Other per-item errors are logged
 /// and counted, never fatal to the batch.
@@ -34,13 +39,26 @@ public sealed class SearchWriter(ElasticsearchClient client, ILogger<SearchWrite
         }
 
         await EnsureAliasAsync(cancellationToken);
-        return await BulkAsync(Alias, documents, deletedUris, cancellationToken);
+        try
+        {
+            return await BulkAsync(Alias, documents, deletedUris, cancellationToken);
+        }
+        catch (SearchAliasMissingException)
+        {
+            _aliasKnown = false; // someone removed it: the batch's retry creates it again, with our mapping
+            throw;
+        }
     }
 
-    /// <summary>Indexes <paramref name="documents"/> and deletes <paramref name="deletedUris"/> in <paramref name="index"/>; returns the item errors.</summary>
+    /// <summary>
+    /// Indexes <paramref name="documents"/> and deletes <paramref name="deletedUris"/> through the alias
+    /// <paramref name="alias"/>; returns the item errors. Throws <see cref="SearchAliasMissingException"/> when the alias
+    /// does not exist.
+    /// </summary>
     public async Task<int> BulkAsync(
-        string index, IReadOnlyList<IndexableEprintDocument> documents, IReadOnlyList<string> deletedUris, CancellationToken cancellationToken)
+        string alias, IReadOnlyList<IndexableEprintDocument> documents, IReadOnlyList<string> deletedUris, CancellationToken cancellationToken)
     {
+        var index = alias;
         var pending = documents.Select(d => (Id: d.Uri, Document: (IndexableEprintDocument?)d)).Concat(deletedUris.Select(u => (Id: u, Document: (IndexableEprintDocument?)null))).ToList();
         var errors = 0;
         for (var attempt = 1; pending.Count > 0; attempt++)
@@ -51,7 +69,7 @@ public sealed class SearchWriter(ElasticsearchClient client, ILogger<SearchWrite
                 operations.Add(document is null ? new BulkDeleteOperation(id) : new BulkIndexOperation<IndexableEprintDocument>(document) { Id = id });
             }
 
-            var response = await client.BulkAsync(new BulkRequest(index) { Operations = operations }, cancellationToken);
+            var response = await client.BulkAsync(new BulkRequest(index) { Operations = operations, RequireAlias = true }, cancellationToken);
             var status = response.ApiCallDetails.HttpStatusCode;
             List<(string Id, IndexableEprintDocument? Document)> rejected;
             if (status == 429)
@@ -65,6 +83,11 @@ public sealed class SearchWriter(ElasticsearchClient client, ILogger<SearchWrite
             }
             else
             {
+                if (response.ItemsWithErrors.Any(i => i.Error?.Type == "index_not_found_exception"))
+                {
+                    throw new SearchAliasMissingException(index);
+                }
+
                 // A delete of a document that is not there is not an error: it is gone, as asked.
                 var failed = response.ItemsWithErrors.Where(i => !(i.Operation == "delete" && i.Status == 404)).ToList();
                 var rejectedIds = failed.Where(i => i.Status == 429).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
@@ -136,7 +159,7 @@ public sealed class SearchWriter(ElasticsearchClient client, ILogger<SearchWrite
     /// Creates <paramref name="index"/> from the repo's definition (optionally already behind the alias); true when
     /// created, false when it already existed.
     /// </summary>
-    public async Task<bool> CreateIndexAsync(string index, bool withAlias, CancellationToken cancellationToken, Action<JsonObject>? adjustSettings = null)
+    public async Task<bool> CreateIndexAsync(string index, bool withAlias, CancellationToken cancellationToken, Action<JsonObject>? adjustDefinition = null)
     {
         var definition = Definition();
         if (withAlias)
@@ -144,7 +167,7 @@ public sealed class SearchWriter(ElasticsearchClient client, ILogger<SearchWrite
             definition["aliases"] = new JsonObject { [Alias] = new JsonObject() };
         }
 
-        adjustSettings?.Invoke(definition["settings"]!.AsObject());
+        adjustDefinition?.Invoke(definition);
         var created = await client.Transport.RequestAsync<StringResponse>(
             Elastic.Transport.HttpMethod.PUT, "/" + index, PostData.String(definition.ToJsonString()), cancellationToken);
         var status = created.ApiCallDetails.HttpStatusCode;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Chive.AtProto.Data;
 using Chive.AtProto.Xrpc;
 using Chive.Contracts.GovernanceSync;
 using Npgsql;
@@ -31,7 +32,8 @@ public sealed class GovernanceGraphStore(NpgsqlDataSource dataSource)
         INSERT INTO governance_edges AS e (uri, cid, id, source_uri, target_uri, relation_uri, relation_slug, weight, metadata,
             status, proposal_uri, created_by, record_created_at, record_updated_at, record, sync_operation_id)
         SELECT u, c, r->>'id', r->>'sourceUri', r->>'targetUri', r->>'relationUri', r->>'relationSlug',
-            CASE WHEN jsonb_typeof(r->'weight') = 'number' THEN (r->>'weight')::numeric::integer END, r->'metadata',
+            CASE WHEN jsonb_typeof(r->'weight') = 'number' AND (r->>'weight')::numeric BETWEEN -2147483648 AND 2147483647
+                 THEN round((r->>'weight')::numeric)::integer END, r->'metadata',
             r->>'status', r->>'proposalUri', r->>'createdBy',
             chive_try_timestamptz(r->>'createdAt'), chive_try_timestamptz(r->>'updatedAt'), r, @op
         FROM unnest(@uris, @cids, @records) AS t(u, c, r)
@@ -45,8 +47,36 @@ public sealed class GovernanceGraphStore(NpgsqlDataSource dataSource)
             updated_at = CASE WHEN e.cid IS DISTINCT FROM EXCLUDED.cid THEN now() ELSE e.updated_at END
         """;
 
-    /// <summary>Upserts the valid records of one page; returns how many were written.</summary>
+    /// <summary>
+    /// Upserts the valid records of one page in one statement; returns how many were written. Should PostgreSQL refuse a
+    /// value (a data error), the page is written record by record and only the refused records are left out.
+    /// </summary>
     public async Task<int> UpsertAsync(string collection, IReadOnlyList<RecordEntry> records, Guid operationId)
+    {
+        try
+        {
+            return await UpsertOnceAsync(collection, records, operationId);
+        }
+        catch (PostgresException ex) when (ex.SqlState.Length >= 2 && ex.SqlState[..2] is "21" or "22" or "23" or "54")
+        {
+            var written = 0;
+            foreach (var record in records)
+            {
+                try
+                {
+                    written += await UpsertOnceAsync(collection, [record], operationId);
+                }
+                catch (PostgresException one) when (one.SqlState.Length >= 2 && one.SqlState[..2] is "21" or "22" or "23" or "54")
+                {
+                    // Left out, like an invalid record; the page's count of written records says how many went in.
+                }
+            }
+
+            return written;
+        }
+    }
+
+    private async Task<int> UpsertOnceAsync(string collection, IReadOnlyList<RecordEntry> records, Guid operationId)
     {
         if (records.Count == 0)
         {
@@ -59,10 +89,24 @@ public sealed class GovernanceGraphStore(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue("cids", records.Select(r => r.Cid.Value).ToArray());
         command.Parameters.Add(new NpgsqlParameter("records", NpgsqlDbType.Array | NpgsqlDbType.Jsonb)
         {
-            Value = records.Select(r => JsonSerializer.Serialize(r.Value)).ToArray(),
+            Value = records.Select(r => r.Value.GetRawText()).ToArray(),
         });
         await command.ExecuteNonQueryAsync();
         return records.Count;
+    }
+
+    /// <summary>How many graph rows the sweep after <paramref name="operationId"/> would remove, of how many.</summary>
+    public async Task<(long Stale, long Total)> CountStaleAsync(Guid operationId)
+    {
+        await using var command = dataSource.CreateCommand("""
+            SELECT (SELECT count(*) FROM governance_nodes WHERE sync_operation_id IS DISTINCT FROM @op)
+                 + (SELECT count(*) FROM governance_edges WHERE sync_operation_id IS DISTINCT FROM @op),
+                   (SELECT count(*) FROM governance_nodes) + (SELECT count(*) FROM governance_edges)
+            """);
+        command.Parameters.AddWithValue("op", operationId);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
     /// <summary>After a complete sync: rows that sync did not see are no longer in the repo. Returns how many went.</summary>
@@ -74,9 +118,17 @@ public sealed class GovernanceGraphStore(NpgsqlDataSource dataSource)
         return await batch.ExecuteNonQueryAsync();
     }
 
-    /// <summary>A node needs string id, kind, label and status; an edge string id, sourceUri, targetUri, relationSlug and status.</summary>
+    /// <summary>
+    /// A node needs string id, kind, label and status; an edge string id, sourceUri, targetUri, relationSlug and status;
+    /// and either must be a record we can store at all (<see cref="RecordValues"/>).
+    /// </summary>
     public static bool IsValid(string collection, JsonElement value)
     {
+        if (RecordValues.Problem(value.GetRawText()) is not null)
+        {
+            return false;
+        }
+
         string[] required = collection == GovernanceCollections.Node
             ? ["id", "kind", "label", "status"]
             : ["id", "sourceUri", "targetUri", "relationSlug", "status"];

@@ -19,4 +19,15 @@ public sealed class GovernanceOptions
     /// <summary>Records per listRecords page (1–100, default 100): one page is one unit of work.</summary>
     [Range(1, 100)]
     public int PageSize { get; set; } = 100;
+
+    /// <summary>Most pages one sync reads (default 10,000, a million records); a listing longer than that fails the sync.</summary>
+    [Range(1, int.MaxValue)]
+    public int MaxPages { get; set; } = 10_000;
+
+    /// <summary>
+    /// The largest share of the graph one sync may remove (default 0.5). A listing that would remove more — an empty
+    /// answer, a truncated repo — fails the sync and removes nothing, unless the trigger says <c>{"force": true}</c>.
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double MaxRemovedShare { get; set; } = 0.5;
 }

@@ -46,9 +46,25 @@ public sealed class PdsRegistry(NpgsqlDataSource dataSource, IOptions<PdsRegistr
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    /// <summary>Claims up to <paramref name="limit"/> due PDSes for <paramref name="owner"/>: priority first, oldest due first.</summary>
+    /// <summary>
+    /// Claims up to <paramref name="limit"/> due PDSes for <paramref name="owner"/>: priority first, oldest due first. An
+    /// owner that already holds claims (its start ran before) gets exactly those back, renewed, and claims no more.
+    /// Sorted by URL.
+    /// </summary>
     public async Task<IReadOnlyList<string>> ClaimDueAsync(string owner, int limit, CancellationToken cancellationToken = default)
     {
+        await using (var held = dataSource.CreateCommand("""
+            UPDATE pds_registry SET lease_expires_at = now() + @lease WHERE lease_owner = @owner RETURNING pds_url
+            """))
+        {
+            held.Parameters.AddWithValue("owner", owner);
+            held.Parameters.AddWithValue("lease", options.Value.Lease);
+            if (await ReadUrlsAsync(held, cancellationToken) is { Count: > 0 } mine)
+            {
+                return mine.Order(StringComparer.Ordinal).ToList();
+            }
+        }
+
         await using var command = dataSource.CreateCommand("""
             WITH due AS (
                 SELECT pds_url FROM pds_registry
@@ -67,7 +83,7 @@ public sealed class PdsRegistry(NpgsqlDataSource dataSource, IOptions<PdsRegistr
         command.Parameters.AddWithValue("limit", limit);
         command.Parameters.AddWithValue("owner", owner);
         command.Parameters.AddWithValue("lease", options.Value.Lease);
-        return await ReadUrlsAsync(command, cancellationToken);
+        return (await ReadUrlsAsync(command, cancellationToken)).Order(StringComparer.Ordinal).ToList();
     }
 
     /// <summary>Claims one PDS whatever its schedule (an admin asked for it); false while another scan holds it.</summary>
@@ -83,8 +99,11 @@ public sealed class PdsRegistry(NpgsqlDataSource dataSource, IOptions<PdsRegistr
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
-    /// <summary>A complete scan: active with records (next in 24 h) or no_chive_records (next in 168 h); failures reset.</summary>
-    public Task CompleteAsync(Uri url, string owner, int chiveRecordCount, CancellationToken cancellationToken = default) =>
+    /// <summary>
+    /// A complete scan: active with records (next in 24 h) or no_chive_records (next in 168 h); failures reset. False
+    /// when the claim is no longer this owner's (a chunk run again after its outcome was recorded).
+    /// </summary>
+    public Task<bool> CompleteAsync(Uri url, string owner, int chiveRecordCount, CancellationToken cancellationToken = default) =>
         FinishAsync(url, owner, """
             UPDATE pds_registry SET
                 status = CASE WHEN @count > 0 THEN 'active' ELSE 'no_chive_records' END,
@@ -95,7 +114,7 @@ public sealed class PdsRegistry(NpgsqlDataSource dataSource, IOptions<PdsRegistr
             """, cancellationToken, ("count", chiveRecordCount), ("active", options.Value.ActiveRescan), ("none", options.Value.NoRecordsRescan));
 
     /// <summary>A failed scan (unreachable, timeout, 5xx after retries): back off, and give up after too many.</summary>
-    public Task FailAsync(Uri url, string owner, string error, CancellationToken cancellationToken = default) =>
+    public Task<bool> FailAsync(Uri url, string owner, string error, CancellationToken cancellationToken = default) =>
         FinishAsync(url, owner, """
             UPDATE pds_registry SET
                 consecutive_failures = consecutive_failures + 1,
@@ -106,6 +125,21 @@ public sealed class PdsRegistry(NpgsqlDataSource dataSource, IOptions<PdsRegistr
                 lease_owner = NULL, lease_expires_at = NULL
             WHERE pds_url = @url AND lease_owner = @owner
             """, cancellationToken, ("error", error), ("backoff", options.Value.FailureBackoff), ("maxFailures", options.Value.MaxConsecutiveFailures));
+
+    /// <summary>
+    /// A scan stopped at a cap or a cursor cycle (<paramref name="reason"/>): what was read is kept, the PDS is not counted
+    /// as failed, and it is due again after the normal interval — a PDS that is merely very large is scanned up to the
+    /// caps every time, one that loops or never ends costs at most the caps.
+    /// </summary>
+    public Task<bool> LimitAsync(Uri url, string owner, int chiveRecordCount, string reason, CancellationToken cancellationToken = default) =>
+        FinishAsync(url, owner, """
+            UPDATE pds_registry SET
+                status = CASE WHEN @count > 0 OR has_chive_records THEN 'active' ELSE 'pending' END,
+                has_chive_records = has_chive_records OR @count > 0, chive_record_count = greatest(chive_record_count, @count),
+                last_scan_at = now(), next_scan_at = now() + @active,
+                consecutive_failures = 0, last_error = left('limited: ' || @reason, 2000), lease_owner = NULL, lease_expires_at = NULL
+            WHERE pds_url = @url AND lease_owner = @owner
+            """, cancellationToken, ("count", chiveRecordCount), ("reason", reason), ("active", options.Value.ActiveRescan));
 
     /// <summary>Gives back claims without a result (the scan was cancelled before reaching them): the status is restored.</summary>
     public async Task ReleaseAsync(IEnumerable<string> urls, string owner, CancellationToken cancellationToken = default)
@@ -139,7 +173,7 @@ public sealed class PdsRegistry(NpgsqlDataSource dataSource, IOptions<PdsRegistr
             : null;
     }
 
-    private async Task FinishAsync(Uri url, string owner, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
+    private async Task<bool> FinishAsync(Uri url, string owner, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
     {
         await using var command = dataSource.CreateCommand(sql);
         command.Parameters.AddWithValue("url", ServiceOrigin.Normalize(url));
@@ -149,10 +183,7 @@ public sealed class PdsRegistry(NpgsqlDataSource dataSource, IOptions<PdsRegistr
             command.Parameters.AddWithValue(name, value);
         }
 
-        if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
-        {
-            throw new InvalidOperationException($"{url} is not claimed by {owner} (its lease lapsed or another scan took it)");
-        }
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
     private static async Task<IReadOnlyList<string>> ReadUrlsAsync(NpgsqlCommand command, CancellationToken cancellationToken)

@@ -22,4 +22,27 @@ public sealed class PdsScanOptions
     /// <summary>Records per batch sent to the IndexWorker (default 200).</summary>
     [Range(1, 2000)]
     public int RecordsPerBatch { get; set; } = 200;
+
+    /// <summary>
+    /// Largest record taken from a PDS, in bytes of JSON (default 1 MiB); a larger one is sent to the IndexWorker
+    /// without its value, to be counted and listed as rejected — never indexed, never swept.
+    /// </summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public int MaxRecordBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Largest batch message sent to the IndexWorker, in bytes of record JSON (default 4 MiB).</summary>
+    [Range(4096, 256 * 1024 * 1024)]
+    public int MaxBatchBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Most requests one scan sends to one PDS (default 100,000); beyond, the PDS is recorded as limited.</summary>
+    [Range(1, int.MaxValue)]
+    public int MaxPagesPerPds { get; set; } = 100_000;
+
+    /// <summary>Most repos one scan reads from one PDS (default 1,000,000); beyond, the PDS is recorded as limited.</summary>
+    [Range(1, int.MaxValue)]
+    public int MaxReposPerPds { get; set; } = 1_000_000;
+
+    /// <summary>Most records one scan reads from one PDS (default 5,000,000); beyond, the PDS is recorded as limited.</summary>
+    [Range(1, int.MaxValue)]
+    public int MaxRecordsPerPds { get; set; } = 5_000_000;
 }

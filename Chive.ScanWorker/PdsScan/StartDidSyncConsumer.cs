@@ -3,6 +3,7 @@ using Chive.AtProto.Identity;
 using Chive.AtProto.Net;
 using Chive.Contracts.Operations;
 using Chive.Contracts.PdsScan;
+using Chive.Messaging;
 using MassTransit;
 
 namespace Chive.ScanWorker.PdsScan;
@@ -12,9 +13,10 @@ namespace Chive.ScanWorker.PdsScan;
 /// must pass the SSRF guard, registers that PDS (source <c>did_mention</c>) and scans that one repo. An unresolvable
 /// DID, a document without a PDS or a refused PDS fails the operation, saying which.
 /// </summary>
-public sealed class StartDidSyncConsumer(DidResolver resolver, PdsRegistry registry, ILogger<StartDidSyncConsumer> logger) : IConsumer<StartDidSync>
+public sealed class StartDidSyncConsumer(DidResolver resolver, PdsRegistry registry, OperationGate gate, ILogger<StartDidSyncConsumer> logger)
+    : OperationWorkConsumer<StartDidSync>(gate)
 {
-    public async Task Consume(ConsumeContext<StartDidSync> context)
+    protected override async Task ConsumeAsync(ConsumeContext<StartDidSync> context, OperationUnit work)
     {
         var message = context.Message;
         if (!Did.TryParse(message.Did, out var did))
@@ -44,8 +46,11 @@ public sealed class StartDidSyncConsumer(DidResolver resolver, PdsRegistry regis
 
         await registry.RegisterAsync(new Uri(pds), DiscoverySource.DidMention, context.CancellationToken);
         logger.LogInformation("DID sync {OperationId}: {Did} is on {Pds}", message.OperationId, did, pds);
-        await context.Publish(new ScanPdsChunk(
-            message.OperationId, Lane: 0, Lanes: 1, [pds], did.Value, Cursor: null, Sequence: 0, ScanTotals.Zero, PdsRecords: 0));
+        if (await AdvanceAsync(context))
+        {
+            await context.Publish(new ScanPdsChunk(
+                message.OperationId, Lane: 0, Lanes: 1, [pds], did.Value, Cursor: null, Sequence: 0, ScanTotals.Zero, PdsProgress.Zero));
+        }
     }
 
     private static string Explain(Did did, DidResolutionException ex) => ex.Error switch

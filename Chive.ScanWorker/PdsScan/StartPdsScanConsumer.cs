@@ -1,6 +1,7 @@
 using Chive.AtProto.Net;
 using Chive.Contracts.Operations;
 using Chive.Contracts.PdsScan;
+using Chive.Messaging;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
@@ -9,12 +10,13 @@ namespace Chive.ScanWorker.PdsScan;
 /// <summary>
 /// Starts a PDS scan: claims the PDS asked for (registered if unknown) or up to <see cref="PdsScanOptions.MaxPdsesPerScan"/>
 /// due PDSes, and deals them round-robin into <see cref="PdsScanOptions.Concurrency"/> lanes, each a chain of chunks
-/// that scans its PDSes one after the other.
+/// that scans its PDSes one after the other. A start delivered twice starts once: a second delivery finds the claims
+/// its first made (the same PDSes, dealt the same way), and the lanes it would send are dropped by their chains.
 /// </summary>
-public sealed class StartPdsScanConsumer(PdsRegistry registry, IOptions<PdsScanOptions> options, ILogger<StartPdsScanConsumer> logger)
-    : IConsumer<StartPdsScan>
+public sealed class StartPdsScanConsumer(PdsRegistry registry, OperationGate gate, IOptions<PdsScanOptions> options, ILogger<StartPdsScanConsumer> logger)
+    : OperationWorkConsumer<StartPdsScan>(gate)
 {
-    public async Task Consume(ConsumeContext<StartPdsScan> context)
+    protected override async Task ConsumeAsync(ConsumeContext<StartPdsScan> context, OperationUnit work)
     {
         var message = context.Message;
         var owner = message.OperationId.ToString("D");
@@ -42,6 +44,11 @@ public sealed class StartPdsScanConsumer(PdsRegistry registry, IOptions<PdsScanO
             pdses = await registry.ClaimDueAsync(owner, options.Value.MaxPdsesPerScan, context.CancellationToken);
         }
 
+        if (!await AdvanceAsync(context))
+        {
+            return;
+        }
+
         if (pdses.Count == 0)
         {
             logger.LogInformation("PDS scan {OperationId}: no PDS is due", message.OperationId);
@@ -54,7 +61,7 @@ public sealed class StartPdsScanConsumer(PdsRegistry registry, IOptions<PdsScanO
         for (var lane = 0; lane < lanes; lane++)
         {
             var mine = pdses.Where((_, i) => i % lanes == lane).ToList();
-            await context.Publish(new ScanPdsChunk(message.OperationId, lane, lanes, mine, Did: null, Cursor: null, Sequence: 0, ScanTotals.Zero, PdsRecords: 0));
+            await context.Publish(new ScanPdsChunk(message.OperationId, lane, lanes, mine, Did: null, Cursor: null, Sequence: 0, ScanTotals.Zero, PdsProgress.Zero));
         }
     }
 }

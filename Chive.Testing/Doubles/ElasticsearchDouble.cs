@@ -18,7 +18,9 @@ namespace Chive.Testing.Doubles;
 /// <c>size</c>; every hit scores 1.0, sorted by id.
 /// Does not check: analysis, mapping semantics or dynamic-mapping conflicts, scoring and other searches, refresh visibility
 /// (documents are visible at once), versions beyond a per-document counter, shard behaviour, security, and query
-/// parameters other than the path. <see cref="RejectNextBulk"/> answers one <c>_bulk</c> with 429, like a full queue.
+/// parameters other than <c>require_alias</c> on <c>_bulk</c> (honoured: a target that is not an alias fails each item
+/// with 404 <c>index_not_found_exception</c> and creates nothing). <c>GET /{index}/_mapping</c> returns the mappings
+/// as created. <see cref="RejectNextBulk"/> answers one <c>_bulk</c> with 429, like a full queue.
 /// </summary>
 public sealed class ElasticsearchDouble : HttpDouble
 {
@@ -119,6 +121,9 @@ public sealed class ElasticsearchDouble : HttpDouble
             ? Results.Json(new { acknowledged = true })
             : Error(404, "index_not_found_exception", $"no such index [{index}]"));
         app.MapPost("/{index}/_bulk", (string index, HttpContext context) => BulkAsync(context, index));
+        app.MapGet("/{index}/_mapping", (string index) => _indices.TryGetValue(Resolve(index), out var state)
+            ? Results.Json(new JsonObject { [Resolve(index)] = new JsonObject { ["mappings"] = state.Definition["mappings"]?.DeepClone() ?? new JsonObject() } })
+            : Error(404, "index_not_found_exception", $"no such index [{index}]"));
         app.MapMethods("/{index}/_refresh", ["POST", "GET"], (string index) => _indices.ContainsKey(Resolve(index))
             ? Results.Json(new { _shards = new { total = 1, successful = 1, failed = 0 } })
             : Error(404, "index_not_found_exception", $"no such index [{index}]"));
@@ -292,16 +297,33 @@ public sealed class ElasticsearchDouble : HttpDouble
         var lines = (await reader.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var items = new JsonArray();
         var errors = false;
+        var requireAlias = string.Equals(context.Request.Query["require_alias"], "true", StringComparison.OrdinalIgnoreCase);
         for (var i = 0; i < lines.Length; i++)
         {
             var header = JsonNode.Parse(lines[i])!.AsObject();
             var (verb, meta) = header.First();
-            var index = Resolve(meta?["_index"]?.GetValue<string>() ?? defaultIndex ?? "");
+            var target = meta?["_index"]?.GetValue<string>() ?? defaultIndex ?? "";
+            var index = Resolve(target);
             var id = meta?["_id"]?.GetValue<string>() ?? Guid.NewGuid().ToString("N");
             JsonObject? source = null;
             if (verb is "index" or "create")
             {
                 source = JsonNode.Parse(lines[++i]) as JsonObject;
+            }
+
+            if (requireAlias && !_aliases.ContainsKey(target))
+            {
+                // Elasticsearch's answer when require_alias is set and the target is not an alias: nothing is created.
+                errors = true;
+                items.Add(new JsonObject
+                {
+                    [verb] = Item(target, id, 404, error: new JsonObject
+                    {
+                        ["type"] = "index_not_found_exception",
+                        ["reason"] = $"no such index [{target}] and [require_alias] request flag is [true] and [{target}] is not an alias",
+                    }),
+                });
+                continue;
             }
 
             var state = _indices.GetOrAdd(index, _ => new IndexState([])); // auto-create, as Elasticsearch does by default

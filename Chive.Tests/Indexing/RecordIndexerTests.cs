@@ -24,7 +24,7 @@ public sealed class RecordIndexerTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _db.DisposeAsync();
 
-    private RecordIndexer Indexer => new(_db);
+    private RecordIndexer Indexer => new(_db, Microsoft.Extensions.Logging.Abstractions.NullLogger<RecordIndexer>.Instance);
 
     [Fact]
     public async Task Valid_records_are_stored_submissions_projected_and_invalid_ones_skipped_with_reasons()

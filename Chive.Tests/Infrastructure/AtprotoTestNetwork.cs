@@ -87,7 +87,13 @@ public sealed class AtprotoTestNetwork : IAsyncDisposable
     }
 
     /// <summary>Creates accounts on PDS <paramref name="pdsIndex"/> and writes their records (validate:false).</summary>
-    public async Task<IReadOnlyList<SeededAccount>> SeedAsync(int pdsIndex, params SeedAccount[] accounts)
+    public Task<IReadOnlyList<SeededAccount>> SeedAsync(int pdsIndex, params SeedAccount[] accounts) => SeedAsync(pdsIndex, endpoint: null, accounts);
+
+    /// <summary>
+    /// The same; with <paramref name="endpoint"/>, the accounts' DID documents then name that URL as their PDS (a proxy
+    /// in front of the PDS, or a hostile server standing in for it).
+    /// </summary>
+    public async Task<IReadOnlyList<SeededAccount>> SeedAsync(int pdsIndex, Uri? endpoint, params SeedAccount[] accounts)
     {
         var request = new JsonObject
         {
@@ -95,9 +101,18 @@ public sealed class AtprotoTestNetwork : IAsyncDisposable
             ["pds"] = pdsIndex,
             ["accounts"] = JsonSerializer.SerializeToNode(accounts, JsonOptions),
         };
+        if (endpoint is not null)
+        {
+            request["endpoint"] = endpoint.GetLeftPart(UriPartial.Authority);
+        }
+
         var reply = await RequestAsync(request);
         return reply["accounts"].Deserialize<List<SeededAccount>>(JsonOptions)!;
     }
+
+    /// <summary>Makes <paramref name="did"/>'s DID document name <paramref name="endpoint"/> as its PDS (signed by PDS <paramref name="pdsIndex"/>'s rotation key).</summary>
+    public Task SetPdsAsync(int pdsIndex, string did, Uri endpoint) =>
+        RequestAsync(new JsonObject { ["op"] = "setPds", ["pds"] = pdsIndex, ["did"] = did, ["endpoint"] = endpoint.GetLeftPart(UriPartial.Authority) });
 
     public async ValueTask DisposeAsync()
     {

@@ -88,6 +88,11 @@ public sealed class ChiveAppFixture : IAsyncLifetime
             ["Admin__ApiKeys__0__Label"] = AdminKeyLabel,
             ["Admin__ApiKeys__0__Sha256"] = Chive.AdminApi.Auth.ApiKeyAuthenticator.Hash(AdminKey),
             ["AdminPage__PollInterval"] = "00:00:00.500",
+            ["AtProto__Ssrf__AllowedNetworks__0"] = "127.0.0.0/8",
+            ["AtProto__Ssrf__AllowedHosts__0"] = "localhost",
+            // A start lost between the saga's save and its send is sent again after a few seconds here (2 min by default).
+            ["Operations__StartResendAfter"] = "00:00:04",
+            ["Operations__WatchInterval"] = "00:00:01",
         });
         Configure(builder, ResourceNames.ScanWorker, new()
         {
@@ -101,6 +106,11 @@ public sealed class ChiveAppFixture : IAsyncLifetime
             ["AtProto__Identity__DidWebScheme"] = "http",
             ["AtProto__Identity__FailureCacheTtl"] = "00:00:01",
             ["PdsScan__ReposPerChunk"] = "2",
+            // Caps low enough for a hostile PDS's endless listings to end quickly, high enough for every honest PDS here.
+            ["PdsScan__MaxPagesPerPds"] = "400",
+            ["PdsScan__MaxReposPerPds"] = "200",
+            ["PdsScan__MaxRecordsPerPds"] = "20000",
+            ["PdsScan__MaxRecordBytes"] = "1048576",
         });
         App = await builder.BuildAsync(timeout.Token);
         await App.StartAsync(timeout.Token);

@@ -110,14 +110,14 @@ public sealed class PdsScanTests(ChiveAppFixture fixture)
     {
         var network = fixture.Network;
         var pds = await network.AddPdsAsync();
-        var account = (await network.SeedAsync(network.PdsUrls.Count - 1, new SeedAccount("gina-scan.test",
+        await using var proxy = await HttpFaultProxy.StartNewAsync(pds);
+        var account = (await network.SeedAsync(network.PdsUrls.Count - 1, proxy.BaseAddress, new SeedAccount("gina-scan.test",
         [
             new("pub.chive.eprint.submission", ScanWorld.LexiconSubmission("Keep me", null)),
             new("pub.chive.eprint.submission", ScanWorld.LexiconSubmission("Delete me", null)),
             new("pub.chive.eprint.userTag", new JsonObject { ["eprintUri"] = "at://x", ["tag"] = "a", ["createdAt"] = "2026-03-01T00:00:00Z" }),
             new("pub.chive.eprint.userTag", new JsonObject { ["eprintUri"] = "at://x", ["tag"] = "b", ["createdAt"] = "2026-03-01T00:00:00Z" }),
         ])))[0];
-        await using var proxy = await HttpFaultProxy.StartNewAsync(pds);
         using var admin = fixture.CreateAdminClient();
 
         var first = await ScanAsync(admin, proxy);

@@ -69,6 +69,8 @@ public sealed class ScanWorld
         var pdsB = await network.AddPdsAsync();
         var pdsC = await network.AddPdsAsync();
         var index = network.PdsUrls.Count - 3;
+        // Chive reads each PDS through its proxy, so the accounts' DID documents name the proxy as their PDS.
+        var (proxyA, proxyB, proxyC) = (await HttpFaultProxy.StartNewAsync(pdsA), await HttpFaultProxy.StartNewAsync(pdsB), await HttpFaultProxy.StartNewAsync(pdsC));
 
         var alice = new List<SeedRecord>
         {
@@ -86,7 +88,7 @@ public sealed class ScanWorld
         })));
         alice.AddRange(Enumerable.Range(0, 5).Select(i => new SeedRecord("app.bsky.feed.post", Post(i))));
 
-        var seededA = await network.SeedAsync(index,
+        var seededA = await network.SeedAsync(index, proxyA.BaseAddress,
             new SeedAccount("alice-scan.test", alice),
             new SeedAccount("bob-scan.test",
             [
@@ -98,7 +100,7 @@ public sealed class ScanWorld
                     ["createdAt"] = "2026-03-01T00:00:00Z",
                 }),
             ]));
-        var seededB = await network.SeedAsync(index + 1,
+        var seededB = await network.SeedAsync(index + 1, proxyB.BaseAddress,
             new SeedAccount("carol-scan.test",
             [
                 new("pub.chive.eprint.submission", LexiconSubmission("Carol's first", null)),
@@ -111,7 +113,7 @@ public sealed class ScanWorld
                 new("pub.chive.eprint.submission", LexiconSubmission("Dave's, deactivated", null)),
                 new("pub.chive.eprint.submission", LexiconSubmission("Dave's other", null)),
             ]));
-        var seededC = await network.SeedAsync(index + 2,
+        var seededC = await network.SeedAsync(index + 2, proxyC.BaseAddress,
             new SeedAccount("erin-scan.test", [new("app.bsky.feed.post", Post(1))]),
             new SeedAccount("frank-scan.test", [new("app.bsky.feed.post", Post(2)), new("app.bsky.actor.profile", new JsonObject { ["displayName"] = "Frank" }, "self")]));
 
@@ -121,9 +123,9 @@ public sealed class ScanWorld
         var meter = new InFlightMeter();
         var world = new ScanWorld
         {
-            A = await HttpFaultProxy.StartNewAsync(pdsA),
-            B = await HttpFaultProxy.StartNewAsync(pdsB),
-            C = await HttpFaultProxy.StartNewAsync(pdsC),
+            A = proxyA,
+            B = proxyB,
+            C = proxyC,
             Meter = meter,
             Alice = seededA[0],
             Bob = seededA[1],

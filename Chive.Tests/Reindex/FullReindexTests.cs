@@ -268,7 +268,7 @@ public sealed class FullReindexTests(ChiveAppFixture fixture)
 
             await using var db = NpgsqlDataSource.Create(fixture.DatabaseConnectionString);
             var records = Enumerable.Range(1, Seeded).Select(i => new FetchedRecord(Uri(i), FakeCid(i), (i % 2 == 1 ? Lexicon(i) : Legacy(i)).ToJsonString())).ToList();
-            var outcome = await new RecordIndexer(db).IndexAsync("http://pds.reindex.test", records, CancellationToken.None);
+            var outcome = await new RecordIndexer(db, Microsoft.Extensions.Logging.Abstractions.NullLogger<RecordIndexer>.Instance).IndexAsync("http://pds.reindex.test", records, CancellationToken.None);
             Assert.Equal(Seeded, outcome.Indexed);
             await using (var delete = db.CreateCommand("UPDATE eprints_index SET deleted_at = now(), deletion_source = 'admin' WHERE uri = ANY(@uris)"))
             {

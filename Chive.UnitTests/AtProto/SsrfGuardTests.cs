@@ -35,7 +35,11 @@ public sealed class SsrfGuardTests
         { "http://[::ffff:10.1.2.3]/", "10.0.0.0/8" },
         { "http://[64:ff9b::a9fe:a9fe]/", "64:ff9b::/96" },          // NAT64 of 169.254.169.254
         { "http://168.63.129.16/", "168.63.129.16/32" },             // Azure platform endpoint
-        { "http://2130706433/", "127.0.0.1/32" },                     // 127.0.0.1 as one decimal number
+        { "http://[::127.0.0.1]/", "::/96" },                         // IPv4-compatible IPv6 of loopback
+        { "http://[::a9fe:a9fe]/", "::/96" },                          // IPv4-compatible IPv6 of 169.254.169.254
+        { "http://[::ffff:0:7f00:1]/", "::ffff:0:0:0/96" },            // SIIT of loopback
+        { "http://[::ffff:0:a00:1]/", "::ffff:0:0:0/96" },             // SIIT of 10.0.0.1
+        { "http://[64:ff9b:1::a00:1]/", "64:ff9b:1::/48" },            // local-use NAT64
         { "http://localhost/", "host:localhost" },                    // a name that resolves to loopback
     };
 
@@ -52,6 +56,42 @@ public sealed class SsrfGuardTests
         var allowed = await new SsrfGuard(allowList).CheckAsync(uri);
         Assert.NotEmpty(allowed);
     }
+
+    /// <summary>Hex, octal, short and single-number spellings: refused as written, whatever they resolve to and whatever is allowed.</summary>
+    [Theory]
+    [InlineData("http://2130706433/")]
+    [InlineData("http://0x7f000001/")]
+    [InlineData("http://0x7f.1/")]
+    [InlineData("http://0177.0.0.1/")]
+    [InlineData("http://0177.1/")]
+    [InlineData("http://127.1/")]
+    [InlineData("http://127.0.1/")]
+    [InlineData("http://0x08.0x08.0x08.0x08/")]
+    [InlineData("http://010.010.010.010/")]
+    [InlineData("http://8.8.8.8./")]
+    [InlineData("http://0xA9.0xFE.0xA9.0xFE:80/latest/meta-data")]
+    [InlineData("http://user@0x7f.1:2583/xrpc")]
+    public async Task Legacy_IPv4_spellings_are_refused_even_when_their_address_is_allowed(string url)
+    {
+        var everything = new SsrfGuard(new SsrfOptions { AllowedNetworks = ["0.0.0.0/0", "::/0"] });
+        var error = await Assert.ThrowsAsync<SsrfRefusedException>(() => everything.CheckAsync(new Uri(url)));
+        Assert.Contains("legacy spelling", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("1.2.3.4", false)]
+    [InlineData("127.0.0.1", false)]
+    [InlineData("example.com", false)]
+    [InlineData("deadbeef", false)]
+    [InlineData("0xdeadbeef", true)]
+    [InlineData("1.2.3", true)]
+    [InlineData("01.2.3.4", true)]
+    [InlineData("1.2.3.256", true)]
+    [InlineData("123", true)]
+    [InlineData("1.2.3.4.5", false)]
+    [InlineData("face.b00c", false)]
+    public void What_counts_as_a_legacy_IPv4_spelling(string host, bool legacy) =>
+        Assert.Equal(legacy, SsrfGuard.IsLegacyIPv4(host));
 
     [Theory]
     [InlineData("file:///etc/passwd")]

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Chive.Contracts.Operations;
 using Chive.Messaging;
+using Chive.Testing;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -23,6 +24,7 @@ public sealed class OperationWorkConsumerSpecs : IAsyncLifetime
         _provider = new ServiceCollection()
             .AddSingleton<OperationCancellation>()
             .AddSingleton<Journal>()
+            .AddSingleton<IOperationChains, InMemoryOperationChains>()
             .AddMassTransitTestHarness(x =>
             {
                 x.AddOperationWork();

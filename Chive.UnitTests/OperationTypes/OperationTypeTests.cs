@@ -42,6 +42,8 @@ public sealed class OperationTypeTests
         { BackfillOperationType.FullReindex, "{}", "*", "batchSize=500" },
         { BackfillOperationType.FullReindex, "{\"batchSize\":1}", "*", "batchSize=1" },
         { BackfillOperationType.FullReindex, "{\"batchSize\":10000}", "*", "batchSize=10000" },
+        { BackfillOperationType.GovernanceSync, "{\"force\":true}", "*", "force=true" },
+        { BackfillOperationType.GovernanceSync, "{\"force\":false}", "*", "" },
     };
 
     [Theory]
@@ -75,7 +77,36 @@ public sealed class OperationTypeTests
         { BackfillOperationType.FullReindex, "{\"batchSize\":\"500\"}" },
         { BackfillOperationType.FullReindex, "{\"batchSize\":true}" },
         { BackfillOperationType.FullReindex, "{\"batchSize\":1e99}" },
+        { BackfillOperationType.GovernanceSync, "{\"force\":\"yes\"}" },
+        { BackfillOperationType.GovernanceSync, "{\"force\":1}" },
     };
+
+    public static TheoryData<string> PrivatePdsUrls() => new()
+    {
+        "http://127.0.0.1:2583",
+        "http://localhost:2583",
+        "http://10.1.2.3",
+        "http://169.254.169.254",
+        "http://[::1]:2583",
+        "http://[::127.0.0.1]",
+        "http://[::ffff:0:127.0.0.1]",
+        "http://[64:ff9b:1::a00:1]",
+        "http://0x7f.1",
+        "http://0177.0.0.1",
+        "http://127.1",
+        "http://2130706433",
+        "http://0x08.0x08.0x08.0x08",
+    };
+
+    [Theory]
+    [MemberData(nameof(PrivatePdsUrls))]
+    public async Task A_pdsUrl_the_SSRF_guard_forbids_is_refused_when_triggered_with_the_reason(string url)
+    {
+        var check = await Registry.Find(BackfillOperationType.PdsScan)!.CheckInputAsync(new JsonObject { ["pdsUrl"] = url }, CancellationToken.None);
+
+        Assert.Null(check.Input);
+        Assert.Contains("is not a PDS this service may read", check.Refusal, StringComparison.Ordinal);
+    }
 
     [Theory]
     [MemberData(nameof(Refused))]

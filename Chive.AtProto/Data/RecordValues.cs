@@ -1,0 +1,114 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Chive.AtProto.Data;
+
+/// <summary>
+/// Whether a record's JSON, as a PDS served it, can be stored and read as a record at all — checked once, before anything
+/// else touches it, so that one hostile record is one rejected record and never a failed batch. What the AT Protocol
+/// data model cannot hold (duplicate keys, a NUL character, an unpaired surrogate) and what PostgreSQL's <c>jsonb</c>
+/// would refuse (the same, absurd numbers, extreme depth) each get a reason.
+/// </summary>
+public static class RecordValues
+{
+    /// <summary>Deepest nesting accepted: far beyond any lexicon, far below what would strain a parser's stack.</summary>
+    public const int MaxDepth = 64;
+
+    /// <summary>Why <paramref name="json"/> cannot be a stored record, or null when it can.</summary>
+    public static string? Problem(string json) => Problem(Encoding.UTF8.GetBytes(json));
+
+    /// <summary>Why the UTF-8 <paramref name="json"/> cannot be a stored record, or null when it can.</summary>
+    public static string? Problem(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxDepth });
+        var keys = new Stack<HashSet<string>>();
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return "not a JSON object";
+            }
+
+            keys.Push(new HashSet<string>(StringComparer.Ordinal));
+            while (reader.Read())
+            {
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.StartObject:
+                        keys.Push(new HashSet<string>(StringComparer.Ordinal));
+                        break;
+                    case JsonTokenType.EndObject:
+                        keys.Pop();
+                        break;
+                    case JsonTokenType.PropertyName:
+                        var name = reader.GetString()!;
+                        if (TextProblem(name) is { } nameProblem)
+                        {
+                            return $"a key {nameProblem}";
+                        }
+
+                        if (!keys.Peek().Add(name))
+                        {
+                            return $"duplicate key '{Shown(name)}'";
+                        }
+
+                        break;
+                    case JsonTokenType.String:
+                        if (TextProblem(reader.GetString()!) is { } textProblem)
+                        {
+                            return $"a string {textProblem}";
+                        }
+
+                        break;
+                    case JsonTokenType.Number:
+                        if (!reader.TryGetDouble(out var number) || !double.IsFinite(number) || Math.Abs(number) > 1e300)
+                        {
+                            return "a number out of range";
+                        }
+
+                        break;
+                }
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Utf8JsonReader.GetString refuses escapes that do not make valid UTF-16 (a lone \ud800).
+            return "a string contains an unpaired surrogate";
+        }
+        catch (JsonException ex) when (reader.CurrentDepth >= MaxDepth - 1)
+        {
+            return $"nested deeper than {MaxDepth} levels ({ex.GetType().Name})";
+        }
+        catch (JsonException ex)
+        {
+            return $"not valid JSON or not UTF-8 (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1})";
+        }
+
+        return null;
+    }
+
+    private static string? TextProblem(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c == '\0')
+            {
+                return "contains a NUL character";
+            }
+
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(c))
+            {
+                return "contains an unpaired surrogate";
+            }
+        }
+
+        return null;
+    }
+
+    private static string Shown(string name) => name.Length <= 40 ? name : name[..40] + "…";
+}

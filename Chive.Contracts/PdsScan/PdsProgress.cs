@@ -1,0 +1,13 @@
+using Chive.Contracts.Operations;
+
+namespace Chive.Contracts.PdsScan;
+
+/// <summary>
+/// What a scan lane has read of its current PDS: requests (pages) sent to it, repos listed, records read, and the trail
+/// of its <c>listRepos</c> cursors — checked against the per-PDS caps and for cycles, so no PDS can keep a scan going
+/// for ever.
+/// </summary>
+public sealed record PdsProgress(long Pages, long Repos, long Records, CursorTrail Trail)
+{
+    public static PdsProgress Zero { get; } = new(0, 0, 0, CursorTrail.Start);
+}
