@@ -55,6 +55,8 @@ internal static class ScanWork
         void Set(string key, long value) => operation.Metadata[key] = value.ToString(CultureInfo.InvariantCulture);
         Set("pdsesScanned", lanes.Sum(t => t.PdsesScanned));
         Set("pdsesFailed", lanes.Sum(t => t.PdsesFailed));
+        Set("pdsesLimited", lanes.Sum(t => t.PdsesLimited));
+        Set("reposNotHosted", lanes.Sum(t => t.ReposNotHosted));
         Set("reposScanned", lanes.Sum(t => t.ReposDone));
         Set("reposSkipped", lanes.Sum(t => t.ReposSkipped));
         Set("recordsChanged", indexed.Changed);
@@ -66,5 +68,6 @@ internal static class ScanWork
     private static ScanTotals Max(ScanTotals a, ScanTotals b) => new(
         Math.Max(a.ReposKnown, b.ReposKnown), Math.Max(a.ReposDone, b.ReposDone), Math.Max(a.ReposSkipped, b.ReposSkipped),
         Math.Max(a.BatchesSent, b.BatchesSent), Math.Max(a.RecordsListed, b.RecordsListed),
-        Math.Max(a.PdsesScanned, b.PdsesScanned), Math.Max(a.PdsesFailed, b.PdsesFailed));
+        Math.Max(a.PdsesScanned, b.PdsesScanned), Math.Max(a.PdsesFailed, b.PdsesFailed),
+        Math.Max(a.PdsesLimited, b.PdsesLimited), Math.Max(a.ReposNotHosted, b.ReposNotHosted));
 }

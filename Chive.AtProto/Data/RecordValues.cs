@@ -41,20 +41,29 @@ public static class RecordValues
                         keys.Pop();
                         break;
                     case JsonTokenType.PropertyName:
-                        var name = reader.GetString()!;
-                        if (TextProblem(name) is { } nameProblem)
+                        if (Text(ref reader, out var name) is { } unreadableName)
+                        {
+                            return $"a key {unreadableName}";
+                        }
+
+                        if (TextProblem(name!) is { } nameProblem)
                         {
                             return $"a key {nameProblem}";
                         }
 
-                        if (!keys.Peek().Add(name))
+                        if (!keys.Peek().Add(name!))
                         {
-                            return $"duplicate key '{Shown(name)}'";
+                            return $"duplicate key '{Shown(name!)}'";
                         }
 
                         break;
                     case JsonTokenType.String:
-                        if (TextProblem(reader.GetString()!) is { } textProblem)
+                        if (Text(ref reader, out var text) is { } unreadable)
+                        {
+                            return $"a string {unreadable}";
+                        }
+
+                        if (TextProblem(text!) is { } textProblem)
                         {
                             return $"a string {textProblem}";
                         }
@@ -70,11 +79,6 @@ public static class RecordValues
                 }
             }
         }
-        catch (InvalidOperationException)
-        {
-            // Utf8JsonReader.GetString refuses escapes that do not make valid UTF-16 (a lone \ud800).
-            return "a string contains an unpaired surrogate";
-        }
         catch (JsonException ex) when (reader.CurrentDepth >= MaxDepth - 1)
         {
             return $"nested deeper than {MaxDepth} levels ({ex.GetType().Name})";
@@ -85,6 +89,26 @@ public static class RecordValues
         }
 
         return null;
+    }
+
+    /// <summary>The token's text, or why it cannot be read: bytes that are not UTF-8, or escapes that make no valid UTF-16.</summary>
+    private static string? Text(ref Utf8JsonReader reader, out string? text)
+    {
+        text = null;
+        if (!reader.HasValueSequence && !System.Text.Unicode.Utf8.IsValid(reader.ValueSpan))
+        {
+            return "is not UTF-8";
+        }
+
+        try
+        {
+            text = reader.GetString();
+            return null;
+        }
+        catch (InvalidOperationException)
+        {
+            return "contains an unpaired surrogate"; // GetString refuses an escape like a lone \ud800
+        }
     }
 
     private static string? TextProblem(string text)

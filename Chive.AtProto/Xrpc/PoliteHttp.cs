@@ -50,6 +50,12 @@ public sealed class PoliteHttp
         {
             var host = url.Authority.ToLowerInvariant();
             var body = await ReadCappedAsync(response.Content, maxBytes ?? _options.MaxJsonBytes, method, host, token);
+            // The parser checks UTF-8 only where it looks; a string read later would throw an untyped exception.
+            if (!System.Text.Unicode.Utf8.IsValid(body))
+            {
+                throw new XrpcException(XrpcErrorKind.MalformedResponse, method, host, "the body is not UTF-8", (int)response.StatusCode);
+            }
+
             try
             {
                 return JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = MaxResponseDepth });

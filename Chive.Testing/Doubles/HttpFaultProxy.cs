@@ -31,6 +31,9 @@ public abstract record HttpFault
 
     /// <summary>302 to <paramref name="Location"/>.</summary>
     public sealed record Redirect(string Location) : HttpFault;
+
+    /// <summary>Answers with this JSON body instead of forwarding (e.g. an empty but successful listing).</summary>
+    public sealed record Canned(string Json, int Code = 200) : HttpFault;
 }
 
 /// <summary>
@@ -161,6 +164,11 @@ public sealed class HttpFaultProxy : HttpDouble
             case HttpFault.Malformed:
                 context.Response.ContentType = "application/json";
                 await context.Response.WriteAsync("{\"records\": [ this is not json");
+                return;
+            case HttpFault.Canned c:
+                context.Response.StatusCode = c.Code;
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync(c.Json);
                 return;
             case HttpFault.Redirect d:
                 context.Response.StatusCode = 302;

@@ -102,6 +102,7 @@ public sealed class ChiveAppFixture : IAsyncLifetime
             ["AtProto__Ssrf__AllowedHosts__0"] = "localhost",
             ["AtProto__Xrpc__RequestsPerSecondPerHost"] = "200",
             ["AtProto__Xrpc__BurstPerHost"] = "50",
+            ["AtProto__Xrpc__RequestTimeout"] = "00:00:05",
             ["AtProto__Identity__PlcDirectoryUrl"] = Network.PlcUrl.ToString(),
             ["AtProto__Identity__DidWebScheme"] = "http",
             ["AtProto__Identity__FailureCacheTtl"] = "00:00:01",

@@ -108,8 +108,41 @@ public sealed class PdsRegistryTests : IAsyncLifetime
         Assert.True(await Registry.ClaimAsync(url, "first"));
         Assert.False(await Registry.ClaimAsync(url, "second"));
 
-        await Assert.ThrowsAsync<InvalidOperationException>(() => Registry.CompleteAsync(url, "second", 1));
-        await Registry.CompleteAsync(url, "first", 1);
+        Assert.False(await Registry.CompleteAsync(url, "second", 1));
+        Assert.Equal("scanning", (await Registry.GetAsync(url))!.Status);
+        Assert.True(await Registry.CompleteAsync(url, "first", 1));
+        Assert.False(await Registry.CompleteAsync(url, "first", 1)); // recorded once: a chunk run again finds no claim
+    }
+
+    [Fact]
+    public async Task A_limited_scan_keeps_what_it_found_records_why_and_is_not_a_failure()
+    {
+        var url = new Uri("https://endless.example.test");
+        await Registry.RegisterAsync(url, DiscoverySource.PlcEnumeration);
+        Assert.True(await Registry.ClaimAsync(url, "op"));
+
+        Assert.True(await Registry.LimitAsync(url, "op", 42, "its listRepos cursors came round again (a cycle)"));
+
+        var row = (await Registry.GetAsync(url))!;
+        Assert.Equal(("active", 42, 0), (row.Status, row.ChiveRecordCount, row.ConsecutiveFailures));
+        Assert.Equal("limited: its listRepos cursors came round again (a cycle)", row.LastError);
+        Assert.Null(row.LeaseOwner);
+    }
+
+    [Fact]
+    public async Task A_start_run_again_gets_back_exactly_the_PDSes_its_first_run_claimed()
+    {
+        foreach (var n in Enumerable.Range(0, 4))
+        {
+            await Registry.RegisterAsync(new Uri($"https://due{n}.example.test"), DiscoverySource.PlcEnumeration);
+        }
+
+        var first = await Registry.ClaimDueAsync("start-twice", 2);
+        await Registry.RegisterAsync(new Uri("https://due-later.example.test"), DiscoverySource.PlcEnumeration);
+        var again = await Registry.ClaimDueAsync("start-twice", 2);
+
+        Assert.Equal(2, first.Count);
+        Assert.Equal(first, again);
     }
 
     private async Task<(string, int, double)> StateAsync(string url)
