@@ -132,7 +132,8 @@ public sealed class AtprotoTestNetwork : IAsyncDisposable
         }
     }
 
-    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+    // Deep enough for the poison records tests write on purpose.
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { MaxDepth = 256 };
 
     private async Task<JsonObject> RequestAsync(JsonObject request)
     {
@@ -142,7 +143,7 @@ public sealed class AtprotoTestNetwork : IAsyncDisposable
         _pending[id] = reply;
         lock (_process)
         {
-            _process.StandardInput.WriteLine(request.ToJsonString());
+            _process.StandardInput.WriteLine(request.ToJsonString(JsonOptions));
             _process.StandardInput.Flush();
         }
 
