@@ -48,10 +48,17 @@ public sealed class AdminOptions
 
 /// <summary>
 /// <c>Authorization: Bearer &lt;key&gt;</c> checked against <see cref="AdminOptions.ApiKeys"/>. Only hashes are configured;
-/// the presented key is hashed and compared in constant time with every configured hash.
+/// the presented key is hashed and compared in constant time with every configured hash. The development key
+/// (<see cref="DevelopmentKey"/>, printed in the README) is refused outside the Development environment, whatever the
+/// configuration says: a copied development configuration must not open production.
 /// </summary>
-public sealed class ApiKeyAuthenticator(IOptionsMonitor<AdminOptions> options) : IAdminAuthenticator
+public sealed class ApiKeyAuthenticator(IOptionsMonitor<AdminOptions> options, IHostEnvironment environment) : IAdminAuthenticator
 {
+    /// <summary>The operator key of <c>appsettings.Development.json</c>.</summary>
+    public const string DevelopmentKey = "dev-operator-key";
+
+    private static readonly byte[] DevelopmentKeyHash = SHA256.HashData(Encoding.UTF8.GetBytes(DevelopmentKey));
+
     public AdminAuthResult Authenticate(HttpRequest request, string nsid)
     {
         var header = request.Headers.Authorization.ToString();
@@ -66,6 +73,11 @@ public sealed class ApiKeyAuthenticator(IOptionsMonitor<AdminOptions> options) :
         }
 
         var presented = SHA256.HashData(Encoding.UTF8.GetBytes(header[7..].Trim()));
+        if (!environment.IsDevelopment() && CryptographicOperations.FixedTimeEquals(presented, DevelopmentKeyHash))
+        {
+            return new AdminAuthResult.Refused("the development operator key is refused outside the Development environment");
+        }
+
         string? label = null;
         foreach (var key in options.CurrentValue.ApiKeys)
         {

@@ -17,6 +17,9 @@ public sealed class BackfillOperation : SagaStateMachineInstance, ISagaVersion
     /// <summary>The metadata key of who cancelled the operation.</summary>
     public const string CancelledByKey = "cancelledBy";
 
+    /// <summary>The metadata key of how many times the watchdog sent the first unit of work again (absent: never).</summary>
+    public const string StartResendsKey = "startResends";
+
     public Guid CorrelationId { get; set; }
 
     /// <summary>The machine's state name: Running, Completed, Failed or Cancelled (Initial/Final are never stored).</summary>

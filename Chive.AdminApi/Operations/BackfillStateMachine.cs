@@ -98,6 +98,7 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
                     {
                         c.Saga.StartResends++;
                         c.Saga.StartSentAt = time.GetUtcNow();
+                        c.Saga.Metadata[BackfillOperation.StartResendsKey] = c.Saga.StartResends.ToString(System.Globalization.CultureInfo.InvariantCulture);
                     })
                     .ThenAsync(c => types.Get(c.Saga.Type).StartAsync(c, c.Saga)))
                 .If(c => Watchdog.IsStalled(c.Saga, options.Value, time.GetUtcNow()), stalled => stalled

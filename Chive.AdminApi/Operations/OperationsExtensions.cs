@@ -29,6 +29,8 @@ public static class OperationsExtensions
         builder.Services.AddOperationTypes();
         builder.Services.AddScoped<IOperationTrigger, OperationTrigger>();
         builder.Services.AddHostedService<GovernanceSyncScheduler>();
+        builder.Services.AddSingleton<RedisDurabilityCheck>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RedisDurabilityCheck>());
         builder.Services.AddSingleton<OperationWatchdog>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OperationWatchdog>());
         builder.Services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.SectionName)

@@ -24,6 +24,8 @@ internal static class ApplicationServiceExtensions
         builder.Services.AddSingleton<RecordIndexer>();
         builder.Services.AddSingleton<SearchWriter>();
         builder.Services.AddSingleton<IndexBatchProcessor>();
+        builder.Services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddHostedService<LedgerPruning>();
         builder.AddFullReindexServices();
         return builder;
     }

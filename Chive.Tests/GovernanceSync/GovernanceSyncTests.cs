@@ -180,6 +180,63 @@ public sealed class GovernanceSyncTests(ChiveAppFixture fixture, ITestOutputHelp
         }
     }
 
+    [Fact]
+    public async Task An_empty_but_successful_listing_removes_nothing_and_fails_saying_why_until_forced()
+    {
+        await EnsureSeededAsync();
+        using var admin = fixture.CreateAdminClient();
+        Assert.Equal("completed", (await RunToEndAsync(admin))["status"]!.GetValue<string>());
+        var rows = await RowsAsync();
+
+        fixture.GovernancePds.Always = new HttpFault.Canned("{\"records\":[]}");
+        try
+        {
+            var refused = await RunToEndAsync(admin);
+            Assert.Equal("failed", refused.Status());
+            Assert.Contains($"would remove {rows.Count} of {rows.Count} graph records", refused["error"]!.GetValue<string>(), StringComparison.Ordinal);
+            Assert.Contains("{\"force\": true}", refused["error"]!.GetValue<string>(), StringComparison.Ordinal);
+            Assert.Equal(rows, await RowsAsync());
+
+            var forced = await admin.PostAsync("triggerGovernanceSync", new JsonObject { ["force"] = true });
+            var done = await admin.WaitForEndAsync(forced["operationId"]!.GetValue<string>());
+            Assert.Equal(("completed", rows.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)), (done.Status(), done.Meta("removedRecords")));
+            Assert.Empty(await RowsAsync());
+        }
+        finally
+        {
+            fixture.GovernancePds.Always = null;
+        }
+
+        Assert.Equal("completed", (await RunToEndAsync(admin)).Status());
+        Assert.Equal(rows.Select(r => r.Uri), (await RowsAsync()).Select(r => r.Uri)); // the next honest sync brings it all back
+    }
+
+    [Fact]
+    public async Task A_start_lost_between_the_sagas_save_and_its_send_is_sent_again_by_the_watchdog()
+    {
+        await EnsureSeededAsync();
+        // The state a crash would leave: the operation stored as running, its scope held, its first unit never sent.
+        var store = await fixture.OperationStoreAsync();
+        var id = Guid.NewGuid();
+        var startedAt = DateTimeOffset.UtcNow.AddSeconds(-10);
+        Assert.True(await store.InsertAsync(new Chive.AdminApi.Operations.BackfillOperation
+        {
+            CorrelationId = id,
+            CurrentState = "Running",
+            Type = "governanceSync",
+            StartedAt = startedAt,
+            StartSentAt = startedAt,
+            Metadata = new() { ["startedBy"] = "crashed" },
+        }));
+        using var admin = fixture.CreateAdminClient();
+
+        var done = await admin.WaitForEndAsync(id.ToString("D"), TimeSpan.FromMinutes(1));
+
+        Assert.Equal("completed", done.Status());
+        Assert.Equal((await RowsAsync()).Count, done.Records());
+        Assert.Equal("1", done.Meta("startResends"));
+    }
+
     private async Task<JsonObject> RunToEndAsync(HttpClient admin)
     {
         var started = await admin.PostAsync("triggerBackfill", new JsonObject { ["type"] = "governanceSync" });

@@ -5,6 +5,7 @@ using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Chive.ServiceDefaults;
 using Chive.Testing.Doubles;
+using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -187,6 +188,33 @@ public sealed class ChiveAppFixture : IAsyncLifetime
 
     private Npgsql.NpgsqlDataSource? _registryDb;
 
+    /// <summary>The operation store the AdminApi uses (the same Redis, the default key prefix), to read or plant operations.</summary>
+    public async Task<Chive.AdminApi.Operations.OperationStore> OperationStoreAsync()
+    {
+        _redis ??= await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(TestServers.Redis);
+        return new Chive.AdminApi.Operations.OperationStore(_redis, Microsoft.Extensions.Options.Options.Create(new Chive.AdminApi.Operations.OperationsOptions()));
+    }
+
+    private StackExchange.Redis.ConnectionMultiplexer? _redis;
+
+    /// <summary>
+    /// Publishes <paramref name="message"/> on the system's broker, as a duplicate or redelivered message would arrive
+    /// (a bus of the test's own; each publish has a new message id).
+    /// </summary>
+    public async Task PublishAsync<T>(T message) where T : class
+    {
+        var bus = MassTransit.Bus.Factory.CreateUsingRabbitMq(rabbit => rabbit.Host(new Uri(TestServers.RabbitMq)));
+        await bus.StartAsync(TimeSpan.FromSeconds(30));
+        try
+        {
+            await bus.Publish(message);
+        }
+        finally
+        {
+            await bus.StopAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+
     /// <summary>SIGKILLs every process of a service (no graceful stop: the message in flight is never acknowledged).</summary>
     public static async Task KillAsync(string processName)
     {
@@ -206,7 +234,15 @@ public sealed class ChiveAppFixture : IAsyncLifetime
     {
         var commands = App.Services.GetRequiredService<ResourceCommandService>();
         using var restart = new CancellationTokenSource(StartTimeout);
+        // Right after a SIGKILL the orchestrator may not have seen the process exit yet, and refuses to start a resource
+        // it still thinks is running: ask again until it agrees.
         var result = await commands.ExecuteCommandAsync(resource, KnownResourceCommands.StartCommand, restart.Token);
+        for (var attempt = 0; !result.Success && attempt < 60; attempt++)
+        {
+            await Task.Delay(500, restart.Token);
+            result = await commands.ExecuteCommandAsync(resource, KnownResourceCommands.StartCommand, restart.Token);
+        }
+
         Assert.True(result.Success, result.Message);
         await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, restart.Token);
     }
@@ -226,6 +262,11 @@ public sealed class ChiveAppFixture : IAsyncLifetime
         if (App is not null)
         {
             await App.DisposeAsync();
+        }
+
+        if (_redis is not null)
+        {
+            await _redis.DisposeAsync();
         }
 
         LogFile?.Dispose();
