@@ -117,9 +117,24 @@ public sealed class ElasticsearchDouble : HttpDouble
             : Error(404, "alias_not_found_exception", $"alias [{name}] missing"));
         app.MapMethods("/{index}", ["HEAD"], (string index) => _indices.ContainsKey(Resolve(index)) ? Results.Ok() : Results.NotFound());
         app.MapPut("/{index}", CreateIndexAsync);
-        app.MapDelete("/{index}", (string index) => _indices.TryRemove(index, out _)
-            ? Results.Json(new { acknowledged = true })
-            : Error(404, "index_not_found_exception", $"no such index [{index}]"));
+        app.MapDelete("/{index}", (string index) =>
+        {
+            if (!_indices.TryRemove(index, out _))
+            {
+                return Error(404, "index_not_found_exception", $"no such index [{index}]");
+            }
+
+            lock (_aliasGate)
+            {
+                // As in Elasticsearch, an index's aliases go with it.
+                foreach (var (alias, _) in _aliases.Where(p => p.Value == index).ToList())
+                {
+                    _aliases.TryRemove(alias, out _);
+                }
+            }
+
+            return Results.Json(new { acknowledged = true });
+        });
         app.MapPost("/{index}/_bulk", (string index, HttpContext context) => BulkAsync(context, index));
         app.MapGet("/{index}/_mapping", (string index) => _indices.TryGetValue(Resolve(index), out var state)
             ? Results.Json(new JsonObject { [Resolve(index)] = new JsonObject { ["mappings"] = state.Definition["mappings"]?.DeepClone() ?? new JsonObject() } })

@@ -181,6 +181,30 @@ public sealed class GovernanceSyncTests(ChiveAppFixture fixture, ITestOutputHelp
     }
 
     [Fact]
+    public async Task A_first_page_delivered_again_forks_nothing_and_the_count_is_exact()
+    {
+        await EnsureSeededAsync();
+        using var admin = fixture.CreateAdminClient();
+        var expected = (await RunToEndAsync(admin)).Records();
+        fixture.GovernancePds.Always = new HttpFault.Slow(TimeSpan.FromMilliseconds(300));
+        try
+        {
+            var started = await admin.PostAsync("triggerGovernanceSync", new JsonObject());
+            var id = Guid.Parse(started["operationId"]!.GetValue<string>());
+            var first = new Chive.Contracts.GovernanceSync.SyncGovernanceChunk(id, Chive.Contracts.GovernanceSync.GovernanceCollections.Node, null, 0, 0);
+            await fixture.PublishAsync(first);
+            await fixture.PublishAsync(first);
+            var done = await admin.WaitForEndAsync(id.ToString("D"));
+
+            Assert.Equal(("completed", expected), (done.Status(), done.Records()));
+        }
+        finally
+        {
+            fixture.GovernancePds.Always = null;
+        }
+    }
+
+    [Fact]
     public async Task An_empty_but_successful_listing_removes_nothing_and_fails_saying_why_until_forced()
     {
         await EnsureSeededAsync();

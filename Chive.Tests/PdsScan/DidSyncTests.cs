@@ -34,6 +34,27 @@ public sealed class DidSyncTests(ChiveAppFixture fixture)
     }
 
     [Fact]
+    public async Task A_start_delivered_again_syncs_once_and_exactly()
+    {
+        var world = await ScanWorld.GetAsync(fixture);
+        using var admin = fixture.CreateAdminClient();
+        var listings = world.B.CountOf("com.atproto.repo.listRecords");
+        await admin.DidSyncAsync(world.Carol.Did);
+        var once = world.B.CountOf("com.atproto.repo.listRecords") - listings;
+        listings += once;
+
+        var started = await admin.PostAsync("triggerDIDSync", new JsonObject { ["did"] = world.Carol.Did });
+        var id = Guid.Parse(started["operationId"]!.GetValue<string>());
+        await fixture.PublishAsync(new Chive.Contracts.PdsScan.StartDidSync(id, world.Carol.Did));
+        var done = await admin.WaitForEndAsync(id.ToString("D"));
+        await Task.Delay(1000); // time for a duplicate lane, were there one, to list again
+
+        Assert.Equal("completed", done.Status());
+        Assert.Equal(3, done.Records());
+        Assert.Equal(once, world.B.CountOf("com.atproto.repo.listRecords") - listings); // listed as often as by a single sync
+    }
+
+    [Fact]
     public async Task A_did_web_served_by_a_local_host_works_and_one_sync_per_DID_runs_at_a_time()
     {
         await using var host = await DidWebHost.StartNewAsync();

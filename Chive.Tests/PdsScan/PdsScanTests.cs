@@ -207,6 +207,29 @@ public sealed class PdsScanTests(ChiveAppFixture fixture)
     }
 
     [Fact]
+    public async Task A_start_delivered_again_starts_nothing_twice_and_the_scan_is_exact()
+    {
+        var world = await ScanWorld.GetAsync(fixture);
+        world.A.Always = new HttpFault.Slow(TimeSpan.FromMilliseconds(100));
+        using var restore = new Restore(() => world.A.Always = null);
+        using var admin = fixture.CreateAdminClient();
+        var requestsBefore = world.A.CountOf("com.atproto.sync.listRepos");
+
+        var started = await admin.PostAsync("triggerPDSScan", new JsonObject { ["pdsUrl"] = ScanWorld.Origin(world.A) });
+        var id = Guid.Parse(started["operationId"]!.GetValue<string>());
+        await fixture.PublishAsync(new Chive.Contracts.PdsScan.StartPdsScan(id, ScanWorld.Origin(world.A)));
+        await fixture.PublishAsync(new Chive.Contracts.PdsScan.StartPdsScan(id, ScanWorld.Origin(world.A)));
+        var done = await admin.WaitForEndAsync(id.ToString("D"));
+
+        Assert.Equal("completed", done.Status());
+        var expected = world.ExpectedRecords.Where(r => r.Key.Contains(world.Alice.Did, StringComparison.Ordinal) || r.Key.Contains(world.Bob.Did, StringComparison.Ordinal)).ToList();
+        Assert.Equal(expected.Count, done.Records());
+        Assert.Equal("1", done.Meta("pdsesScanned"));
+        // One lane, read once: two listRepos pages of two repos and the empty page after them.
+        Assert.Equal(2, world.A.CountOf("com.atproto.sync.listRepos") - requestsBefore);
+    }
+
+    [Fact]
     public async Task A_pdsUrl_that_is_not_an_origin_is_refused_with_400()
     {
         using var admin = fixture.CreateAdminClient();

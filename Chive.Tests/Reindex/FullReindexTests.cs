@@ -202,6 +202,64 @@ public sealed class FullReindexTests(ChiveAppFixture fixture)
     }
 
     [Fact]
+    public async Task A_start_delivered_again_keeps_the_index_its_first_delivery_is_filling()
+    {
+        await SeedAsync();
+        using var admin = fixture.CreateAdminClient();
+        var before = await fixture.AliasTargetAsync();
+        string id;
+        using (Slow())
+        {
+            id = await StartAsync(admin, new JsonObject { ["batchSize"] = SmallBatch });
+            await admin.WaitForAsync(id, op => op.Records() > 0 && op.Status() == "running");
+
+            // The same start again (a redelivery, or the watchdog's resend) while the chunks fill the new index.
+            await fixture.PublishAsync(new Chive.Contracts.Reindex.StartFullReindex(Guid.Parse(id), SmallBatch));
+            await fixture.PublishAsync(new Chive.Contracts.Reindex.StartFullReindex(Guid.Parse(id), SmallBatch));
+        }
+
+        var done = await admin.WaitForEndAsync(id);
+
+        Assert.Equal("completed", done.Status());
+        Assert.Equal(SearchIndexes.NextVersion(before ?? "eprints-v1"), done.Meta("index"));
+        var live = await LiveEprintsAsync();
+        Assert.Equal(live.Count, done.Records());
+        Assert.Equal(live.Where(u => u.StartsWith($"at://{Did}/", StringComparison.Ordinal)),
+            (await fixture.SearchDocumentsAsync($"at://{Did}/")).Keys.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_index_being_built_deleted_behind_its_back_fails_the_reindex_and_nothing_is_created_in_its_place()
+    {
+        if (RealCluster)
+        {
+            return; // the check reads the double's list of indices
+        }
+
+        await SeedAsync();
+        using var admin = fixture.CreateAdminClient();
+        using var slow = Slow();
+        var id = await StartAsync(admin, new JsonObject { ["batchSize"] = SmallBatch });
+        await admin.WaitForAsync(id, op => op.Records() > 0 && op.Status() == "running");
+        var live = await fixture.AliasTargetAsync();
+        var building = SearchIndexes.NextVersion(live);
+
+        using (var client = new HttpClient { BaseAddress = fixture.ElasticsearchServer.BaseAddress })
+        {
+            (await client.DeleteAsync("/" + building)).EnsureSuccessStatusCode();
+        }
+
+        var done = await admin.WaitForEndAsync(id);
+
+        Assert.Equal("failed", done.Status());
+        Assert.Contains("does not exist", done["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.DoesNotContain(building, Double.Indices);
+        Assert.DoesNotContain(SearchIndexes.BuildAlias(building), Double.Indices);
+        Assert.Equal(live, await fixture.AliasTargetAsync());
+        Assert.All(Double.Indices, index => Assert.NotNull(Double.Definition(index)?["mappings"]));
+    }
+
+    [Fact]
     public async Task A_bad_batch_size_is_refused_with_400()
     {
         using var admin = fixture.CreateAdminClient();
