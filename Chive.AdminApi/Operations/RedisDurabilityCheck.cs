@@ -6,17 +6,30 @@ namespace Chive.AdminApi.Operations;
 /// At start-up, says in the log when the Redis holding the operations would lose them: when it evicts keys under
 /// memory pressure (a running operation's record is a key without a TTL, which <c>allkeys-*</c> policies may evict),
 /// or when it keeps no append-only log (a restart loses what was written since the last snapshot). It cannot fix a
-/// server it does not own; it makes sure an operator hears of it. It reads <c>INFO</c> (no admin rights needed); a
+/// server it does not own; it makes sure an operator hears of it. It reads <c>INFO</c> over a short-lived connection of
+/// its own (the client library counts INFO as an admin command, which the shared connection does not allow); a
 /// server that will not answer gets a warning saying the settings could not be checked — never a failed start.
 /// </summary>
 public sealed class RedisDurabilityCheck(IConnectionMultiplexer redis, ILogger<RedisDurabilityCheck> logger) : IHostedService
 {
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public Task StartAsync(CancellationToken cancellationToken)
     {
-        foreach (var warning in await CheckAsync())
+        // In the background: a slow or unreachable Redis must not hold up the start of the API.
+        _ = Task.Run(async () =>
         {
-            logger.LogWarning("Redis: {Warning}", warning);
-        }
+            try
+            {
+                foreach (var warning in await CheckAsync())
+                {
+                    logger.LogWarning("Redis: {Warning}", warning);
+                }
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning(ex, "Redis: could not check whether it keeps the operations durably");
+            }
+        }, CancellationToken.None);
+        return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -25,9 +38,14 @@ public sealed class RedisDurabilityCheck(IConnectionMultiplexer redis, ILogger<R
     public async Task<IReadOnlyList<string>> CheckAsync()
     {
         var warnings = new List<string>();
-        foreach (var endpoint in redis.GetEndPoints())
+        var options = ConfigurationOptions.Parse(redis.Configuration);
+        options.AllowAdmin = true;
+        options.AbortOnConnectFail = false;
+        options.ConnectTimeout = 5000;
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(options);
+        foreach (var endpoint in admin.GetEndPoints())
         {
-            var server = redis.GetServer(endpoint);
+            var server = admin.GetServer(endpoint);
             if (server.IsReplica)
             {
                 continue;
