@@ -1,6 +1,7 @@
 using Chive.Testing.Doubles;
 using Elastic.Clients.Elasticsearch;
 using Elastic.Clients.Elasticsearch.IndexManagement;
+using Elastic.Transport;
 
 namespace Chive.UnitTests.Search;
 
@@ -40,6 +41,40 @@ public sealed class ElasticsearchDoubleTests : IAsyncLifetime
             await _double.DisposeAsync();
         }
     }
+
+    [Fact]
+    public async Task Bulk_with_require_alias_to_a_name_that_is_not_an_alias_creates_nothing_and_fails_each_item()
+    {
+        var target = $"{_prefix}-not-an-alias";
+
+        var response = await _client.BulkAsync(new Elastic.Clients.Elasticsearch.BulkRequest(target)
+        {
+            RequireAlias = true,
+            Operations = new Elastic.Clients.Elasticsearch.Core.Bulk.BulkOperationsCollection
+            {
+                new Elastic.Clients.Elasticsearch.Core.Bulk.BulkIndexOperation<Dictionary<string, string>>(new() { ["title"] = "x" }) { Id = "1" },
+            },
+        });
+
+        Assert.True(response.Errors);
+        Assert.Equal("index_not_found_exception", Assert.Single(response.ItemsWithErrors).Error?.Type);
+        Assert.False((await _client.Indices.ExistsAsync(target)).Exists);
+    }
+
+    [Fact]
+    public async Task Deleting_an_index_takes_its_aliases_with_it()
+    {
+        var index = $"{_prefix}-with-alias";
+        Assert.True((await _client.Indices.CreateAsync(index, c => c.Aliases(a => a.Add($"{index}-alias", new Alias())))).IsValidResponse);
+        Assert.Equal(200, await AliasStatusAsync($"{index}-alias"));
+
+        await _client.Indices.DeleteAsync(index);
+
+        Assert.Equal(404, await AliasStatusAsync($"{index}-alias"));
+    }
+
+    private async Task<int?> AliasStatusAsync(string alias) =>
+        (await _client.Transport.RequestAsync<StringResponse>(Elastic.Transport.HttpMethod.GET, $"/_alias/{alias}", CancellationToken.None)).ApiCallDetails.HttpStatusCode;
 
     [Fact]
     public async Task Index_bulk_count_get_and_delete_through_the_official_client()
