@@ -40,7 +40,8 @@ public sealed class HostilePdsTests(ChiveAppFixture fixture)
         var (m1, m2) = (mallory[0].Did, mallory[1].Did);
         var poison = PoisonPage(m1, alice);
 
-        liar.ListingRepos(alice, bob, m1, m2).Describing(Submission, Comment);
+        // Mallory is listed twice, on two pages: her repo is read twice, and its batches must not collide.
+        liar.ListingRepos(alice, bob, m1, m2, m1).Describing(Submission, Comment);
         liar.Methods["com.atproto.repo.listRecords"] = query => (query["repo"].ToString(), query["collection"].ToString()) switch
         {
             (var repo, _) when repo == m2 => HostilePds.Answer.Raw([.. Encoding.UTF8.GetBytes("{\"records\":[{\"uri\":\""), 0xC0, 0xAF, .. Encoding.UTF8.GetBytes("\"}]}")]),
@@ -83,7 +84,7 @@ public sealed class HostilePdsTests(ChiveAppFixture fixture)
         Assert.Equal(("4", "2", "2"), (done.Meta("pdsesScanned"), done.Meta("pdsesLimited"), done.Meta("pdsesFailed")));
         // Alice and Bob as the liar lists them (the cycling and endless PDSes list them too; those count when we already hold them).
         Assert.True(long.Parse(done.Meta("reposNotHosted")!, System.Globalization.CultureInfo.InvariantCulture) >= 2, done.ToJsonString());
-        Assert.Equal("9", done.Meta("invalidRecords")); // Mallory's eight poisoned records and Carol's submission without a title
+        Assert.Equal("17", done.Meta("invalidRecords")); // Mallory's eight poisoned records, read twice, and Carol's submission without a title
 
         // The victims: every real record exactly as their own PDSes hold it, nothing deleted, nothing hijacked.
         Assert.Equal(world.ExpectedRecords.OrderBy(p => p.Key), (await Db.LiveRecordsAsync(alice, bob, world.Carol.Did)).OrderBy(p => p.Key));

@@ -184,4 +184,20 @@ public sealed class HostileAnswerTests : IAsyncLifetime
         var error = await Assert.ThrowsAsync<XrpcException>(() => blob.CopyToAsync(Stream.Null));
         Assert.Equal(XrpcErrorKind.Timeout, error.Kind);
     }
+
+    [Fact]
+    public async Task A_DID_directory_that_accepts_the_connection_and_never_answers_fails_the_resolution_within_its_deadline()
+    {
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start(); // accepts connections (the backlog) and never says a word
+        var plc = new Uri($"http://127.0.0.1:{((System.Net.IPEndPoint)silent.LocalEndpoint).Port}/");
+        var resolver = TestClients.Resolver(plc, o => o.ResolveTimeout = TimeSpan.FromSeconds(1),
+            TestClients.Http(TestClients.FastOptions(o => o.RequestTimeout = TimeSpan.FromMinutes(5))));
+
+        var watch = Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<Chive.AtProto.Identity.DidResolutionException>(() => resolver.ResolveAsync(Alice));
+
+        Assert.Equal(Chive.AtProto.Identity.DidResolutionError.Unreachable, error.Error);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(15), $"took {watch.Elapsed}");
+    }
 }

@@ -25,6 +25,23 @@ public sealed class SearchWriterTests : IAsyncLifetime
     public async Task DisposeAsync() => await _double.DisposeAsync();
 
     [Fact]
+    public async Task A_write_after_someone_removed_the_alias_creates_nothing_behind_our_back_and_its_retry_restores_the_mapping()
+    {
+        await _writer.WriteAsync([Doc("1")], [], CancellationToken.None);
+        using (var client = new HttpClient { BaseAddress = _double.BaseAddress })
+        {
+            (await client.DeleteAsync("/" + SearchWriter.FirstIndex)).EnsureSuccessStatusCode(); // the alias goes with it
+        }
+
+        await Assert.ThrowsAsync<SearchAliasMissingException>(() => _writer.WriteAsync([Doc("2")], [], CancellationToken.None));
+        Assert.Empty(_double.Indices); // no "eprints" index with dynamic mapping appeared
+
+        Assert.Equal(0, await _writer.WriteAsync([Doc("2")], [], CancellationToken.None)); // the batch's retry
+        Assert.Equal(SearchWriter.FirstIndex, _double.AliasTarget(SearchWriter.Alias));
+        Assert.Equal("strict", _double.Definition(SearchWriter.FirstIndex)!["mappings"]!["dynamic"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task The_first_write_creates_the_versioned_index_behind_the_alias_with_the_repos_mapping()
     {
         Assert.Equal(0, await _writer.WriteAsync([Doc("1"), Doc("2")], [], CancellationToken.None));
