@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Chive.AtProto.Data;
 using Chive.AtProto.Identifiers;
 using Chive.Contracts.Indexing;
+using Chive.Storage;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -111,7 +112,7 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
             changed = await UpsertAsync(connection, transaction, pdsUrl, stored, cancellationToken);
             await transaction.ReleaseAsync("batch", cancellationToken);
         }
-        catch (PostgresException ex) when (IsDataError(ex))
+        catch (PostgresException ex) when (PostgresErrors.IsDataError(ex))
         {
             logger.LogWarning("PostgreSQL refused a value in a batch of {Count} records from {Pds} ({Error}): writing them one by one",
                 stored.Count, pdsUrl, ex.MessageText);
@@ -127,7 +128,7 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
                     await transaction.ReleaseAsync("record", cancellationToken);
                     kept.Add(record);
                 }
-                catch (PostgresException one) when (IsDataError(one))
+                catch (PostgresException one) when (PostgresErrors.IsDataError(one))
                 {
                     await transaction.RollbackAsync("record", cancellationToken);
                     rejected.Add(new Rejection(record.Uri.Value, record.Cid.Value, $"refused by PostgreSQL: {one.MessageText}"));
@@ -236,12 +237,6 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
             await batch.ExecuteNonQueryAsync(cancellationToken);
         }
     }
-
-    /// <summary>
-    /// A PostgreSQL error about the data written (a value it cannot hold, a constraint, a limit of one statement), which
-    /// no retry would cure — as opposed to the server being unavailable, which the batch's retry handles.
-    /// </summary>
-    internal static bool IsDataError(PostgresException ex) => ex.SqlState.Length >= 2 && ex.SqlState[..2] is "21" or "22" or "23" or "54";
 
     /// <summary>
     /// Marks deleted (source <c>scan_missing</c>) every live record of <paramref name="collection"/> in

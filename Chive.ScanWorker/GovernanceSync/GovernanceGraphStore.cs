@@ -2,6 +2,7 @@ using System.Text.Json;
 using Chive.AtProto.Data;
 using Chive.AtProto.Xrpc;
 using Chive.Contracts.GovernanceSync;
+using Chive.Storage;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -57,7 +58,7 @@ public sealed class GovernanceGraphStore(NpgsqlDataSource dataSource)
         {
             return await UpsertOnceAsync(collection, records, operationId);
         }
-        catch (PostgresException ex) when (ex.SqlState.Length >= 2 && ex.SqlState[..2] is "21" or "22" or "23" or "54")
+        catch (PostgresException ex) when (PostgresErrors.IsDataError(ex))
         {
             var written = 0;
             foreach (var record in records)
@@ -66,7 +67,7 @@ public sealed class GovernanceGraphStore(NpgsqlDataSource dataSource)
                 {
                     written += await UpsertOnceAsync(collection, [record], operationId);
                 }
-                catch (PostgresException one) when (one.SqlState.Length >= 2 && one.SqlState[..2] is "21" or "22" or "23" or "54")
+                catch (PostgresException one) when (PostgresErrors.IsDataError(one))
                 {
                     // Left out, like an invalid record; the page's count of written records says how many went in.
                 }

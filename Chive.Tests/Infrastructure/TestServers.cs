@@ -50,6 +50,14 @@ internal static class TestServers
         return builder.ConnectionString;
     }
 
+    /// <summary>A loopback port nothing listens on (for a server the test starts, or one that must refuse connections).</summary>
+    public static int UnusedPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     private static (string, int) ParseHostPort(string value)
     {
         var colon = value.LastIndexOf(':');

@@ -146,18 +146,10 @@ public sealed class HostilePdsTests(ChiveAppFixture fixture)
             Entry(Uri("3ksurrogate00"), $"{{\"title\":\"lone \\ud800 surrogate\",{tail}}}"),
             Entry(Uri("3knumtitle000"), $"{{\"title\":42,{tail}}}"),
             Entry(Uri("3kdeep0000000"), $"{{\"title\":\"deep\",\"x\":{new string('[', 100)}{new string(']', 100)},{tail}}}"),
-            Entry(Uri("3klongdoi0000"), $"{{\"title\":\"A DOI longer than any index row\",\"doi\":\"10.1/{Incompressible(9000)}\",{tail}}}"),
+            Entry(Uri("3klongdoi0000"), $"{{\"title\":\"A DOI longer than any index row\",\"doi\":\"10.1/{PoisonText.Incompressible(9000)}\",{tail}}}"),
             Entry(Uri("3kbignumber00"), $"{{\"title\":\"big\",\"n\":1e400,{tail}}}"),
         };
         return ($"{{\"records\":[{string.Join(',', entries)}]}}", Uri("3kvalid000000"), rejected);
-    }
-
-    /// <summary>Text that does not compress, so PostgreSQL cannot squeeze it into an index row.</summary>
-    private static string Incompressible(int length)
-    {
-        var random = new Random(42);
-        const string alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
-        return new string(Enumerable.Range(0, length).Select(_ => alphabet[random.Next(alphabet.Length)]).ToArray());
     }
 
     private static HostilePds.Answer Repos((string[] Dids, string? Cursor) page)

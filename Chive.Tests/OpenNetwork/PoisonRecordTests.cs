@@ -35,7 +35,7 @@ public sealed class PoisonRecordTests(ChiveAppFixture fixture)
         ("nultag", "pub.chive.eprint.userTag", () => new JsonObject { ["eprintUri"] = "at://x", ["tag"] = "\u0000", ["createdAt"] = "2026-03-01T00:00:00Z" }, "a string contains a NUL character"),
         ("nulkey", "pub.chive.review.comment", () => new JsonObject { ["body\u0000"] = "x", ["createdAt"] = "2026-03-01T00:00:00Z" }, "a key contains a NUL character"),
         ("deep", Submission, () => With(Good("deep"), "extra", Nested(80)), "nested deeper than 64"),
-        ("longdoi", Submission, () => With(Good("long DOI"), "doi", "10.1/" + Incompressible(9000)), "refused by PostgreSQL"),
+        ("longdoi", Submission, () => With(Good("long DOI"), "doi", "10.1/" + PoisonText.Incompressible(9000, seed: 7)), "refused by PostgreSQL"),
     ];
 
     /// <summary>Records of the wrong kinds in optional fields: taken, with those fields treated as absent.</summary>
@@ -106,12 +106,5 @@ public sealed class PoisonRecordTests(ChiveAppFixture fixture)
         }
 
         return node;
-    }
-
-    private static string Incompressible(int length)
-    {
-        var random = new Random(7);
-        const string alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
-        return new string(Enumerable.Range(0, length).Select(_ => alphabet[random.Next(alphabet.Length)]).ToArray());
     }
 }

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Chive.AdminApi.Operations;
 using Chive.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -22,7 +20,7 @@ public sealed class RedisDurabilityCheckTests
     [Fact]
     public async Task A_Redis_without_an_append_only_log_that_evicts_any_key_gets_a_warning_for_each()
     {
-        var port = UnusedPort();
+        var port = TestServers.UnusedPort();
         using var server = Process.Start(new ProcessStartInfo("redis-server")
         {
             ArgumentList = { "--bind", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--save", "",
@@ -63,10 +61,4 @@ public sealed class RedisDurabilityCheckTests
         }
     }
 
-    private static int UnusedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

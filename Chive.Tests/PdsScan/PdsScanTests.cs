@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Chive.ServiceDefaults;
 using Chive.Testing.Doubles;
@@ -21,7 +20,7 @@ public sealed class PdsScanTests(ChiveAppFixture fixture)
     public async Task A_scan_of_due_PDSes_indexes_exactly_the_chive_records_and_records_every_outcome()
     {
         var world = await ScanWorld.GetAsync(fixture);
-        var refused = $"http://127.0.0.1:{UnusedPort()}";
+        var refused = $"http://127.0.0.1:{TestServers.UnusedPort()}";
         await using var failing = await HttpFaultProxy.StartNewAsync(world.PdsA);
         failing.Always = new HttpFault.Status(500);
         failing.Meter = world.Meter;
@@ -244,13 +243,6 @@ public sealed class PdsScanTests(ChiveAppFixture fixture)
         var started = await admin.PostAsync("triggerPDSScan", new JsonObject { ["pdsUrl"] = ScanWorld.Origin(pds) });
         Assert.False(started["alreadyRunning"]!.GetValue<bool>());
         return await admin.WaitForEndAsync(started["operationId"]!.GetValue<string>());
-    }
-
-    private static int UnusedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>Puts a shared proxy back as it was when the test ends, however it ends.</summary>
