@@ -7,9 +7,10 @@ using Microsoft.AspNetCore.Http;
 namespace Chive.Testing.Doubles;
 
 /// <summary>
-/// A PDS run by someone who means harm, or is merely broken: an HTTP server that answers the read methods a scan uses —
-/// <c>com.atproto.sync.listRepos</c>, <c>com.atproto.repo.describeRepo</c>, <c>com.atproto.repo.listRecords</c>,
-/// <c>com.atproto.sync.getLatestCommit</c> — with whatever its script says, byte for byte: other people's DIDs, records
+/// A PDS run by someone who means harm, or is merely broken: an HTTP server that answers XRPC queries — the ones a scan
+/// uses (<c>com.atproto.sync.listRepos</c>, <c>com.atproto.repo.describeRepo</c>, <c>com.atproto.repo.listRecords</c>),
+/// <c>com.atproto.sync.getLatestCommit</c>, <c>getBlob</c>, whatever a test scripts — with whatever its script says, byte
+/// for byte: other people's DIDs, records
 /// whose URIs name other repos or collections, cursors that cycle or never end, multi-megabyte records, invalid UTF-8,
 /// bodies that stall after their headers or end before their declared length, absurd rate-limit headers.
 /// <para>
