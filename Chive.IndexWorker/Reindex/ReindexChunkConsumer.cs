@@ -27,12 +27,19 @@ public sealed class ReindexChunkConsumer(
     TimeProvider time,
     ILogger<ReindexChunkConsumer> logger) : OperationWorkConsumer<ReindexChunk>(gate)
 {
-    protected override Task DroppedAsync(ConsumeContext<ReindexChunk> context, string status)
+    protected override async Task DroppedAsync(ConsumeContext<ReindexChunk> context, string status)
     {
         var chunk = context.Message;
+        if (await indexes.AliasTargetAsync(context.CancellationToken) == chunk.NewIndex)
+        {
+            // A late copy of a chunk of a reindex that completed: its index is the live one now. Keep it.
+            logger.LogInformation("Reindex {OperationId} is {Status} and {Index} is live: dropping a late chunk", chunk.OperationId, status, chunk.NewIndex);
+            return;
+        }
+
         logger.LogInformation("Reindex {OperationId} is {Status}: deleting {Index}, the alias stays on {Previous}",
             chunk.OperationId, status, chunk.NewIndex, chunk.PreviousIndex);
-        return indexes.DeleteAsync(chunk.NewIndex, context.CancellationToken);
+        await indexes.DeleteAsync(chunk.NewIndex, context.CancellationToken);
     }
 
     protected override async Task ConsumeAsync(ConsumeContext<ReindexChunk> context, OperationUnit work)

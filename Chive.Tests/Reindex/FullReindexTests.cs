@@ -229,6 +229,27 @@ public sealed class FullReindexTests(ChiveAppFixture fixture)
     }
 
     [Fact]
+    public async Task A_chunk_delivered_after_the_reindex_completed_leaves_the_live_index_alone()
+    {
+        await SeedAsync();
+        using var admin = fixture.CreateAdminClient();
+        var done = await ReindexAsync(admin, new JsonObject { ["batchSize"] = SmallBatch });
+        Assert.Equal("completed", done.Status());
+        var live = done.Meta("index")!;
+
+        // The first chunk again, as a redelivery after the swap would bring it.
+        await fixture.PublishAsync(new Chive.Contracts.Reindex.ReindexChunk(
+            Guid.Parse(done["id"]!.GetValue<string>()), live, done.Meta("previousIndex"), AfterUri: null, SmallBatch, Total: 0, Indexed: 0, ItemErrors: 0,
+            StartedAt: DateTimeOffset.UtcNow));
+        await Task.Delay(2000);
+
+        Assert.Equal(live, await fixture.AliasTargetAsync());
+        Assert.True(await fixture.IndexExistsAsync(live));
+        Assert.Equal((await LiveEprintsAsync()).Count(u => u.StartsWith($"at://{Did}/", StringComparison.Ordinal)),
+            (await fixture.SearchDocumentsAsync($"at://{Did}/")).Count);
+    }
+
+    [Fact]
     public async Task The_index_being_built_deleted_behind_its_back_fails_the_reindex_and_nothing_is_created_in_its_place()
     {
         if (RealCluster)
