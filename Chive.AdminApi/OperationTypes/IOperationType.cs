@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
 using Chive.AdminApi.Operations;
+using Chive.Contracts.Indexing;
+using Chive.Contracts.PdsScan;
 using MassTransit;
 
 namespace Chive.AdminApi.OperationTypes;
@@ -25,6 +27,12 @@ public interface IOperationType
 
     /// <summary>Sends the operation's first unit of work (called by the saga once the operation is recorded as running).</summary>
     Task StartAsync(IPublishEndpoint publish, BackfillOperation operation);
+
+    /// <summary>
+    /// For a type whose work reports scan lanes (<c>ScanLaneProgressed</c>): the metadata of a completed operation, from
+    /// the lanes' totals and the IndexWorker's. The PDS scan's by default.
+    /// </summary>
+    IReadOnlyDictionary<string, long> DescribeScan(ScanTotals lanes, RecordsIndexed indexed) => ScanWork.ScanMetadata(lanes, indexed);
 }
 
 /// <summary>A checked input: the scope and metadata of the operation to start.</summary>

@@ -18,6 +18,7 @@ public static class OperationTypesExtensions
         .AddOperationType<PdsScanType>()
         .AddOperationType<DidSyncType>()
         .AddOperationType<FullReindexType>()
+        .AddOperationType<FreshnessScanType>()
         .AddSingleton<OperationTypeRegistry>();
 
     private static IServiceCollection AddOperationType<T>(this IServiceCollection services) where T : class, IOperationType =>

@@ -43,7 +43,7 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
         // A scan completes on whichever fact comes last: its lanes' end, or the last batch indexed.
         EventActivityBinder<BackfillOperation, T> CompleteScanWhenDone<T>(EventActivityBinder<BackfillOperation, T> binder) where T : class =>
             binder.If(c => ScanWork.IsDone(c.Saga), done => done
-                .Then(c => ScanWork.Complete(c.Saga, time))
+                .Then(c => ScanWork.Complete(c.Saga, time, types.Get(c.Saga.Type).DescribeScan))
                 .TransitionTo(Completed)
                 .Then(c => metrics.Finished(c.Saga)));
 

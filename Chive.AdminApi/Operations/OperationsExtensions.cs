@@ -1,9 +1,11 @@
 using Chive.AdminApi.Auth;
 using Chive.AdminApi.OperationTypes;
+using Chive.Contracts;
 using Chive.Contracts.Operations;
 using Chive.Messaging;
 using MassTransit;
 using MassTransit.Configuration;
+using Microsoft.Extensions.Options;
 
 namespace Chive.AdminApi.Operations;
 
@@ -28,7 +30,18 @@ public static class OperationsExtensions
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddOperationTypes();
         builder.Services.AddScoped<IOperationTrigger, OperationTrigger>();
-        builder.Services.AddHostedService<GovernanceSyncScheduler>();
+        // Two schedules of one class: registered as plain IHostedService singletons, which AddHostedService would fold into one.
+        foreach (var (type, interval) in new (string, Func<OperationsOptions, TimeSpan>)[]
+                 {
+                     (BackfillOperationType.GovernanceSync, o => o.GovernanceSyncInterval),
+                     (BackfillOperationType.FreshnessScan, o => o.FreshnessScanInterval),
+                 })
+        {
+            builder.Services.AddSingleton<IHostedService>(sp => new OperationScheduler(
+                sp.GetRequiredService<IServiceScopeFactory>(), type, interval(sp.GetRequiredService<IOptions<OperationsOptions>>().Value),
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<OperationScheduler>>()));
+        }
+
         builder.Services.AddSingleton<RedisDurabilityCheck>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RedisDurabilityCheck>());
         builder.Services.AddSingleton<OperationWatchdog>();

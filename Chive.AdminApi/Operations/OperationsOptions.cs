@@ -15,6 +15,10 @@ public sealed class OperationsOptions
     [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00")]
     public TimeSpan GovernanceSyncInterval { get; set; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>Interval of the scheduled freshness scan of everything due (default 1 h; zero turns it off).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00")]
+    public TimeSpan FreshnessScanInterval { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>
     /// A running operation from which no worker has reported anything (progress, a batch indexed, a failure) for this
     /// long is failed as stalled, and its scope released (default 30 min).

@@ -5,12 +5,12 @@ using Chive.Contracts.PdsScan;
 namespace Chive.AdminApi.Operations;
 
 /// <summary>
-/// How the saga follows a scan (PDS scan, DID sync): the lanes report their totals, the IndexWorker reports the
+/// How the saga follows a scan (PDS scan, DID sync, freshness scan): the lanes report their totals, the IndexWorker reports the
 /// operation's totals from its batch ledger. The scan is done when every lane has finished and every batch the lanes
 /// sent has been indexed — not when the scanner stops. Reports are cumulative, so a late or repeated one never
 /// counts twice: each value only grows.
 /// </summary>
-internal static class ScanWork
+public static class ScanWork
 {
     public static void RecordLane(BackfillOperation operation, ScanLaneProgressed report)
     {
@@ -45,29 +45,45 @@ internal static class ScanWork
         && operation.FinishedLanes.Count >= operation.ScanLanes
         && (operation.Indexed?.Batches ?? 0) >= operation.LaneTotals.Values.Sum(t => t.BatchesSent);
 
-    public static void Complete(BackfillOperation operation, TimeProvider time)
+    /// <summary>Completes the scan; its metadata is what the operation's type says a finished scan reports.</summary>
+    public static void Complete(BackfillOperation operation, TimeProvider time, Func<ScanTotals, RecordsIndexed, IReadOnlyDictionary<string, long>> describe)
     {
         operation.Progress = 100;
         operation.CompletedAt = time.GetUtcNow();
-        var lanes = operation.LaneTotals.Values.ToList();
         var indexed = operation.Indexed ?? RecordsIndexed.None(operation.CorrelationId);
         operation.RecordsProcessed = Math.Max(operation.RecordsProcessed, indexed.Records);
-        void Set(string key, long value) => operation.Metadata[key] = value.ToString(CultureInfo.InvariantCulture);
-        Set("pdsesScanned", lanes.Sum(t => t.PdsesScanned));
-        Set("pdsesFailed", lanes.Sum(t => t.PdsesFailed));
-        Set("pdsesLimited", lanes.Sum(t => t.PdsesLimited));
-        Set("reposNotHosted", lanes.Sum(t => t.ReposNotHosted));
-        Set("reposScanned", lanes.Sum(t => t.ReposDone));
-        Set("reposSkipped", lanes.Sum(t => t.ReposSkipped));
-        Set("recordsChanged", indexed.Changed);
-        Set("invalidRecords", indexed.Invalid);
-        Set("deletedRecords", indexed.Deleted);
-        Set("searchErrors", indexed.SearchErrors);
+        foreach (var (key, value) in describe(Sum(operation.LaneTotals.Values), indexed))
+        {
+            operation.Metadata[key] = value.ToString(CultureInfo.InvariantCulture);
+        }
     }
+
+    /// <summary>What a PDS scan or a DID sync reports when it completes.</summary>
+    public static IReadOnlyDictionary<string, long> ScanMetadata(ScanTotals lanes, RecordsIndexed indexed) => new Dictionary<string, long>
+    {
+        ["pdsesScanned"] = lanes.PdsesScanned,
+        ["pdsesFailed"] = lanes.PdsesFailed,
+        ["pdsesLimited"] = lanes.PdsesLimited,
+        ["reposNotHosted"] = lanes.ReposNotHosted,
+        ["reposScanned"] = lanes.ReposDone,
+        ["reposSkipped"] = lanes.ReposSkipped,
+        ["recordsChanged"] = indexed.Changed,
+        ["invalidRecords"] = indexed.Invalid,
+        ["deletedRecords"] = indexed.Deleted,
+        ["searchErrors"] = indexed.SearchErrors,
+    };
+
+    private static ScanTotals Sum(IEnumerable<ScanTotals> lanes) => lanes.Aggregate(ScanTotals.Zero, (a, b) => new(
+        a.ReposKnown + b.ReposKnown, a.ReposDone + b.ReposDone, a.ReposSkipped + b.ReposSkipped, a.BatchesSent + b.BatchesSent,
+        a.RecordsListed + b.RecordsListed, a.PdsesScanned + b.PdsesScanned, a.PdsesFailed + b.PdsesFailed, a.PdsesLimited + b.PdsesLimited,
+        a.ReposNotHosted + b.ReposNotHosted, a.ReposUnchanged + b.ReposUnchanged, a.ReposUnreachable + b.ReposUnreachable,
+        a.ReposMoved + b.ReposMoved, a.ReposDeactivated + b.ReposDeactivated, a.ReposGone + b.ReposGone));
 
     private static ScanTotals Max(ScanTotals a, ScanTotals b) => new(
         Math.Max(a.ReposKnown, b.ReposKnown), Math.Max(a.ReposDone, b.ReposDone), Math.Max(a.ReposSkipped, b.ReposSkipped),
         Math.Max(a.BatchesSent, b.BatchesSent), Math.Max(a.RecordsListed, b.RecordsListed),
         Math.Max(a.PdsesScanned, b.PdsesScanned), Math.Max(a.PdsesFailed, b.PdsesFailed),
-        Math.Max(a.PdsesLimited, b.PdsesLimited), Math.Max(a.ReposNotHosted, b.ReposNotHosted));
+        Math.Max(a.PdsesLimited, b.PdsesLimited), Math.Max(a.ReposNotHosted, b.ReposNotHosted),
+        Math.Max(a.ReposUnchanged, b.ReposUnchanged), Math.Max(a.ReposUnreachable, b.ReposUnreachable), Math.Max(a.ReposMoved, b.ReposMoved),
+        Math.Max(a.ReposDeactivated, b.ReposDeactivated), Math.Max(a.ReposGone, b.ReposGone));
 }

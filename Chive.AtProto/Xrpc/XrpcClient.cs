@@ -18,6 +18,7 @@ public sealed class XrpcClient(PoliteHttp http)
     public const string GetRecord = "com.atproto.repo.getRecord";
     public const string GetBlob = "com.atproto.sync.getBlob";
     public const string GetRepo = "com.atproto.sync.getRepo";
+    public const string GetLatestCommit = "com.atproto.sync.getLatestCommit";
 
     public async Task<ListReposPage> ListReposPageAsync(Uri service, string? cursor = null, int limit = 500, CancellationToken cancellationToken = default)
     {
@@ -133,6 +134,19 @@ public sealed class XrpcClient(PoliteHttp http)
         return ToRecord(json.RootElement) is { } record && record.Uri == uri
             ? record
             : throw Malformed(GetRecord, service, $"the answer is not the record {uri}");
+    }
+
+    /// <summary>
+    /// The repo's current commit: its CID and revision (one request; errors typed like any other — a deactivated, taken
+    /// down or unknown repo is <c>RepoDeactivated</c>, <c>RepoTakendown</c>, <c>RepoNotFound</c>).
+    /// </summary>
+    public async Task<LatestCommit> GetLatestCommitAsync(Uri service, Did did, CancellationToken cancellationToken = default)
+    {
+        using var json = await QueryJsonAsync(service, GetLatestCommit, [("did", did.Value)], cancellationToken);
+        var root = json.RootElement;
+        return Cid.TryParse(String(root, "cid"), out var cid, out _) && String(root, "rev") is { Length: > 0 and <= 64 } rev && rev.All(char.IsAsciiLetterOrDigit)
+            ? new LatestCommit(cid, rev)
+            : throw Malformed(GetLatestCommit, service, "the answer has no valid cid and rev");
     }
 
     /// <summary>A blob, streamed; reading past <see cref="XrpcOptions.MaxBlobBytes"/> fails with <see cref="XrpcErrorKind.ResponseTooLarge"/>.</summary>

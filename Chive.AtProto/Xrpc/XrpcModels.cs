@@ -27,3 +27,6 @@ public sealed record ListRecordsPage(IReadOnlyList<RecordEntry> Records, string?
 
     public int Entries => Records.Count + InvalidEntries + ForeignEntries;
 }
+
+/// <summary><c>com.atproto.sync.getLatestCommit</c>: the repo's current commit CID and revision (a TID, which only grows).</summary>
+public sealed record LatestCommit(Cid Cid, string Rev);

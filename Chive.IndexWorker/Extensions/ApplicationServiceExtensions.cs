@@ -18,6 +18,8 @@ internal static class ApplicationServiceExtensions
             bus.AddFullReindex();
             bus.AddConsumer<IndexRecordsConsumer, IndexRecordsConsumerDefinition>();
             bus.AddConsumer<SweepCollectionConsumer, SweepCollectionConsumerDefinition>();
+            bus.AddConsumer<RepoSyncedConsumer, RepoSyncedConsumerDefinition>();
+            bus.AddConsumer<RemoveRepoConsumer, RemoveRepoConsumerDefinition>();
         });
         builder.AddSearch();
         builder.Services.AddSingleton(TimeProvider.System);

@@ -25,14 +25,15 @@ public sealed class IndexBatchProcessor(NpgsqlDataSource dataSource, RecordIndex
                 logger.LogWarning("Operation {OperationId}: {Count} records from {Pds} skipped: {Reason}", batch.OperationId, count, batch.PdsUrl, reason);
             }
 
-            return new LedgerEntry(Records: outcome.Indexed + outcome.Unchanged, Changed: outcome.Indexed, Invalid: outcome.InvalidCount, Deleted: 0, SearchErrors: errors);
+            return new LedgerEntry(Records: outcome.Indexed + outcome.Unchanged, Changed: outcome.Indexed, Invalid: outcome.InvalidCount, Deleted: 0, SearchErrors: errors,
+                Added: outcome.Added);
         }, cancellationToken);
 
     public Task<RecordsIndexed> SweepAsync(SweepCollection sweep, CancellationToken cancellationToken) =>
         RunAsync(sweep.OperationId, sweep.BatchId, async (connection, transaction) =>
         {
             var outcome = await RecordIndexer.SweepAsync(
-                connection, transaction, sweep.Did, sweep.Collection, sweep.PresentRkeys, sweep.ListedFrom, cancellationToken);
+                connection, transaction, sweep.Did, sweep.Collection, sweep.PresentRkeys, sweep.ListedFrom, cancellationToken, sweep.DeletionSource);
             var errors = await search.WriteAsync([], outcome.DeletedEprints, cancellationToken);
             if (outcome.Deleted > 0)
             {
@@ -41,6 +42,62 @@ public sealed class IndexBatchProcessor(NpgsqlDataSource dataSource, RecordIndex
             }
 
             return new LedgerEntry(Records: 0, Changed: 0, Invalid: 0, Deleted: outcome.Deleted, SearchErrors: errors);
+        }, cancellationToken);
+
+    /// <summary>
+    /// Records the repo's revision and confirms its live records (last synced now), moving them to the PDS the repo now
+    /// lives on. For a repo found unchanged, the confirmed records are the batch's records.
+    /// </summary>
+    public Task<RecordsIndexed> RepoSyncedAsync(RepoSynced synced, CancellationToken cancellationToken) =>
+        RunAsync(synced.OperationId, synced.BatchId, async (connection, transaction) =>
+        {
+            await using var command = new NpgsqlCommand("""
+                WITH state AS (
+                    INSERT INTO repo_sync_state AS s (did, pds_url, rev, commit_cid, operation_id) VALUES (@did, @pds, @rev, @cid, @op)
+                    ON CONFLICT (did) DO UPDATE SET pds_url = EXCLUDED.pds_url, rev = EXCLUDED.rev, commit_cid = EXCLUDED.commit_cid,
+                        operation_id = EXCLUDED.operation_id, synced_at = now()),
+                eprints AS (
+                    UPDATE eprints_index SET last_synced_at = now(), pds_url = @pds
+                    WHERE uri IN (SELECT uri FROM indexed_records WHERE did = @did) AND deleted_at IS NULL)
+                UPDATE indexed_records SET last_synced_at = now(), pds_url = @pds WHERE did = @did AND deleted_at IS NULL
+                """, connection, transaction);
+            command.Parameters.AddWithValue("did", synced.Did);
+            command.Parameters.AddWithValue("pds", synced.PdsUrl);
+            command.Parameters.AddWithValue("rev", synced.Rev);
+            command.Parameters.AddWithValue("cid", (object?)synced.CommitCid ?? DBNull.Value);
+            command.Parameters.AddWithValue("op", synced.OperationId);
+            var confirmed = await command.ExecuteNonQueryAsync(cancellationToken);
+            return new LedgerEntry(Records: synced.Unchanged ? confirmed : 0, Changed: 0, Invalid: 0, Deleted: 0, SearchErrors: 0);
+        }, cancellationToken);
+
+    /// <summary>A repo gone for good: every live record of it marked deleted with the given source, its eprints out of search.</summary>
+    public Task<RecordsIndexed> RemoveRepoAsync(RemoveRepo remove, CancellationToken cancellationToken) =>
+        RunAsync(remove.OperationId, remove.BatchId, async (connection, transaction) =>
+        {
+            await using var command = new NpgsqlCommand("""
+                WITH gone AS (
+                    UPDATE indexed_records SET deleted_at = now(), deletion_source = @source
+                    WHERE did = @did AND deleted_at IS NULL
+                    RETURNING uri),
+                eprints AS (
+                    UPDATE eprints_index e SET deleted_at = now(), deletion_source = @source
+                    FROM gone WHERE e.uri = gone.uri AND e.deleted_at IS NULL
+                    RETURNING e.uri)
+                SELECT (SELECT count(*) FROM gone)::int, coalesce((SELECT array_agg(uri) FROM eprints), '{}')
+                """, connection, transaction);
+            command.Parameters.AddWithValue("did", remove.Did);
+            command.Parameters.AddWithValue("source", remove.DeletionSource);
+            int deleted;
+            string[] eprints;
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                await reader.ReadAsync(cancellationToken);
+                (deleted, eprints) = (reader.GetInt32(0), reader.GetFieldValue<string[]>(1));
+            }
+
+            var errors = await search.WriteAsync([], eprints, cancellationToken);
+            logger.LogInformation("Operation {OperationId}: {Did} is gone ({Source}): {Count} records marked deleted", remove.OperationId, remove.Did, remove.DeletionSource, deleted);
+            return new LedgerEntry(Records: 0, Changed: 0, Invalid: 0, Deleted: deleted, SearchErrors: errors);
         }, cancellationToken);
 
     private async Task<RecordsIndexed> RunAsync(
@@ -60,14 +117,15 @@ public sealed class IndexBatchProcessor(NpgsqlDataSource dataSource, RecordIndex
             // is locked only for the moment before the commit.
             await using var record = new NpgsqlCommand("""
                 WITH batch AS (
-                    UPDATE operation_batches SET records = @records, changed = @changed, invalid = @invalid, deleted = @deleted, search_errors = @errors
+                    UPDATE operation_batches SET records = @records, changed = @changed, invalid = @invalid, deleted = @deleted,
+                        search_errors = @errors, added = @added
                     WHERE operation_id = @op AND batch_id = @batch)
-                INSERT INTO operation_totals AS t (operation_id, batches, records, changed, invalid, deleted, search_errors)
-                VALUES (@op, 1, @records, @changed, @invalid, @deleted, @errors)
+                INSERT INTO operation_totals AS t (operation_id, batches, records, changed, invalid, deleted, search_errors, added)
+                VALUES (@op, 1, @records, @changed, @invalid, @deleted, @errors, @added)
                 ON CONFLICT (operation_id) DO UPDATE SET
                     batches = t.batches + 1, records = t.records + @records, changed = t.changed + @changed, invalid = t.invalid + @invalid,
-                    deleted = t.deleted + @deleted, search_errors = t.search_errors + @errors, updated_at = now()
-                RETURNING batches, records, changed, invalid, deleted, search_errors
+                    deleted = t.deleted + @deleted, search_errors = t.search_errors + @errors, added = t.added + @added, updated_at = now()
+                RETURNING batches, records, changed, invalid, deleted, search_errors, added
                 """, connection, transaction);
             record.Parameters.AddWithValue("op", operationId);
             record.Parameters.AddWithValue("batch", batchId);
@@ -76,13 +134,14 @@ public sealed class IndexBatchProcessor(NpgsqlDataSource dataSource, RecordIndex
             record.Parameters.AddWithValue("invalid", entry.Invalid);
             record.Parameters.AddWithValue("deleted", entry.Deleted);
             record.Parameters.AddWithValue("errors", entry.SearchErrors);
+            record.Parameters.AddWithValue("added", entry.Added);
             totals = await ReadTotalsAsync(operationId, record, cancellationToken);
         }
         else
         {
             logger.LogInformation("Batch {BatchId} of operation {OperationId} was already indexed: nothing to do", batchId, operationId);
             await using var read = new NpgsqlCommand(
-                "SELECT batches, records, changed, invalid, deleted, search_errors FROM operation_totals WHERE operation_id = @op", connection, transaction);
+                "SELECT batches, records, changed, invalid, deleted, search_errors, added FROM operation_totals WHERE operation_id = @op", connection, transaction);
             read.Parameters.AddWithValue("op", operationId);
             totals = await ReadTotalsAsync(operationId, read, cancellationToken);
         }
@@ -96,9 +155,9 @@ public sealed class IndexBatchProcessor(NpgsqlDataSource dataSource, RecordIndex
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
             ? new RecordsIndexed(operationId, Batches: reader.GetInt64(0), Records: reader.GetInt64(1), Changed: reader.GetInt64(2),
-                Invalid: reader.GetInt64(3), Deleted: reader.GetInt64(4), SearchErrors: reader.GetInt64(5))
+                Invalid: reader.GetInt64(3), Deleted: reader.GetInt64(4), SearchErrors: reader.GetInt64(5), Added: reader.GetInt64(6))
             : RecordsIndexed.None(operationId);
     }
 
-    private sealed record LedgerEntry(int Records, int Changed, int Invalid, int Deleted, int SearchErrors);
+    private sealed record LedgerEntry(int Records, int Changed, int Invalid, int Deleted, int SearchErrors, int Added = 0);
 }

@@ -10,10 +10,11 @@ using NpgsqlTypes;
 namespace Chive.IndexWorker.Indexing;
 
 /// <summary>
-/// What one batch did: records written (new or changed), unchanged (same CID: no write) and rejected, by reason, with
-/// the rejected records themselves (for <c>record_rejections</c> and the log).
+/// What one batch did: records written (new or changed; <see cref="Added"/> of them new), unchanged (same CID: no
+/// write) and rejected, by reason, with the rejected records themselves (for <c>record_rejections</c> and the log).
 /// </summary>
-public sealed record IndexOutcome(int Indexed, int Unchanged, IReadOnlyDictionary<string, int> Invalid, IReadOnlyList<string> ChangedEprints, IReadOnlyList<Rejection> Rejected)
+public sealed record IndexOutcome(
+    int Indexed, int Unchanged, IReadOnlyDictionary<string, int> Invalid, IReadOnlyList<string> ChangedEprints, IReadOnlyList<Rejection> Rejected, int Added = 0)
 {
     public int InvalidCount => Invalid.Values.Sum();
 }
@@ -49,7 +50,7 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
             cid = EXCLUDED.cid, record = EXCLUDED.record, pds_url = EXCLUDED.pds_url,
             updated_at = now(), last_synced_at = now(), deleted_at = NULL, deletion_source = NULL
         WHERE r.cid IS DISTINCT FROM EXCLUDED.cid OR r.deleted_at IS NOT NULL
-        RETURNING uri
+        RETURNING uri, (xmax = 0) AS inserted
         """;
 
     private const string UpsertEprint = """
@@ -105,11 +106,11 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
         }
 
         var stored = valid.Values.ToList();
-        HashSet<string> changed;
+        HashSet<string> changed, added;
         await transaction.SaveAsync("batch", cancellationToken);
         try
         {
-            changed = await UpsertAsync(connection, transaction, pdsUrl, stored, cancellationToken);
+            (changed, added) = await UpsertAsync(connection, transaction, pdsUrl, stored, cancellationToken);
             await transaction.ReleaseAsync("batch", cancellationToken);
         }
         catch (PostgresException ex) when (PostgresErrors.IsDataError(ex))
@@ -118,13 +119,16 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
                 stored.Count, pdsUrl, ex.MessageText);
             await transaction.RollbackAsync("batch", cancellationToken);
             changed = [];
+            added = [];
             var kept = new List<ValidRecord>();
             foreach (var record in stored)
             {
                 await transaction.SaveAsync("record", cancellationToken);
                 try
                 {
-                    changed.UnionWith(await UpsertAsync(connection, transaction, pdsUrl, [record], cancellationToken));
+                    var (oneChanged, oneAdded) = await UpsertAsync(connection, transaction, pdsUrl, [record], cancellationToken);
+                    changed.UnionWith(oneChanged);
+                    added.UnionWith(oneAdded);
                     await transaction.ReleaseAsync("record", cancellationToken);
                     kept.Add(record);
                 }
@@ -141,17 +145,18 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
         await RecordRejectionsAsync(connection, transaction, pdsUrl, stored, rejected, cancellationToken);
         var invalid = rejected.GroupBy(r => r.Reason, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         var eprints = stored.Where(v => v.Eprint is not null && changed.Contains(v.Uri.Value)).Select(v => v.Uri.Value).ToList();
-        return new IndexOutcome(changed.Count, stored.Count - changed.Count, invalid, eprints, rejected);
+        return new IndexOutcome(changed.Count, stored.Count - changed.Count, invalid, eprints, rejected, added.Count);
     }
 
-    /// <summary>Upserts the records and projects the new or changed submissions; returns the URIs written.</summary>
-    private static async Task<HashSet<string>> UpsertAsync(
+    /// <summary>Upserts the records and projects the new or changed submissions; returns the URIs written, and which were new.</summary>
+    private static async Task<(HashSet<string> Changed, HashSet<string> Added)> UpsertAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, string pdsUrl, IReadOnlyList<ValidRecord> valid, CancellationToken cancellationToken)
     {
         var changed = new HashSet<string>(StringComparer.Ordinal);
+        var added = new HashSet<string>(StringComparer.Ordinal);
         if (valid.Count == 0)
         {
-            return changed;
+            return (changed, added);
         }
 
         await using (var upsert = new NpgsqlCommand(UpsertRecords, connection, transaction))
@@ -167,6 +172,10 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
             while (await reader.ReadAsync(cancellationToken))
             {
                 changed.Add(reader.GetString(0));
+                if (reader.GetBoolean(1))
+                {
+                    added.Add(reader.GetString(0));
+                }
             }
         }
 
@@ -182,7 +191,7 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
             await batch.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        return changed;
+        return (changed, added);
     }
 
     /// <summary>
@@ -239,23 +248,24 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
     }
 
     /// <summary>
-    /// Marks deleted (source <c>scan_missing</c>) every live record of <paramref name="collection"/> in
+    /// Marks deleted (with <paramref name="deletionSource"/>: <c>scan_missing</c> for a scan, <c>pds_404</c> for a freshness
+    /// scan) every live record of <paramref name="collection"/> in
     /// <paramref name="did"/>'s repo whose key is not in <paramref name="presentRkeys"/> and that was last written before
     /// <paramref name="listedFrom"/> (a record written after the listing began may simply be newer than it), and the
     /// eprints among them.
     /// </summary>
     public static async Task<SweepOutcome> SweepAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, string did, string collection,
-        IReadOnlyList<string> presentRkeys, DateTimeOffset listedFrom, CancellationToken cancellationToken)
+        IReadOnlyList<string> presentRkeys, DateTimeOffset listedFrom, CancellationToken cancellationToken, string deletionSource = SweepCollection.ScanMissing)
     {
         await using var command = new NpgsqlCommand("""
             WITH gone AS (
-                UPDATE indexed_records SET deleted_at = now(), deletion_source = 'scan_missing'
+                UPDATE indexed_records SET deleted_at = now(), deletion_source = @source
                 WHERE did = @did AND collection = @collection AND deleted_at IS NULL
                   AND NOT (rkey = ANY(@present)) AND updated_at < @listedFrom
                 RETURNING uri),
             eprints AS (
-                UPDATE eprints_index e SET deleted_at = now(), deletion_source = 'scan_missing'
+                UPDATE eprints_index e SET deleted_at = now(), deletion_source = @source
                 FROM gone WHERE e.uri = gone.uri AND e.deleted_at IS NULL
                 RETURNING e.uri)
             SELECT (SELECT count(*) FROM gone)::int, coalesce((SELECT array_agg(uri) FROM eprints), '{}')
@@ -264,6 +274,7 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
         command.Parameters.AddWithValue("collection", collection);
         command.Parameters.AddWithValue("present", presentRkeys.ToArray());
         command.Parameters.AddWithValue("listedFrom", listedFrom);
+        command.Parameters.AddWithValue("source", deletionSource);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         return new SweepOutcome(reader.GetInt32(0), reader.GetFieldValue<string[]>(1));

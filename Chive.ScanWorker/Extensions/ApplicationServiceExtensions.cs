@@ -1,5 +1,6 @@
 using Chive.AtProto;
 using Chive.Messaging;
+using Chive.ScanWorker.FreshnessScan;
 using Chive.ScanWorker.GovernanceSync;
 using Chive.ScanWorker.PdsScan;
 using Chive.Storage;
@@ -16,10 +17,12 @@ internal static class ApplicationServiceExtensions
             bus.AddOperationWork();
             bus.AddGovernanceSync();
             bus.AddPdsScan();
+            bus.AddFreshnessScan();
         });
         builder.AddAtProtoClient();
         builder.AddGovernanceSyncServices();
         builder.AddPdsScanServices();
+        builder.AddFreshnessScanServices();
         return builder;
     }
 }

@@ -18,6 +18,7 @@ internal static class PdsScanExtensions
         builder.Services.AddOptions<PdsScanOptions>().BindConfiguration(PdsScanOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<PdsRegistry>();
         builder.Services.AddSingleton<HeldCollections>();
+        builder.Services.AddSingleton<RepoReader>();
         return builder;
     }
 }

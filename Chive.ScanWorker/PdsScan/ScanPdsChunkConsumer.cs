@@ -1,7 +1,4 @@
-using System.Security.Cryptography;
-using System.Text;
 using Chive.AtProto.Identifiers;
-using Chive.AtProto.Identity;
 using Chive.AtProto.Net;
 using Chive.AtProto.Xrpc;
 using Chive.Contracts.Indexing;
@@ -14,29 +11,21 @@ using Microsoft.Extensions.Options;
 namespace Chive.ScanWorker.PdsScan;
 
 /// <summary>
-/// One unit of a scan lane: one <c>listRepos</c> page of the lane's current PDS (or, for a DID sync, the one repo).
-/// Per active repo: one <c>describeRepo</c>; then every page of every <c>pub.chive.*</c> collection it names or we hold
-/// for it, sent to the IndexWorker in batches, and after each complete, clean listing a sweep of what we hold there
-/// that the PDS no longer has. A repo without Chive data costs one request.
-/// <para>
-/// Nothing a PDS says is believed beyond what it may speak for: a repo's records are taken only when the repo's DID
-/// document names this PDS (else the repo is counted as not hosted here and nothing of it is written or swept), only
-/// records whose URI is of the repo and collection asked for are kept, and a collection is swept only after its own
-/// listing came back complete and clean — never because <c>describeRepo</c> stopped naming it. Every listing ends: a
-/// cursor that comes round again, or more requests, repos or records than the per-PDS caps, stops the PDS as limited.
-/// </para>
-/// A PDS that fails (unreachable, timeout, 5xx after retries) is recorded as a failure in the registry — never as
-/// "no records" — and the lane goes on with its next PDS; an answer about one repo that is unusable skips that repo
+/// One unit of a scan lane: one <c>listRepos</c> page of the lane's current PDS (or, for a DID sync, the one repo), each
+/// active repo read by <see cref="RepoReader"/> (provenance, every Chive collection, sweeps after clean listings) into a
+/// <see cref="ScanBatcher"/>, and its revision recorded (<see cref="RepoSynced"/>) when it was read completely and
+/// cleanly. A cursor that comes round again, or more requests, repos or records than the per-PDS caps, stops the PDS as
+/// limited. A PDS that fails (unreachable, timeout, 5xx after retries) is recorded as a failure in the registry — never
+/// as "no records" — and the lane goes on with its next PDS; an answer about one repo that is unusable skips that repo
 /// only. A cancel trips the token: the request in flight ends, claims are given back, nothing more is sent.
 /// </summary>
 public sealed class ScanPdsChunkConsumer(
     XrpcClient xrpc,
-    DidResolver resolver,
+    RepoReader reader,
     PdsRegistry registry,
     HeldCollections held,
     OperationGate gate,
     IOptions<PdsScanOptions> options,
-    TimeProvider time,
     ILogger<ScanPdsChunkConsumer> logger) : OperationWorkConsumer<ScanPdsChunk>(gate)
 {
     protected override Task DroppedAsync(ConsumeContext<ScanPdsChunk> context, string status) =>
@@ -47,24 +36,23 @@ public sealed class ScanPdsChunkConsumer(
         var chunk = context.Message;
         var owner = chunk.OperationId.ToString("D");
         var pds = new Uri(chunk.Pdses[0]);
-        var unit = new ChunkUnit(chunk, context, options.Value);
+        var batcher = new ScanBatcher(chunk.OperationId, chunk.Lane, chunk.Sequence, context, options.Value, chunk.Totals, chunk.Pds);
         string? next = null;
         try
         {
             if (chunk.Did is { } single)
             {
-                var did = Did.Parse(single);
-                await ScanRepoAsync(unit, pds, did, (await held.GetAsync([single], work.Token)).GetValueOrDefault(single) ?? [], work.Token);
+                await SyncOneRepoAsync(batcher, pds, Did.Parse(single), work.Token);
             }
             else if (!await registry.ClaimAsync(pds, owner, work.Token))
             {
                 logger.LogWarning("Operation {OperationId} lost its claim on {Pds} (its lease lapsed and another scan took it): skipping it", chunk.OperationId, pds);
-                await NextPdsAsync(unit, context, PdsOutcome.Skipped);
+                await NextPdsAsync(batcher, context, PdsOutcome.Skipped);
                 return;
             }
             else
             {
-                next = await ScanReposPageAsync(unit, pds, work.Token);
+                next = await ScanReposPageAsync(batcher, pds, chunk.Cursor, work.Token);
             }
         }
         catch (OperationCanceledException) when (work.IsCancelled)
@@ -75,11 +63,11 @@ public sealed class ScanPdsChunkConsumer(
         }
         catch (ScanLimitReachedException limit) when (!work.IsCancelled)
         {
-            unit.Limit = limit.Message;
+            batcher.Limit = limit.Message;
         }
         catch (XrpcException ex) when (!work.IsCancelled)
         {
-            await unit.FlushAsync();
+            await batcher.FlushAsync();
             if (chunk.Did is not null)
             {
                 if (await AdvanceAsync(context))
@@ -92,7 +80,7 @@ public sealed class ScanPdsChunkConsumer(
 
             logger.LogWarning("PDS {Pds} failed during operation {OperationId}: {Error}", pds, chunk.OperationId, ex.Message);
             await registry.FailAsync(pds, owner, ex.Message, context.CancellationToken);
-            await NextPdsAsync(unit, context, PdsOutcome.Failed);
+            await NextPdsAsync(batcher, context, PdsOutcome.Failed);
             return;
         }
 
@@ -102,16 +90,16 @@ public sealed class ScanPdsChunkConsumer(
             return;
         }
 
-        await unit.FlushAsync();
-        if (unit.Limit is { } reason)
+        await batcher.FlushAsync();
+        if (batcher.Limit is { } reason)
         {
             logger.LogWarning("Scan of {Pds} by operation {OperationId} stopped: {Reason}", pds, chunk.OperationId, reason);
             if (chunk.Did is null)
             {
-                await registry.LimitAsync(pds, owner, (int)Math.Min(int.MaxValue, unit.Pds.Records), reason, context.CancellationToken);
+                await registry.LimitAsync(pds, owner, (int)Math.Min(int.MaxValue, batcher.Pds.Records), reason, context.CancellationToken);
             }
 
-            await NextPdsAsync(unit, context, PdsOutcome.Limited);
+            await NextPdsAsync(batcher, context, PdsOutcome.Limited);
             return;
         }
 
@@ -122,36 +110,42 @@ public sealed class ScanPdsChunkConsumer(
                 return;
             }
 
-            await context.Publish(new ScanLaneProgressed(chunk.OperationId, chunk.Lane, chunk.Lanes, unit.Totals, Finished: false));
-            await context.Publish(chunk with { Cursor = next, Sequence = chunk.Sequence + 1, Totals = unit.Totals, Pds = unit.Pds });
+            await context.Publish(new ScanLaneProgressed(chunk.OperationId, chunk.Lane, chunk.Lanes, batcher.Totals, Finished: false));
+            await context.Publish(chunk with { Cursor = next, Sequence = chunk.Sequence + 1, Totals = batcher.Totals, Pds = batcher.Pds });
             return;
         }
 
-        if (chunk.Did is null && !await registry.CompleteAsync(pds, owner, (int)Math.Min(int.MaxValue, unit.Pds.Records), context.CancellationToken))
+        if (chunk.Did is null && !await registry.CompleteAsync(pds, owner, (int)Math.Min(int.MaxValue, batcher.Pds.Records), context.CancellationToken))
         {
             logger.LogInformation("Operation {OperationId} no longer holds {Pds}: its outcome was recorded before", chunk.OperationId, pds);
         }
 
-        await NextPdsAsync(unit, context, PdsOutcome.Scanned);
+        await NextPdsAsync(batcher, context, PdsOutcome.Scanned);
     }
 
     /// <summary>Scans one <c>listRepos</c> page; returns the cursor of the next page, or null after the last.</summary>
-    private async Task<string?> ScanReposPageAsync(ChunkUnit unit, Uri pds, CancellationToken cancellationToken)
+    private async Task<string?> ScanReposPageAsync(ScanBatcher batcher, Uri pds, string? cursor, CancellationToken cancellationToken)
     {
-        unit.Spend();
-        var page = await xrpc.ListReposPageAsync(pds, unit.Chunk.Cursor, options.Value.ReposPerChunk, cancellationToken);
-        var active = page.Repos.Where(r => r.Active).Select(r => r.Did).Distinct().ToList();
-        unit.CountRepos(page.Repos.Count);
-        unit.Totals = unit.Totals with
+        batcher.Spend();
+        var page = await xrpc.ListReposPageAsync(pds, cursor, options.Value.ReposPerChunk, cancellationToken);
+        var active = page.Repos.Where(r => r.Active).DistinctBy(r => r.Did).ToList();
+        batcher.CountRepos(page.Repos.Count);
+        batcher.Totals = batcher.Totals with
         {
-            ReposKnown = unit.Totals.ReposKnown + page.Repos.Count,
-            ReposSkipped = unit.Totals.ReposSkipped + (page.Repos.Count - active.Count),
+            ReposKnown = batcher.Totals.ReposKnown + page.Repos.Count,
+            ReposSkipped = batcher.Totals.ReposSkipped + (page.Repos.Count - active.Count),
         };
-        var heldByRepo = await held.GetAsync(active.Select(d => d.Value).ToList(), cancellationToken);
-        foreach (var did in active)
+        var heldByRepo = await held.GetAsync(active.Select(r => r.Did.Value).ToList(), cancellationToken);
+        foreach (var repo in active)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            await ScanRepoAsync(unit, pds, did, heldByRepo.GetValueOrDefault(did.Value) ?? [], cancellationToken);
+            var read = await reader.ReadAsync(batcher, pds, repo.Did, heldByRepo.GetValueOrDefault(repo.Did.Value) ?? [], SweepCollection.ScanMissing, cancellationToken);
+            // The revision listRepos gave before the repo was read: a repo that changed meanwhile is read again by the next
+            // freshness scan, never missed by it.
+            if (read == RepoRead.Complete && repo.Rev is { Length: > 0 and <= 64 } rev && rev.All(char.IsAsciiLetterOrDigit))
+            {
+                await batcher.RepoSyncedAsync(repo.Did.Value, ServiceOrigin.Normalize(pds), rev, repo.Head, unchanged: false);
+            }
         }
 
         // The reference PDS answers the page after the last with an empty page and no cursor; an empty page ends it too.
@@ -160,153 +154,43 @@ public sealed class ScanPdsChunkConsumer(
             return null;
         }
 
-        unit.Pds = unit.Pds with { Trail = unit.Pds.Trail.Next(page.Cursor, out var cycle) };
+        batcher.Pds = batcher.Pds with { Trail = batcher.Pds.Trail.Next(page.Cursor, out var cycle) };
         return cycle ? throw new ScanLimitReachedException("its listRepos cursors came round again (a cycle)") : page.Cursor;
     }
 
-    private async Task ScanRepoAsync(ChunkUnit unit, Uri pds, Did did, HashSet<string> heldHere, CancellationToken cancellationToken)
+    /// <summary>A DID sync's one repo: its current revision first (one request), then the repo; the revision is recorded when the read was complete.</summary>
+    private async Task SyncOneRepoAsync(ScanBatcher batcher, Uri pds, Did did, CancellationToken cancellationToken)
     {
-        List<string> collections;
+        LatestCommit? commit = null;
         try
         {
-            unit.Spend();
-            var description = await xrpc.DescribeRepoAsync(pds, did, cancellationToken);
-            // What the repo names, and what we hold for it that it no longer names: that one is listed too, and swept
-            // only if its own listing comes back empty — describeRepo alone never deletes anything.
-            collections = description.Collections.Select(c => c.Value).Where(ChiveCollections.IsChive)
-                .Union(heldHere).Distinct().Order(StringComparer.Ordinal).ToList();
+            batcher.Spend();
+            commit = await xrpc.GetLatestCommitAsync(pds, did, cancellationToken);
         }
-        catch (XrpcException ex) when (IsAboutTheRepo(ex))
+        catch (XrpcException ex) when (RepoReader.IsAboutTheRepo(ex))
         {
-            SkipRepo(unit, pds, did, ex);
-            return;
+            logger.LogInformation("No revision for {Did} on {Pds} ({Kind}): the repo is read, its revision not recorded", did, pds, ex.Kind);
         }
 
-        if (collections.Count == 0)
+        var single = did.Value;
+        var read = await reader.ReadAsync(batcher, pds, did, (await held.GetAsync([single], cancellationToken)).GetValueOrDefault(single) ?? [], SweepCollection.ScanMissing, cancellationToken);
+        if (read == RepoRead.Complete && commit is not null)
         {
-            unit.Totals = unit.Totals with { ReposDone = unit.Totals.ReposDone + 1 };
-            return;
+            await batcher.RepoSyncedAsync(single, ServiceOrigin.Normalize(pds), commit.Rev, commit.Cid.Value, unchanged: false);
         }
-
-        if (!await IsHostedHereAsync(unit, pds, did, cancellationToken))
-        {
-            return;
-        }
-
-        foreach (var collection in collections)
-        {
-            var listedFrom = time.GetUtcNow();
-            var present = new HashSet<string>(StringComparer.Ordinal);
-            var clean = true;
-            var trail = CursorTrail.Start;
-            string? cursor = null;
-            try
-            {
-                do
-                {
-                    unit.Spend();
-                    var page = await xrpc.ListRecordsPageAsync(pds, did, Nsid.Parse(collection), cursor, 100, cancellationToken);
-                    foreach (var record in page.Records)
-                    {
-                        if (present.Add(record.Uri.RecordKey.Value))
-                        {
-                            await unit.AddAsync(record);
-                        }
-                        else
-                        {
-                            clean = false; // the same record listed twice: the listing is not one we trust to sweep by
-                        }
-                    }
-
-                    clean &= page.IsClean;
-                    if (page.ForeignEntries > 0)
-                    {
-                        logger.LogWarning("{Pds} listed {Count} records of another repo or collection when asked for {Did}/{Collection}: ignored",
-                            pds, page.ForeignEntries, did, collection);
-                    }
-
-                    if (page.Entries == 0 || page.Cursor is null)
-                    {
-                        cursor = null;
-                    }
-                    else
-                    {
-                        trail = trail.Next(page.Cursor, out var cycle);
-                        cursor = cycle ? throw new ScanLimitReachedException($"its listRecords cursors for {did}/{collection} came round again (a cycle)") : page.Cursor;
-                    }
-                }
-                while (cursor is not null);
-            }
-            catch (XrpcException ex) when (IsAboutTheRepo(ex))
-            {
-                SkipRepo(unit, pds, did, ex);
-                return;
-            }
-
-            // Every complete, clean listing is swept, whether or not we held anything there before: what a chunk sends
-            // must not depend on the index's state, so a chunk run again after a crash sends exactly the same batches.
-            if (clean)
-            {
-                await unit.SweepAsync(did.Value, collection, present.ToList(), listedFrom);
-            }
-        }
-
-        unit.Totals = unit.Totals with { ReposDone = unit.Totals.ReposDone + 1 };
-    }
-
-    /// <summary>
-    /// Provenance: the repo's own DID document must name this PDS. A PDS listing someone else's DID — by mistake or
-    /// to write into their records — gets nothing of that repo indexed or swept.
-    /// </summary>
-    private async Task<bool> IsHostedHereAsync(ChunkUnit unit, Uri pds, Did did, CancellationToken cancellationToken)
-    {
-        ResolvedIdentity identity;
-        try
-        {
-            identity = await resolver.ResolveAsync(did, cancellationToken);
-        }
-        catch (DidResolutionException ex)
-        {
-            logger.LogWarning("Skipping {Did} on {Pds}: its DID document could not be resolved ({Error})", did, pds, ex.Message);
-            unit.Totals = unit.Totals with { ReposSkipped = unit.Totals.ReposSkipped + 1 };
-            return false;
-        }
-
-        if (ServiceOrigin.TryNormalize(identity.PdsEndpoint, out var home) && home == ServiceOrigin.Normalize(pds))
-        {
-            return true;
-        }
-
-        logger.LogWarning("{Pds} lists {Did}, whose DID document names {Home} as its PDS: nothing of it is taken from {Pds}",
-            pds, did, identity.PdsEndpoint, pds);
-        unit.Totals = unit.Totals with { ReposNotHosted = unit.Totals.ReposNotHosted + 1 };
-        return false;
-    }
-
-    /// <summary>
-    /// An answer about one repo we cannot use — the repo is gone or not served, or the PDS's answer for it is malformed,
-    /// too large or refused — skips that repo, and sweeps nothing of it. Failures of the host itself (timeouts, 5xx,
-    /// unreachable, an open circuit, rate limits) are the PDS's and end its scan.
-    /// </summary>
-    private static bool IsAboutTheRepo(XrpcException ex) => !ex.IsHostFailure && ex.Kind is not XrpcErrorKind.Refused;
-
-    private void SkipRepo(ChunkUnit unit, Uri pds, Did did, XrpcException ex)
-    {
-        logger.LogInformation("Skipping {Did} on {Pds}: {Kind} ({Error}); nothing of it is swept", did, pds, ex.Kind, ex.ServerMessage);
-        unit.Totals = unit.Totals with { ReposSkipped = unit.Totals.ReposSkipped + 1 };
     }
 
     /// <summary>The lane moves on: the next PDS's first page, or the lane's end.</summary>
-    private async Task NextPdsAsync(ChunkUnit unit, ConsumeContext<ScanPdsChunk> context, PdsOutcome outcome)
+    private async Task NextPdsAsync(ScanBatcher batcher, ConsumeContext<ScanPdsChunk> context, PdsOutcome outcome)
     {
-        var chunk = unit.Chunk;
-        await unit.FlushAsync();
+        var chunk = context.Message;
+        await batcher.FlushAsync();
         var totals = outcome switch
         {
-            PdsOutcome.Scanned => unit.Totals with { PdsesScanned = unit.Totals.PdsesScanned + 1 },
-            PdsOutcome.Failed => unit.Totals with { PdsesFailed = unit.Totals.PdsesFailed + 1 },
-            PdsOutcome.Limited => unit.Totals with { PdsesLimited = unit.Totals.PdsesLimited + 1 },
-            _ => unit.Totals,
+            PdsOutcome.Scanned => batcher.Totals with { PdsesScanned = batcher.Totals.PdsesScanned + 1 },
+            PdsOutcome.Failed => batcher.Totals with { PdsesFailed = batcher.Totals.PdsesFailed + 1 },
+            PdsOutcome.Limited => batcher.Totals with { PdsesLimited = batcher.Totals.PdsesLimited + 1 },
+            _ => batcher.Totals,
         };
         var rest = chunk.Did is null ? chunk.Pdses.Skip(1).ToList() : [];
         if (!await AdvanceAsync(context))
@@ -335,112 +219,6 @@ public sealed class ScanPdsChunkConsumer(
         Failed,
         Limited,
         Skipped,
-    }
-
-    /// <summary>A cap or a cursor cycle stopped the scan of the current PDS; the message says which.</summary>
-    private sealed class ScanLimitReachedException(string message) : Exception(message);
-
-    /// <summary>What one chunk accumulates: its batch buffer, the lane's totals, and what the lane has read of its PDS.</summary>
-    private sealed class ChunkUnit(ScanPdsChunk chunk, ConsumeContext context, PdsScanOptions settings)
-    {
-        private readonly List<FetchedRecord> _buffer = [];
-        private long _bufferBytes;
-        private int _batches;
-
-        public ScanPdsChunk Chunk => chunk;
-
-        public ScanTotals Totals { get; set; } = chunk.Totals;
-
-        public PdsProgress Pds { get; set; } = chunk.Pds;
-
-        /// <summary>Why the scan of this PDS stopped early (a cap or a cycle), or null.</summary>
-        public string? Limit { get; set; }
-
-        /// <summary>One more request to this PDS, within the cap.</summary>
-        public void Spend()
-        {
-            if (Pds.Pages >= settings.MaxPagesPerPds)
-            {
-                throw new ScanLimitReachedException($"more than {settings.MaxPagesPerPds} requests to it in one scan (PdsScan:MaxPagesPerPds)");
-            }
-
-            Pds = Pds with { Pages = Pds.Pages + 1 };
-        }
-
-        public void CountRepos(int repos)
-        {
-            Pds = Pds with { Repos = Pds.Repos + repos };
-            if (Pds.Repos > settings.MaxReposPerPds)
-            {
-                throw new ScanLimitReachedException($"more than {settings.MaxReposPerPds} repos in one scan (PdsScan:MaxReposPerPds)");
-            }
-        }
-
-        public async Task AddAsync(RecordEntry record)
-        {
-            var raw = record.Value.GetRawText();
-            var bytes = Encoding.UTF8.GetByteCount(raw);
-            var fetched = bytes > settings.MaxRecordBytes
-                ? new FetchedRecord(record.Uri.Value, record.Cid.Value, "", $"the record is {bytes} bytes; the cap is {settings.MaxRecordBytes} (PdsScan:MaxRecordBytes)")
-                : new FetchedRecord(record.Uri.Value, record.Cid.Value, raw);
-            var size = fetched.Value.Length + fetched.Uri.Length + 128;
-            if (_buffer.Count > 0 && _bufferBytes + size > settings.MaxBatchBytes)
-            {
-                await FlushAsync();
-            }
-
-            _buffer.Add(fetched);
-            _bufferBytes += size;
-            Pds = Pds with { Records = Pds.Records + 1 };
-            Totals = Totals with { RecordsListed = Totals.RecordsListed + 1 };
-            if (_buffer.Count >= settings.RecordsPerBatch)
-            {
-                await FlushAsync();
-            }
-
-            if (Pds.Records > settings.MaxRecordsPerPds)
-            {
-                throw new ScanLimitReachedException($"more than {settings.MaxRecordsPerPds} records in one scan (PdsScan:MaxRecordsPerPds)");
-            }
-        }
-
-        public async Task FlushAsync()
-        {
-            if (_buffer.Count == 0)
-            {
-                return;
-            }
-
-            var id = BatchId("records", _buffer.Select(r => $"{r.Uri} {r.Cid}"));
-            await context.Publish(new IndexRecords(chunk.OperationId, id, chunk.Pdses[0], _buffer.ToList()));
-            _buffer.Clear();
-            _bufferBytes = 0;
-        }
-
-        /// <summary>A sweep does not need to follow its listing's records: it never touches the keys it lists.</summary>
-        public Task SweepAsync(string did, string collection, IReadOnlyList<string> present, DateTimeOffset listedFrom) =>
-            context.Publish(new SweepCollection(
-                chunk.OperationId, BatchId($"sweep {did} {collection}", present), did, collection, present, listedFrom));
-
-        /// <summary>
-        /// The batch's identity: the operation, the chunk (lane and sequence), the batch's place in the chunk, and what it
-        /// holds. A chunk run again after a crash sends the same ids for the same records (the IndexWorker's ledger drops
-        /// the repeats); the same records reached twice in one operation — a DID listed on two pages or by two PDSes —
-        /// get different ids, so every batch sent is a batch the ledger counts; if the PDS changed in between, the ids
-        /// differ and nothing is dropped.
-        /// </summary>
-        private Guid BatchId(string kind, IEnumerable<string> content)
-        {
-            Totals = Totals with { BatchesSent = Totals.BatchesSent + 1 };
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            hash.AppendData(Encoding.UTF8.GetBytes($"{chunk.OperationId:N}\n{chunk.Lane}\n{chunk.Sequence}\n{_batches++}\n{kind}\n"));
-            foreach (var line in content)
-            {
-                hash.AppendData(Encoding.UTF8.GetBytes(line + "\n"));
-            }
-
-            return new Guid(hash.GetHashAndReset().AsSpan(0, 16));
-        }
     }
 }
 

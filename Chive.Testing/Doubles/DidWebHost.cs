@@ -6,9 +6,10 @@ namespace Chive.Testing.Doubles;
 /// <summary>
 /// A did:web host of the test's own: serves <see cref="Document"/> at <c>/.well-known/did.json</c> over plain HTTP on
 /// loopback (the resolver is configured with <c>DidWebScheme=http</c> for it). It can also play the PDS of its own
-/// DID for a scan: <c>describeRepo</c> and <c>listRecords</c> of <see cref="Records"/> (one page, no cursor), since the
-/// reference PDS cannot host a did:web account without a real domain. It checks nothing else of those calls (no
-/// pagination, no limit, no other repo) and serves nothing else.
+/// DID — or of <see cref="Hosts"/>, another host's did:web, after that one moved here — for a scan: <c>describeRepo</c>,
+/// <c>listRecords</c> of <see cref="Records"/> (one page, no cursor) and <c>getLatestCommit</c> (a revision derived from
+/// the records, so it changes when they do), since the reference PDS cannot host a did:web account without a real
+/// domain. It checks nothing else of those calls (no pagination, no limit, no other repo) and serves nothing else.
 /// </summary>
 public sealed class DidWebHost : HttpDouble
 {
@@ -24,6 +25,11 @@ public sealed class DidWebHost : HttpDouble
     public TimeSpan ListDelay { get; set; }
 
     public string Did => $"did:web:localhost%3A{Port}";
+
+    /// <summary>The DID whose repo this host serves as its PDS (its own, unless a test moves another one here).</summary>
+    public string? Hosts { get; set; }
+
+    private string Served => Hosts ?? Did;
 
     /// <summary>A DID document for this host's DID naming <paramref name="pds"/> as its PDS (null: this host itself).</summary>
     public string DocumentNaming(string? pds = null) => new System.Text.Json.Nodes.JsonObject
@@ -52,24 +58,32 @@ public sealed class DidWebHost : HttpDouble
             Fetches++;
             return Document is null ? Results.NotFound() : Results.Text(Document, "application/json");
         });
-        app.MapGet("/xrpc/com.atproto.repo.describeRepo", (string repo) => repo != Did
+        app.MapGet("/xrpc/com.atproto.repo.describeRepo", (string repo) => repo != Served
             ? Results.Json(new { error = "InvalidRequest", message = $"Could not find repo: {repo}" }, statusCode: 400)
-            : Results.Json(new { handle = "handle.invalid", did = Did, didDoc = new { }, collections = Records.Keys.Order().ToArray(), handleIsCorrect = false }));
+            : Results.Json(new { handle = "handle.invalid", did = Served, didDoc = new { }, collections = Records.Keys.Order().ToArray(), handleIsCorrect = false }));
+        app.MapGet("/xrpc/com.atproto.sync.getLatestCommit", (string did) => did != Served
+            ? Results.Json(new { error = "RepoNotFound", message = $"Could not find repo for DID: {did}" }, statusCode: 400)
+            : Results.Json(new { cid = FakeCid(new System.Text.Json.Nodes.JsonObject { ["rev"] = Rev }), rev = Rev }));
         app.MapGet("/xrpc/com.atproto.repo.listRecords", async (string repo, string collection) =>
         {
             await Task.Delay(ListDelay);
-            var records = repo == Did && Records.TryGetValue(collection, out var values) ? values : [];
+            var records = repo == Served && Records.TryGetValue(collection, out var values) ? values : [];
             return Results.Json(new
             {
                 records = records.Select(r => new
                 {
-                    uri = $"at://{Did}/{collection}/{r.Key}",
+                    uri = $"at://{Served}/{collection}/{r.Key}",
                     cid = FakeCid(r.Value),
                     value = r.Value,
                 }),
             });
         });
     }
+
+    /// <summary>The repo's revision: a hash of its records, so it changes exactly when they do.</summary>
+    public string Rev => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
+        string.Join("\n", Records.OrderBy(c => c.Key, StringComparer.Ordinal).SelectMany(c => c.Value.OrderBy(r => r.Key, StringComparer.Ordinal)
+            .Select(r => $"{c.Key}/{r.Key} {r.Value.ToJsonString()}"))))))[..13];
 
     /// <summary>A syntactically valid CIDv1 (dag-cbor, sha-256) derived from the value; not the record's real CID.</summary>
     private static string FakeCid(System.Text.Json.Nodes.JsonObject value)

@@ -84,6 +84,9 @@ public sealed class HttpFaultProxy : HttpDouble
     /// <summary>Every request received, as "METHOD /path" (no query), in order.</summary>
     public ConcurrentQueue<string> Log { get; } = new();
 
+    /// <summary>The same requests with their query strings (to count the requests about one repo).</summary>
+    public ConcurrentQueue<string> LogWithQuery { get; } = new();
+
     /// <summary>Optional: counts this proxy's requests in flight together with other proxies'.</summary>
     public InFlightMeter? Meter { get; set; }
 
@@ -112,6 +115,7 @@ public sealed class HttpFaultProxy : HttpDouble
     {
         Interlocked.Exchange(ref _requests, 0);
         Log.Clear();
+        LogWithQuery.Clear();
     }
 
     protected override void Map(WebApplication app) => app.Run(HandleAsync);
@@ -120,6 +124,7 @@ public sealed class HttpFaultProxy : HttpDouble
     {
         Interlocked.Increment(ref _requests);
         Log.Enqueue($"{context.Request.Method} {context.Request.Path}");
+        LogWithQuery.Enqueue($"{context.Request.Method} {context.Request.Path}{context.Request.QueryString}");
         var meter = Meter;
         meter?.Enter(this);
         try

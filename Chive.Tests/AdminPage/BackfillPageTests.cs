@@ -35,8 +35,10 @@ public sealed class BackfillPageTests(ChiveAppFixture fixture, BrowserFixture br
         await Expect(page.Locator("#cards .card")).ToHaveCountAsync(6);
         await Expect(Card(page, "governanceSync").GetByRole(AriaRole.Button)).ToBeEnabledAsync();
         await Expect(Card(page, "fullReindex").GetByRole(AriaRole.Button)).ToBeEnabledAsync();
-        await Expect(Card(page, "freshnessScan").GetByRole(AriaRole.Button)).ToBeDisabledAsync();
-        await Expect(Card(page, "freshnessScan")).ToContainTextAsync("Not available");
+        await Expect(Card(page, "freshnessScan").GetByRole(AriaRole.Button)).ToBeEnabledAsync();
+        await Expect(Card(page, "freshnessScan").GetByLabel("Tier")).ToHaveValueAsync("");
+        await Expect(Card(page, "citationExtraction").GetByRole(AriaRole.Button)).ToBeDisabledAsync();
+        await Expect(Card(page, "citationExtraction")).ToContainTextAsync("Not available");
         output.WriteLine($"first load: {session.BytesOnFirstLoad:N0} bytes transferred in {session.RequestsOnFirstLoad} requests");
 
         // Keyboard: the DID field and its button are reachable with Tab, and Enter in the field triggers.

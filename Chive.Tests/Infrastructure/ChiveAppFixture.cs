@@ -113,6 +113,7 @@ public sealed class ChiveAppFixture : IAsyncLifetime
             ["PdsScan__MaxReposPerPds"] = "200",
             ["PdsScan__MaxRecordsPerPds"] = "20000",
             ["PdsScan__MaxRecordBytes"] = "1048576",
+            ["Freshness__ReposPerChunk"] = "2",
         });
         App = await builder.BuildAsync(timeout.Token);
         await App.StartAsync(timeout.Token);

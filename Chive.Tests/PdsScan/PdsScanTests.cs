@@ -100,7 +100,7 @@ public sealed class PdsScanTests(ChiveAppFixture fixture)
         // Alice's 260 tags are three pages; the app.bsky posts are never listed.
         Assert.DoesNotContain(world.A.Log, l => l.Contains("app.bsky", StringComparison.Ordinal));
         Assert.InRange(world.Meter.MaxConcurrentHosts, 1, 2);
-        string[] reads = ["GET /xrpc/com.atproto.sync.listRepos", "GET /xrpc/com.atproto.repo.describeRepo", "GET /xrpc/com.atproto.repo.listRecords"];
+        string[] reads = ["GET /xrpc/com.atproto.sync.listRepos", "GET /xrpc/com.atproto.repo.describeRepo", "GET /xrpc/com.atproto.repo.listRecords", "GET /xrpc/com.atproto.sync.getLatestCommit"];
         Assert.All(world.A.Log.Concat(world.B.Log).Concat(world.C.Log).Concat(failing.Log), l => Assert.Contains(l, reads));
     }
 

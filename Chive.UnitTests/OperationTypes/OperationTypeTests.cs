@@ -12,12 +12,12 @@ public sealed class OperationTypeTests
         new ServiceCollection().AddOperationTypes().BuildServiceProvider().GetRequiredService<OperationTypeRegistry>();
 
     [Fact]
-    public void The_four_built_types_are_available_and_the_two_others_are_not()
+    public void The_five_built_types_are_available_and_citation_extraction_is_not()
     {
         Assert.Equal(
-            [BackfillOperationType.PdsScan, BackfillOperationType.FullReindex, BackfillOperationType.GovernanceSync, BackfillOperationType.DidSync],
+            [BackfillOperationType.PdsScan, BackfillOperationType.FreshnessScan, BackfillOperationType.FullReindex, BackfillOperationType.GovernanceSync, BackfillOperationType.DidSync],
             BackfillOperationType.All.Where(Registry.IsAvailable));
-        Assert.Null(Registry.Find(BackfillOperationType.FreshnessScan));
+        Assert.Null(Registry.Find(BackfillOperationType.CitationExtraction));
         Assert.Null(Registry.Find("everything"));
     }
 
@@ -44,6 +44,10 @@ public sealed class OperationTypeTests
         { BackfillOperationType.FullReindex, "{\"batchSize\":10000}", "*", "batchSize=10000" },
         { BackfillOperationType.GovernanceSync, "{\"force\":true}", "*", "force=true" },
         { BackfillOperationType.GovernanceSync, "{\"force\":false}", "*", "" },
+        { BackfillOperationType.FreshnessScan, "{}", "due", "tier=due" },
+        { BackfillOperationType.FreshnessScan, "{\"tier\":\"urgent\"}", "urgent", "tier=urgent" },
+        { BackfillOperationType.FreshnessScan, "{\"tier\":\"background\"}", "background", "tier=background" },
+        { BackfillOperationType.FreshnessScan, "{\"tier\":\"all\"}", "all", "tier=all" },
     };
 
     [Theory]
@@ -79,6 +83,10 @@ public sealed class OperationTypeTests
         { BackfillOperationType.FullReindex, "{\"batchSize\":1e99}" },
         { BackfillOperationType.GovernanceSync, "{\"force\":\"yes\"}" },
         { BackfillOperationType.GovernanceSync, "{\"force\":1}" },
+        { BackfillOperationType.FreshnessScan, "{\"tier\":\"soon\"}" },
+        { BackfillOperationType.FreshnessScan, "{\"tier\":\"due\"}" },
+        { BackfillOperationType.FreshnessScan, "{\"tier\":\"URGENT\"}" },
+        { BackfillOperationType.FreshnessScan, "{\"tier\":3}" },
     };
 
     public static TheoryData<string> PrivatePdsUrls() => new()

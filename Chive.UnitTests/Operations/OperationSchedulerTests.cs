@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using Chive.AdminApi.Operations;
+using Chive.AdminApi.OperationTypes;
 using Chive.Contracts;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace Chive.UnitTests.Operations;
 
@@ -11,7 +11,7 @@ namespace Chive.UnitTests.Operations;
 /// The scheduler goes through the same trigger as the admin method (whose per-scope claim, tested end to end in
 /// GovernanceSyncTests, is what keeps runs from overlapping).
 /// </summary>
-public sealed class GovernanceSyncSchedulerTests
+public sealed class OperationSchedulerTests
 {
     [Fact]
     public async Task Scheduled_runs_go_through_the_trigger_as_the_scheduler_after_each_interval()
@@ -20,7 +20,17 @@ public sealed class GovernanceSyncSchedulerTests
         await RunSchedulerAsync(trigger, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(1050));
 
         Assert.InRange(trigger.Calls.Count, 3, 11); // ~10 ticks; a loaded machine may delay some
-        Assert.All(trigger.Calls, c => Assert.Equal((BackfillOperationType.GovernanceSync, "*", GovernanceSyncScheduler.StartedBy), c));
+        Assert.All(trigger.Calls, c => Assert.Equal((BackfillOperationType.GovernanceSync, "*", OperationScheduler.StartedBy), c));
+    }
+
+    [Fact]
+    public async Task A_scheduled_freshness_scan_checks_everything_due()
+    {
+        var trigger = new RecordingTrigger();
+        await RunSchedulerAsync(trigger, TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(450), BackfillOperationType.FreshnessScan);
+
+        Assert.NotEmpty(trigger.Calls);
+        Assert.All(trigger.Calls, c => Assert.Equal((BackfillOperationType.FreshnessScan, "due", OperationScheduler.StartedBy), c));
     }
 
     [Fact]
@@ -35,14 +45,11 @@ public sealed class GovernanceSyncSchedulerTests
         Assert.Empty(off.Calls);
     }
 
-    private static async Task RunSchedulerAsync(RecordingTrigger trigger, TimeSpan interval, TimeSpan runFor)
+    private static async Task RunSchedulerAsync(RecordingTrigger trigger, TimeSpan interval, TimeSpan runFor, string type = BackfillOperationType.GovernanceSync)
     {
-        await using var services = new ServiceCollection().AddScoped<IOperationTrigger>(_ => trigger).BuildServiceProvider();
-        using var scheduler = new GovernanceSyncScheduler(
-            services.GetRequiredService<IServiceScopeFactory>(),
-            Options.Create(new OperationsOptions { GovernanceSyncInterval = interval }),
-            TimeProvider.System,
-            NullLogger<GovernanceSyncScheduler>.Instance);
+        await using var services = new ServiceCollection().AddScoped<IOperationTrigger>(_ => trigger).AddOperationTypes().BuildServiceProvider();
+        using var scheduler = new OperationScheduler(
+            services.GetRequiredService<IServiceScopeFactory>(), type, interval, TimeProvider.System, NullLogger<OperationScheduler>.Instance);
         await scheduler.StartAsync(CancellationToken.None);
         await Task.Delay(runFor);
         await scheduler.StopAsync(CancellationToken.None);

@@ -1,0 +1,138 @@
+using System.Security.Cryptography;
+using System.Text;
+using Chive.AtProto.Xrpc;
+using Chive.Contracts.Indexing;
+using Chive.Contracts.PdsScan;
+using MassTransit;
+
+namespace Chive.ScanWorker.PdsScan;
+
+/// <summary>A cap or a cursor cycle stopped the reading of the current PDS; the message says which.</summary>
+public sealed class ScanLimitReachedException(string message) : Exception(message);
+
+/// <summary>
+/// What one unit of a scan (a PDS scan's lane chunk, a freshness scan's chunk) accumulates and sends to the IndexWorker:
+/// record batches (full at <see cref="PdsScanOptions.RecordsPerBatch"/> records or <see cref="PdsScanOptions.MaxBatchBytes"/>),
+/// sweeps, repo revisions and removals — each a ledger batch whose id never collides and repeats exactly when the unit
+/// runs again — and the running totals, and what has been read of the current PDS against the per-PDS caps.
+/// </summary>
+public sealed class ScanBatcher(Guid operationId, int lane, int sequence, ConsumeContext context, PdsScanOptions settings, ScanTotals totals, PdsProgress pds)
+{
+    private readonly List<FetchedRecord> _buffer = [];
+    private long _bufferBytes;
+    private int _batches;
+    private string _pdsUrl = "";
+
+    public ScanTotals Totals { get; set; } = totals;
+
+    public PdsProgress Pds { get; set; } = pds;
+
+    /// <summary>Why the reading of the current PDS stopped early (a cap or a cycle), or null.</summary>
+    public string? Limit { get; set; }
+
+    /// <summary>The PDS the next records come from; a batch never mixes PDSes, so a change flushes the buffer first.</summary>
+    public async Task ReadingFromAsync(string pdsUrl)
+    {
+        if (pdsUrl != _pdsUrl)
+        {
+            await FlushAsync();
+            _pdsUrl = pdsUrl;
+        }
+    }
+
+    /// <summary>One more request to the current PDS, within the cap.</summary>
+    public void Spend()
+    {
+        if (Pds.Pages >= settings.MaxPagesPerPds)
+        {
+            throw new ScanLimitReachedException($"more than {settings.MaxPagesPerPds} requests to it in one scan (PdsScan:MaxPagesPerPds)");
+        }
+
+        Pds = Pds with { Pages = Pds.Pages + 1 };
+    }
+
+    public void CountRepos(int repos)
+    {
+        Pds = Pds with { Repos = Pds.Repos + repos };
+        if (Pds.Repos > settings.MaxReposPerPds)
+        {
+            throw new ScanLimitReachedException($"more than {settings.MaxReposPerPds} repos in one scan (PdsScan:MaxReposPerPds)");
+        }
+    }
+
+    public async Task AddAsync(RecordEntry record)
+    {
+        var raw = record.Value.GetRawText();
+        var bytes = Encoding.UTF8.GetByteCount(raw);
+        var fetched = bytes > settings.MaxRecordBytes
+            ? new FetchedRecord(record.Uri.Value, record.Cid.Value, "", $"the record is {bytes} bytes; the cap is {settings.MaxRecordBytes} (PdsScan:MaxRecordBytes)")
+            : new FetchedRecord(record.Uri.Value, record.Cid.Value, raw);
+        var size = fetched.Value.Length + fetched.Uri.Length + 128;
+        if (_buffer.Count > 0 && _bufferBytes + size > settings.MaxBatchBytes)
+        {
+            await FlushAsync();
+        }
+
+        _buffer.Add(fetched);
+        _bufferBytes += size;
+        Pds = Pds with { Records = Pds.Records + 1 };
+        Totals = Totals with { RecordsListed = Totals.RecordsListed + 1 };
+        if (_buffer.Count >= settings.RecordsPerBatch)
+        {
+            await FlushAsync();
+        }
+
+        if (Pds.Records > settings.MaxRecordsPerPds)
+        {
+            throw new ScanLimitReachedException($"more than {settings.MaxRecordsPerPds} records in one scan (PdsScan:MaxRecordsPerPds)");
+        }
+    }
+
+    public async Task FlushAsync()
+    {
+        if (_buffer.Count == 0)
+        {
+            return;
+        }
+
+        var id = BatchId("records", _buffer.Select(r => $"{r.Uri} {r.Cid}"));
+        await context.Publish(new IndexRecords(operationId, id, _pdsUrl, _buffer.ToList()));
+        _buffer.Clear();
+        _bufferBytes = 0;
+    }
+
+    /// <summary>A sweep does not need to follow its listing's records: it never touches the keys it lists.</summary>
+    public Task SweepAsync(string did, string collection, IReadOnlyList<string> present, DateTimeOffset listedFrom, string deletionSource) =>
+        context.Publish(new SweepCollection(
+            operationId, BatchId($"sweep {did} {collection} {deletionSource}", present), did, collection, present, listedFrom, deletionSource));
+
+    /// <summary>After the repo's records: its revision, and the confirmation of its records (see <see cref="RepoSynced"/>).</summary>
+    public async Task RepoSyncedAsync(string did, string pdsUrl, string rev, string? commitCid, bool unchanged)
+    {
+        await FlushAsync();
+        await context.Publish(new RepoSynced(operationId, BatchId($"synced {did} {pdsUrl} {rev} {unchanged}", []), did, pdsUrl, rev, commitCid, unchanged));
+    }
+
+    public Task RemoveRepoAsync(string did, string deletionSource) =>
+        context.Publish(new RemoveRepo(operationId, BatchId($"remove {did} {deletionSource}", []), did, deletionSource));
+
+    /// <summary>
+    /// The batch's identity: the operation, the unit (lane and sequence), the batch's place in the unit, and what it holds.
+    /// A unit run again after a crash sends the same ids for the same records (the IndexWorker's ledger drops the
+    /// repeats); the same records reached twice in one operation — a DID listed on two pages or by two PDSes — get
+    /// different ids, so every batch sent is a batch the ledger counts; if the PDS changed in between, the ids differ and
+    /// nothing is dropped.
+    /// </summary>
+    private Guid BatchId(string kind, IEnumerable<string> content)
+    {
+        Totals = Totals with { BatchesSent = Totals.BatchesSent + 1 };
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(Encoding.UTF8.GetBytes($"{operationId:N}\n{lane}\n{sequence}\n{_batches++}\n{kind}\n"));
+        foreach (var line in content)
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes(line + "\n"));
+        }
+
+        return new Guid(hash.GetHashAndReset().AsSpan(0, 16));
+    }
+}
