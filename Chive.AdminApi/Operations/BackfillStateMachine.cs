@@ -90,8 +90,8 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
                 .Then(c => Fail(c.Saga, c.Message.Error, time))
                 .TransitionTo(Failed)
                 .Then(c => metrics.Finished(c.Saga)),
-            CompleteScanWhenDone(When(LaneProgressed).Then(c => ScanWork.RecordLane(c.Saga, c.Message)).Then(c => c.Saga.LastHeardAt = time.GetUtcNow())),
-            CompleteScanWhenDone(When(Indexed).Then(c => ScanWork.RecordIndexed(c.Saga, c.Message)).Then(c => c.Saga.LastHeardAt = time.GetUtcNow())),
+            CompleteScanWhenDone(When(LaneProgressed).Then(c => ScanWork.RecordLane(c.Saga, c.Message, types.Get(c.Saga.Type).DescribeScan)).Then(c => c.Saga.LastHeardAt = time.GetUtcNow())),
+            CompleteScanWhenDone(When(Indexed).Then(c => ScanWork.RecordIndexed(c.Saga, c.Message, types.Get(c.Saga.Type).DescribeScan)).Then(c => c.Saga.LastHeardAt = time.GetUtcNow())),
             When(Watched)
                 .If(c => Watchdog.ShouldResendStart(c.Saga, options.Value, time.GetUtcNow()), resend => resend
                     .Then(c =>

@@ -12,7 +12,10 @@ namespace Chive.AdminApi.Operations;
 /// </summary>
 public static class ScanWork
 {
-    public static void RecordLane(BackfillOperation operation, ScanLaneProgressed report)
+    /// <summary>What an operation type reports of a scan (<c>IOperationType.DescribeScan</c>).</summary>
+    public delegate IReadOnlyDictionary<string, long> Describe(ScanTotals lanes, RecordsIndexed indexed);
+
+    public static void RecordLane(BackfillOperation operation, ScanLaneProgressed report, Describe describe)
     {
         operation.ScanLanes = Math.Max(operation.ScanLanes, report.Lanes);
         var totals = operation.LaneTotals.TryGetValue(report.Lane, out var known) ? Max(known, report.Totals) : report.Totals;
@@ -28,9 +31,11 @@ public static class ScanWork
         {
             operation.Progress = Math.Max(operation.Progress, (int)Math.Clamp(reposDone * 100 / reposKnown, 0, 99));
         }
+
+        Report(operation, describe);
     }
 
-    public static void RecordIndexed(BackfillOperation operation, RecordsIndexed report)
+    public static void RecordIndexed(BackfillOperation operation, RecordsIndexed report, Describe describe)
     {
         if (operation.Indexed is null || report.Batches >= operation.Indexed.Batches)
         {
@@ -38,6 +43,7 @@ public static class ScanWork
         }
 
         operation.RecordsProcessed = Math.Max(operation.RecordsProcessed, operation.Indexed.Records);
+        Report(operation, describe);
     }
 
     public static bool IsDone(BackfillOperation operation) =>
@@ -45,11 +51,20 @@ public static class ScanWork
         && operation.FinishedLanes.Count >= operation.ScanLanes
         && (operation.Indexed?.Batches ?? 0) >= operation.LaneTotals.Values.Sum(t => t.BatchesSent);
 
-    /// <summary>Completes the scan; its metadata is what the operation's type says a finished scan reports.</summary>
-    public static void Complete(BackfillOperation operation, TimeProvider time, Func<ScanTotals, RecordsIndexed, IReadOnlyDictionary<string, long>> describe)
+    /// <summary>Completes the scan, with the final numbers of <see cref="Report"/>.</summary>
+    public static void Complete(BackfillOperation operation, TimeProvider time, Describe describe)
     {
         operation.Progress = 100;
         operation.CompletedAt = time.GetUtcNow();
+        Report(operation, describe);
+    }
+
+    /// <summary>
+    /// The scan's numbers so far, as the operation's type describes them, in its metadata — updated on every report, so
+    /// a running scan shows what it has done (the same keys it ends with), not only a percentage.
+    /// </summary>
+    private static void Report(BackfillOperation operation, Describe describe)
+    {
         var indexed = operation.Indexed ?? RecordsIndexed.None(operation.CorrelationId);
         operation.RecordsProcessed = Math.Max(operation.RecordsProcessed, indexed.Records);
         foreach (var (key, value) in describe(Sum(operation.LaneTotals.Values), indexed))

@@ -144,7 +144,7 @@ public sealed class XrpcClient(PoliteHttp http)
     {
         using var json = await QueryJsonAsync(service, GetLatestCommit, [("did", did.Value)], cancellationToken);
         var root = json.RootElement;
-        return Cid.TryParse(String(root, "cid"), out var cid, out _) && String(root, "rev") is { Length: > 0 and <= 64 } rev && rev.All(char.IsAsciiLetterOrDigit)
+        return Cid.TryParse(String(root, "cid"), out var cid, out _) && String(root, "rev") is { } rev && LatestCommit.IsRev(rev)
             ? new LatestCommit(cid, rev)
             : throw Malformed(GetLatestCommit, service, "the answer has no valid cid and rev");
     }

@@ -29,4 +29,8 @@ public sealed record ListRecordsPage(IReadOnlyList<RecordEntry> Records, string?
 }
 
 /// <summary><c>com.atproto.sync.getLatestCommit</c>: the repo's current commit CID and revision (a TID, which only grows).</summary>
-public sealed record LatestCommit(Cid Cid, string Rev);
+public sealed record LatestCommit(Cid Cid, string Rev)
+{
+    /// <summary>A revision as we accept one from a PDS: a TID is 13 base32 characters; anything not short and alphanumeric is not one.</summary>
+    public static bool IsRev([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? rev) => rev is { Length: > 0 and <= 64 } && rev.All(char.IsAsciiLetterOrDigit);
+}

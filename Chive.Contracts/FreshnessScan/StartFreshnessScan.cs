@@ -2,7 +2,7 @@ using Chive.Contracts.Operations;
 
 namespace Chive.Contracts.FreshnessScan;
 
-/// <summary>First unit of a freshness scan: fix its window from <paramref name="Tier"/>, count the stale repos, start the chain.</summary>
+/// <summary>First unit of a freshness scan: take the snapshot of the repos stale in <paramref name="Tier"/>, count them, start the chain.</summary>
 public sealed record StartFreshnessScan(Guid OperationId, string Tier) : IChainedWork
 {
     string IChainedWork.Chain => IChainedWork.StartChain;

@@ -7,6 +7,7 @@ internal static class FreshnessScanExtensions
     public static void AddFreshnessScan(this IBusRegistrationConfigurator bus)
     {
         bus.AddConsumer<StartFreshnessScanConsumer, StartFreshnessScanConsumerDefinition>();
+        bus.AddConsumer<FreshnessListingConsumer, FreshnessListingConsumerDefinition>();
         bus.AddConsumer<FreshnessChunkConsumer, FreshnessChunkConsumerDefinition>();
     }
 

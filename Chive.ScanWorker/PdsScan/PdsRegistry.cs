@@ -100,18 +100,20 @@ public sealed class PdsRegistry(NpgsqlDataSource dataSource, IOptions<PdsRegistr
     }
 
     /// <summary>
-    /// A complete scan: active with records (next in 24 h) or no_chive_records (next in 168 h); failures reset. False
-    /// when the claim is no longer this owner's (a chunk run again after its outcome was recorded).
+    /// A complete scan: active with records (next in 24 h) or no_chive_records (next in 168 h); failures reset; the number
+    /// of repos it listed kept (the freshness scan's measure of the PDS's size). False when the claim is no longer this
+    /// owner's (a chunk run again after its outcome was recorded).
     /// </summary>
-    public Task<bool> CompleteAsync(Uri url, string owner, int chiveRecordCount, CancellationToken cancellationToken = default) =>
+    public Task<bool> CompleteAsync(Uri url, string owner, int chiveRecordCount, long? repoCount = null, CancellationToken cancellationToken = default) =>
         FinishAsync(url, owner, """
             UPDATE pds_registry SET
                 status = CASE WHEN @count > 0 THEN 'active' ELSE 'no_chive_records' END,
-                has_chive_records = @count > 0, chive_record_count = @count,
+                has_chive_records = @count > 0, chive_record_count = @count, repo_count = coalesce(@repos, repo_count),
                 last_scan_at = now(), next_scan_at = now() + CASE WHEN @count > 0 THEN @active ELSE @none END,
                 consecutive_failures = 0, last_error = NULL, lease_owner = NULL, lease_expires_at = NULL
             WHERE pds_url = @url AND lease_owner = @owner
-            """, cancellationToken, ("count", chiveRecordCount), ("active", options.Value.ActiveRescan), ("none", options.Value.NoRecordsRescan));
+            """, cancellationToken, ("count", chiveRecordCount), ("active", options.Value.ActiveRescan), ("none", options.Value.NoRecordsRescan),
+            ("repos", repoCount is { } n ? (int)Math.Min(int.MaxValue, n) : DBNull.Value));
 
     /// <summary>A failed scan (unreachable, timeout, 5xx after retries): back off, and give up after too many.</summary>
     public Task<bool> FailAsync(Uri url, string owner, string error, CancellationToken cancellationToken = default) =>

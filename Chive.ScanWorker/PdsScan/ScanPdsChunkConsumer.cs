@@ -115,7 +115,7 @@ public sealed class ScanPdsChunkConsumer(
             return;
         }
 
-        if (chunk.Did is null && !await registry.CompleteAsync(pds, owner, (int)Math.Min(int.MaxValue, batcher.Pds.Records), context.CancellationToken))
+        if (chunk.Did is null && !await registry.CompleteAsync(pds, owner, (int)Math.Min(int.MaxValue, batcher.Pds.Records), batcher.Pds.Repos, context.CancellationToken))
         {
             logger.LogInformation("Operation {OperationId} no longer holds {Pds}: its outcome was recorded before", chunk.OperationId, pds);
         }

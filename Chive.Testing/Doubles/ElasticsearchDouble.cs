@@ -233,12 +233,16 @@ public sealed class ElasticsearchDouble : HttpDouble
         }
 
         var all = hits.OrderBy(d => d.Key, StringComparer.Ordinal).ToList();
-        var page = new JsonArray(all.Take(size).Select(d => (JsonNode)new JsonObject
+        var withVersion = body["version"]?.GetValueKind() == JsonValueKind.True;
+        var page = new JsonArray(all.Take(size).Select(d =>
         {
-            ["_index"] = Resolve(index),
-            ["_id"] = d.Key,
-            ["_score"] = 1.0,
-            ["_source"] = d.Value.Source.DeepClone(),
+            var hit = new JsonObject { ["_index"] = Resolve(index), ["_id"] = d.Key, ["_score"] = 1.0, ["_source"] = d.Value.Source.DeepClone() };
+            if (withVersion)
+            {
+                hit["_version"] = d.Value.Version; // "version": true asks for it, as in Elasticsearch
+            }
+
+            return (JsonNode)hit;
         }).ToArray());
         return Results.Json(new JsonObject
         {

@@ -41,6 +41,12 @@ public sealed class ChiveAppFixture : IAsyncLifetime
 
     public GrobidDouble GrobidServer { get; private set; } = null!;
 
+    /// <summary>
+    /// Settings of the ScanWorker that replace the tests' (for the benchmarks: larger caps and units, a proxy in front of
+    /// the PLC directory), made once the atproto network runs.
+    /// </summary>
+    public Func<AtprotoTestNetwork, Task<Dictionary<string, string>>>? ScanWorkerSettings { get; init; }
+
     /// <summary>Where the services' logs of this fixture go.</summary>
     public FileLoggerProvider? LogFile { get; private set; }
 
@@ -95,7 +101,7 @@ public sealed class ChiveAppFixture : IAsyncLifetime
             ["Operations__StartResendAfter"] = "00:00:04",
             ["Operations__WatchInterval"] = "00:00:01",
         });
-        Configure(builder, ResourceNames.ScanWorker, new()
+        Configure(builder, ResourceNames.ScanWorker, Merge(new()
         {
             ["Governance__PdsUrl"] = GovernancePds.BaseAddress.ToString(),
             ["Governance__Did"] = Governance.Did,
@@ -114,7 +120,7 @@ public sealed class ChiveAppFixture : IAsyncLifetime
             ["PdsScan__MaxRecordsPerPds"] = "20000",
             ["PdsScan__MaxRecordBytes"] = "1048576",
             ["Freshness__ReposPerChunk"] = "2",
-        });
+        }, ScanWorkerSettings is null ? [] : await ScanWorkerSettings(Network)));
         App = await builder.BuildAsync(timeout.Token);
         await App.StartAsync(timeout.Token);
         await Task.WhenAll(Services.Select(s => App.ResourceNotifications.WaitForResourceHealthyAsync(s, timeout.Token)));
@@ -129,19 +135,27 @@ public sealed class ChiveAppFixture : IAsyncLifetime
     /// own API (refresh, then a prefix query on the keyword field <c>uri</c>), so the same assertion holds for the
     /// double and for a real cluster. Id → source.
     /// </summary>
-    public async Task<Dictionary<string, JsonObject>> SearchDocumentsAsync(string uriPrefix, string index = Chive.IndexWorker.Search.SearchWriter.Alias)
+    public async Task<Dictionary<string, JsonObject>> SearchDocumentsAsync(string uriPrefix, string index = Chive.IndexWorker.Search.SearchWriter.Alias) =>
+        (await SearchHitsAsync(uriPrefix, index)).ToDictionary(h => h["_id"]!.GetValue<string>(), h => h["_source"]!.AsObject(), StringComparer.Ordinal);
+
+    /// <summary>How many times each search document under <paramref name="uriPrefix"/> was written (its <c>_version</c>).</summary>
+    public async Task<Dictionary<string, long>> SearchVersionsAsync(string uriPrefix) =>
+        (await SearchHitsAsync(uriPrefix, Chive.IndexWorker.Search.SearchWriter.Alias))
+            .ToDictionary(h => h["_id"]!.GetValue<string>(), h => h["_version"]!.GetValue<long>(), StringComparer.Ordinal);
+
+    private async Task<List<JsonObject>> SearchHitsAsync(string uriPrefix, string index)
     {
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Elasticsearch.Port}") };
         (await client.PostAsync($"/{index}/_refresh", null)).EnsureSuccessStatusCode();
         using var response = await client.PostAsJsonAsync($"/{index}/_search", new JsonObject
         {
             ["size"] = 10_000,
+            ["version"] = true,
             ["query"] = new JsonObject { ["prefix"] = new JsonObject { ["uri"] = new JsonObject { ["value"] = uriPrefix } } },
         });
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, $"_search answered {(int)response.StatusCode}: {body}");
-        return JsonNode.Parse(body)!["hits"]!["hits"]!.AsArray()
-            .ToDictionary(h => h!["_id"]!.GetValue<string>(), h => h!["_source"]!.AsObject(), StringComparer.Ordinal);
+        return JsonNode.Parse(body)!["hits"]!["hits"]!.AsArray().Select(h => h!.AsObject()).ToList();
     }
 
     /// <summary>The index the <c>eprints</c> alias points at (null when there is no alias), through Elasticsearch's API.</summary>
@@ -246,6 +260,16 @@ public sealed class ChiveAppFixture : IAsyncLifetime
 
         Assert.True(result.Success, result.Message);
         await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, restart.Token);
+    }
+
+    private static Dictionary<string, string> Merge(Dictionary<string, string> settings, Dictionary<string, string> overrides)
+    {
+        foreach (var (name, value) in overrides)
+        {
+            settings[name] = value;
+        }
+
+        return settings;
     }
 
     private static void Configure(IDistributedApplicationTestingBuilder builder, string project, Dictionary<string, string> environment)

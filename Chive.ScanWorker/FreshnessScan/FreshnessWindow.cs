@@ -1,4 +1,4 @@
-namespace Chive.Contracts.FreshnessScan;
+namespace Chive.ScanWorker.FreshnessScan;
 
 /// <summary>
 /// Which live records a freshness scan checks: those inside any of <see cref="Any"/>. The bounds are absolute, fixed at
