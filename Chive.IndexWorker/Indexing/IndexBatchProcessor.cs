@@ -74,27 +74,9 @@ public sealed class IndexBatchProcessor(NpgsqlDataSource dataSource, RecordIndex
     public Task<RecordsIndexed> RemoveRepoAsync(RemoveRepo remove, CancellationToken cancellationToken) =>
         RunAsync(remove.OperationId, remove.BatchId, async (connection, transaction) =>
         {
-            await using var command = new NpgsqlCommand("""
-                WITH gone AS (
-                    UPDATE indexed_records SET deleted_at = now(), deletion_source = @source
-                    WHERE did = @did AND deleted_at IS NULL
-                    RETURNING uri),
-                eprints AS (
-                    UPDATE eprints_index e SET deleted_at = now(), deletion_source = @source
-                    FROM gone WHERE e.uri = gone.uri AND e.deleted_at IS NULL
-                    RETURNING e.uri)
-                SELECT (SELECT count(*) FROM gone)::int, coalesce((SELECT array_agg(uri) FROM eprints), '{}')
-                """, connection, transaction);
-            command.Parameters.AddWithValue("did", remove.Did);
-            command.Parameters.AddWithValue("source", remove.DeletionSource);
-            int deleted;
-            string[] eprints;
-            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-            {
-                await reader.ReadAsync(cancellationToken);
-                (deleted, eprints) = (reader.GetInt32(0), reader.GetFieldValue<string[]>(1));
-            }
-
+            var outcome = await RecordIndexer.SweepAsync(
+                connection, transaction, remove.Did, collection: null, presentRkeys: [], listedFrom: null, cancellationToken, remove.DeletionSource);
+            var (deleted, eprints) = (outcome.Deleted, outcome.DeletedEprints);
             var errors = await search.WriteAsync([], eprints, cancellationToken);
             logger.LogInformation("Operation {OperationId}: {Did} is gone ({Source}): {Count} records marked deleted", remove.OperationId, remove.Did, remove.DeletionSource, deleted);
             return new LedgerEntry(Records: 0, Changed: 0, Invalid: 0, Deleted: deleted, SearchErrors: errors);

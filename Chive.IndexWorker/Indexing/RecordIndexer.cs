@@ -249,20 +249,20 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
 
     /// <summary>
     /// Marks deleted (with <paramref name="deletionSource"/>: <c>scan_missing</c> for a scan, <c>pds_404</c> for a freshness
-    /// scan) every live record of <paramref name="collection"/> in
-    /// <paramref name="did"/>'s repo whose key is not in <paramref name="presentRkeys"/> and that was last written before
-    /// <paramref name="listedFrom"/> (a record written after the listing began may simply be newer than it), and the
-    /// eprints among them.
+    /// scan, <c>takedown</c> or <c>account_deleted</c> for a repo gone as a whole) every live record of
+    /// <paramref name="collection"/> (null: of every collection) in <paramref name="did"/>'s repo whose key is not in
+    /// <paramref name="presentRkeys"/> and that was last written before <paramref name="listedFrom"/> (a record written
+    /// after the listing began may simply be newer than it; null: whenever), and the eprints among them.
     /// </summary>
     public static async Task<SweepOutcome> SweepAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, string did, string collection,
-        IReadOnlyList<string> presentRkeys, DateTimeOffset listedFrom, CancellationToken cancellationToken, string deletionSource = SweepCollection.ScanMissing)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string did, string? collection,
+        IReadOnlyList<string> presentRkeys, DateTimeOffset? listedFrom, CancellationToken cancellationToken, string deletionSource = SweepCollection.ScanMissing)
     {
         await using var command = new NpgsqlCommand("""
             WITH gone AS (
                 UPDATE indexed_records SET deleted_at = now(), deletion_source = @source
-                WHERE did = @did AND collection = @collection AND deleted_at IS NULL
-                  AND NOT (rkey = ANY(@present)) AND updated_at < @listedFrom
+                WHERE did = @did AND (@collection::text IS NULL OR collection = @collection) AND deleted_at IS NULL
+                  AND NOT (rkey = ANY(@present)) AND (@listedFrom::timestamptz IS NULL OR updated_at < @listedFrom)
                 RETURNING uri),
             eprints AS (
                 UPDATE eprints_index e SET deleted_at = now(), deletion_source = @source
@@ -271,9 +271,9 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
             SELECT (SELECT count(*) FROM gone)::int, coalesce((SELECT array_agg(uri) FROM eprints), '{}')
             """, connection, transaction);
         command.Parameters.AddWithValue("did", did);
-        command.Parameters.AddWithValue("collection", collection);
+        command.Parameters.AddWithValue("collection", (object?)collection ?? DBNull.Value);
         command.Parameters.AddWithValue("present", presentRkeys.ToArray());
-        command.Parameters.AddWithValue("listedFrom", listedFrom);
+        command.Parameters.AddWithValue("listedFrom", (object?)listedFrom ?? DBNull.Value);
         command.Parameters.AddWithValue("source", deletionSource);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);

@@ -14,7 +14,7 @@ namespace Chive.ScanWorker.FreshnessScan;
 
 /// <summary>
 /// One unit of a freshness scan: the next <see cref="FreshnessOptions.ReposPerChunk"/> repos of its snapshot. Per repo: its DID
-/// document (cached) says where it lives now; this scan's listing of that PDS (<see cref="FreshnessListingConsumer"/>),
+/// document (cached; several repos at once) says where it lives now; this scan's listing of that PDS (<see cref="FreshnessListingConsumer"/>),
 /// or else one <c>getLatestCommit</c>, says its current revision. The same revision as at its last complete read →
 /// nothing changed: every record of it is confirmed, none fetched. Otherwise the repo is read
 /// again from where it lives now (<see cref="RepoReader"/>): changed records re-projected from their new content, new ones
@@ -41,11 +41,17 @@ public sealed class FreshnessChunkConsumer(
         var batcher = new ScanBatcher(chunk.OperationId, lane: 0, chunk.Sequence, context, scanOptions.Value, chunk.Totals, PdsProgress.Zero);
         try
         {
-            foreach (var repo in repos)
+            // Where each repo lives and its current revision: network only, several repos at once (each host is still
+            // paced by its own limiter). Then, in DID order, what follows from it — the batches go out in the same order
+            // whenever the unit runs.
+            var probes = new Probe[repos.Count];
+            await Parallel.ForEachAsync(Enumerable.Range(0, repos.Count), new ParallelOptions { MaxDegreeOfParallelism = options.Value.Concurrency, CancellationToken = work.Token },
+                async (i, token) => probes[i] = await ProbeAsync(repos[i], token));
+            for (var i = 0; i < repos.Count; i++)
             {
                 work.Token.ThrowIfCancellationRequested();
-                batcher.Pds = PdsProgress.Zero; // the per-PDS caps bound the requests for one repo here
-                await CheckAsync(batcher, repo, heldByRepo.GetValueOrDefault(repo.Did) ?? [], work.Token);
+                batcher.Pds = PdsProgress.Zero; // the per-PDS caps bound the reading of one repo here
+                await ApplyAsync(batcher, repos[i], probes[i], heldByRepo.GetValueOrDefault(repos[i].Did) ?? [], work.Token);
             }
         }
         catch (OperationCanceledException) when (work.IsCancelled)
@@ -77,81 +83,132 @@ public sealed class FreshnessChunkConsumer(
         }
     }
 
-    private async Task CheckAsync(ScanBatcher batcher, StaleRepo repo, HashSet<string> held, CancellationToken cancellationToken)
+    /// <summary>What the network says of one repo: where it lives, and its current revision or why there is none.</summary>
+    private sealed record Probe(ProbeKind Kind, Did? Did = null, Uri? Home = null, string? Rev = null, string? CommitCid = null, Exception? Error = null);
+
+    private enum ProbeKind
+    {
+        /// <summary>Its current revision is known (<see cref="Probe.Rev"/>), from where it lives (<see cref="Probe.Home"/>).</summary>
+        Current,
+
+        /// <summary>Not a DID (the snapshot holds what the index held).</summary>
+        NotADid,
+
+        /// <summary>A did:plc tombstoned in its directory: the account is deleted.</summary>
+        Tombstoned,
+
+        /// <summary>The DID document could not be resolved, or names no usable PDS.</summary>
+        Unresolved,
+
+        /// <summary>The PDS the DID document names says the account is gone or inactive (<see cref="Probe.Error"/>).</summary>
+        AccountState,
+
+        /// <summary>The PDS could not be asked (refused, timeout, 5xx, circuit open, rate limited, an unusable answer).</summary>
+        Unreachable,
+    }
+
+    private async Task<Probe> ProbeAsync(StaleRepo repo, CancellationToken cancellationToken)
     {
         if (!Did.TryParse(repo.Did, out var did))
         {
-            Count(batcher, checkedOut: false, t => t);
-            return;
+            return new Probe(ProbeKind.NotADid);
         }
 
-        var home = await HomeAsync(batcher, did, cancellationToken);
-        if (home is null)
+        var home = await HomeAsync(did, cancellationToken);
+        if (home.Kind != ProbeKind.Current)
         {
-            return;
+            return home;
         }
 
         // The current revision: from this scan's listing of the PDS if it named the repo as active, else one request.
-        (string Rev, string? Cid) current;
-        if (repo.Listed is { Active: true } listed && listed.PdsUrl == ServiceOrigin.Normalize(home))
+        if (repo.Listed is { Active: true } listed && listed.PdsUrl == ServiceOrigin.Normalize(home.Home!))
         {
-            current = (listed.Rev, listed.CommitCid);
+            return home with { Rev = listed.Rev, CommitCid = listed.CommitCid };
         }
-        else
+
+        var asked = await LatestCommitAsync(home, cancellationToken);
+        if (asked.Kind != ProbeKind.AccountState)
         {
-            try
-            {
-                current = await LatestCommitAsync(batcher, home, did, cancellationToken);
-            }
-            catch (XrpcException ex) when (IsAccountState(ex))
-            {
-                // Before believing that the account is gone or inactive, make sure its DID document still names this PDS
-                // (ours may be cached from before a move): the PDS it names now is the one asked.
-                resolver.Invalidate(did);
-                var now = await HomeAsync(batcher, did, cancellationToken);
-                if (now is null)
-                {
-                    return;
-                }
+            return asked;
+        }
 
-                if (now == home)
-                {
-                    await AccountStateAsync(batcher, did, home, ex);
-                    return;
-                }
+        // Before believing that the account is gone or inactive, make sure its DID document still names this PDS (ours
+        // may be cached from before a move): the PDS it names now is the one asked.
+        resolver.Invalidate(did);
+        var now = await HomeAsync(did, cancellationToken);
+        if (now.Kind != ProbeKind.Current)
+        {
+            return now;
+        }
 
-                home = now;
-                try
-                {
-                    current = await LatestCommitAsync(batcher, home, did, cancellationToken);
-                }
-                catch (XrpcException again) when (IsAccountState(again))
-                {
-                    await AccountStateAsync(batcher, did, home, again);
-                    return;
-                }
-                catch (XrpcException again)
-                {
-                    Unreachable(batcher, did, home, again);
-                    return;
-                }
-            }
-            catch (XrpcException ex)
-            {
-                Unreachable(batcher, did, home, ex);
+        return now.Home == home.Home ? asked : await LatestCommitAsync(now, cancellationToken);
+    }
+
+    /// <summary>Where the repo lives now, by its DID document (cached by the resolver).</summary>
+    private async Task<Probe> HomeAsync(Did did, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var identity = await resolver.ResolveAsync(did, cancellationToken);
+            return ServiceOrigin.TryNormalize(identity.PdsEndpoint, out var origin)
+                ? new Probe(ProbeKind.Current, did, new Uri(origin))
+                : new Probe(ProbeKind.Unresolved, did, Error: new DidResolutionException(
+                    did, DidResolutionError.MalformedDocument, $"the PDS endpoint {identity.PdsEndpoint} is not a service origin"));
+        }
+        catch (DidResolutionException ex)
+        {
+            return new Probe(ex.Error is DidResolutionError.Deactivated ? ProbeKind.Tombstoned : ProbeKind.Unresolved, did, Error: ex);
+        }
+    }
+
+    private async Task<Probe> LatestCommitAsync(Probe home, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var commit = await xrpc.GetLatestCommitAsync(home.Home!, home.Did!, cancellationToken);
+            return home with { Rev = commit.Rev, CommitCid = commit.Cid.Value };
+        }
+        catch (XrpcException ex)
+        {
+            return home with { Kind = IsAccountState(ex) ? ProbeKind.AccountState : ProbeKind.Unreachable, Error = ex };
+        }
+    }
+
+    private async Task ApplyAsync(ScanBatcher batcher, StaleRepo repo, Probe probe, HashSet<string> held, CancellationToken cancellationToken)
+    {
+        switch (probe.Kind)
+        {
+            case ProbeKind.NotADid:
+                Count(batcher, checkedOut: false, t => t);
                 return;
-            }
+            case ProbeKind.Tombstoned:
+                logger.LogInformation("{Did}'s DID is deactivated (tombstoned): its records are removed", probe.Did);
+                await batcher.RemoveRepoAsync(repo.Did, "account_deleted");
+                Count(batcher, checkedOut: true, t => t with { ReposGone = t.ReposGone + 1 });
+                return;
+            case ProbeKind.Unresolved:
+                logger.LogInformation("{Did} could not be resolved ({Error}): nothing changed, checked again next time", probe.Did, probe.Error!.Message);
+                Count(batcher, checkedOut: false, t => t with { ReposUnreachable = t.ReposUnreachable + 1 });
+                return;
+            case ProbeKind.AccountState:
+                await AccountStateAsync(batcher, probe);
+                return;
+            case ProbeKind.Unreachable:
+                logger.LogWarning("{Did} on {Pds} could not be checked ({Kind}): nothing changed", probe.Did, probe.Home, ((XrpcException)probe.Error!).Kind);
+                Count(batcher, checkedOut: false, t => t with { ReposUnreachable = t.ReposUnreachable + 1 });
+                return;
         }
 
+        var (did, home) = (probe.Did!, probe.Home!);
         var origin = ServiceOrigin.Normalize(home);
         if (repo.PdsUrl is not null && repo.PdsUrl != origin)
         {
             batcher.Totals = batcher.Totals with { ReposMoved = batcher.Totals.ReposMoved + 1 };
             logger.LogInformation("{Did} moved from {From} to {To}: read from its new PDS", did, repo.PdsUrl, origin);
         }
-        else if (current.Rev == repo.Rev)
+        else if (probe.Rev == repo.Rev)
         {
-            await batcher.RepoSyncedAsync(did.Value, origin, current.Rev, current.Cid, unchanged: true);
+            await batcher.RepoSyncedAsync(did.Value, origin, probe.Rev!, probe.CommitCid, unchanged: true);
             Count(batcher, checkedOut: true, t => t with { ReposUnchanged = t.ReposUnchanged + 1 });
             return;
         }
@@ -177,47 +234,12 @@ public sealed class FreshnessChunkConsumer(
         switch (read)
         {
             case RepoRead.Complete or RepoRead.Empty:
-                await batcher.RepoSyncedAsync(did.Value, origin, current.Rev, current.Cid, unchanged: false);
+                await batcher.RepoSyncedAsync(did.Value, origin, probe.Rev!, probe.CommitCid, unchanged: false);
                 break;
             case RepoRead.NotHosted:
                 Count(batcher, checkedOut: false, t => t);
                 break;
         }
-    }
-
-    /// <summary>
-    /// Where the repo lives now, by its DID document (cached by the resolver). A tombstoned DID has its records removed
-    /// (<c>account_deleted</c>); one that cannot be resolved changes nothing. Either way the repo is counted, and null returned.
-    /// </summary>
-    private async Task<Uri?> HomeAsync(ScanBatcher batcher, Did did, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var identity = await resolver.ResolveAsync(did, cancellationToken);
-            return ServiceOrigin.TryNormalize(identity.PdsEndpoint, out var origin)
-                ? new Uri(origin)
-                : throw new DidResolutionException(did, DidResolutionError.MalformedDocument, $"the PDS endpoint {identity.PdsEndpoint} is not a service origin");
-        }
-        catch (DidResolutionException ex) when (ex.Error is DidResolutionError.Deactivated)
-        {
-            logger.LogInformation("{Did}'s DID is deactivated (tombstoned): its records are removed", did);
-            await batcher.RemoveRepoAsync(did.Value, "account_deleted");
-            Count(batcher, checkedOut: true, t => t with { ReposGone = t.ReposGone + 1 });
-            return null;
-        }
-        catch (DidResolutionException ex)
-        {
-            logger.LogInformation("{Did} could not be resolved ({Error}): nothing changed, checked again next time", did, ex.Message);
-            Count(batcher, checkedOut: false, t => t with { ReposUnreachable = t.ReposUnreachable + 1 });
-            return null;
-        }
-    }
-
-    private async Task<(string Rev, string? Cid)> LatestCommitAsync(ScanBatcher batcher, Uri home, Did did, CancellationToken cancellationToken)
-    {
-        batcher.Spend();
-        var commit = await xrpc.GetLatestCommitAsync(home, did, cancellationToken);
-        return (commit.Rev, commit.Cid.Value);
     }
 
     /// <summary>The PDS speaks of the account: gone (taken down, deleted) or inactive (deactivated, suspended).</summary>
@@ -228,25 +250,20 @@ public sealed class FreshnessChunkConsumer(
     /// The account's state, as the PDS its DID document names says: taken down or deleted → its records removed
     /// (<c>takedown</c>, <c>account_deleted</c>); deactivated or suspended → kept as they are, checked again next time.
     /// </summary>
-    private async Task AccountStateAsync(ScanBatcher batcher, Did did, Uri home, XrpcException ex)
+    private async Task AccountStateAsync(ScanBatcher batcher, Probe probe)
     {
-        if (ex.Kind is XrpcErrorKind.RepoTakendown or XrpcErrorKind.RepoNotFound)
+        var kind = ((XrpcException)probe.Error!).Kind;
+        if (kind is XrpcErrorKind.RepoTakendown or XrpcErrorKind.RepoNotFound)
         {
-            var source = ex.Kind == XrpcErrorKind.RepoTakendown ? "takedown" : "account_deleted";
-            logger.LogInformation("{Did} on {Pds}: {Kind}: its records are removed ({Source})", did, home, ex.Kind, source);
-            await batcher.RemoveRepoAsync(did.Value, source);
+            var source = kind == XrpcErrorKind.RepoTakendown ? "takedown" : "account_deleted";
+            logger.LogInformation("{Did} on {Pds}: {Kind}: its records are removed ({Source})", probe.Did, probe.Home, kind, source);
+            await batcher.RemoveRepoAsync(probe.Did!.Value, source);
             Count(batcher, checkedOut: true, t => t with { ReposGone = t.ReposGone + 1 });
             return;
         }
 
-        logger.LogInformation("{Did} on {Pds}: {Kind}: kept as it is, checked again next time", did, home, ex.Kind);
+        logger.LogInformation("{Did} on {Pds}: {Kind}: kept as it is, checked again next time", probe.Did, probe.Home, kind);
         Count(batcher, checkedOut: false, t => t with { ReposDeactivated = t.ReposDeactivated + 1 });
-    }
-
-    private void Unreachable(ScanBatcher batcher, Did did, Uri home, XrpcException ex)
-    {
-        logger.LogWarning("{Did} on {Pds} could not be checked ({Kind}): nothing changed", did, home, ex.Kind);
-        Count(batcher, checkedOut: false, t => t with { ReposUnreachable = t.ReposUnreachable + 1 });
     }
 
     /// <summary>A repo's outcome in the totals: checked out (done) or left stale (skipped), and its kind.</summary>

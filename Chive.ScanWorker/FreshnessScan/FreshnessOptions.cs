@@ -38,6 +38,10 @@ public sealed class FreshnessOptions
     [Range(1, 10_000)]
     public int ReposPerChunk { get; set; } = 50;
 
+    /// <summary>Repos of a unit whose DID and revision are looked up at once (default 8); each host keeps its own pace.</summary>
+    [Range(1, 64)]
+    public int Concurrency { get; set; } = 8;
+
     /// <summary>The window of <paramref name="tier"/> as of <paramref name="now"/>, fixed for the whole scan.</summary>
     public FreshnessWindow WindowFor(string tier, DateTimeOffset now)
     {
