@@ -3,10 +3,8 @@ using Chive.Contracts.Operations;
 namespace Chive.Contracts.Indexing;
 
 /// <summary>
-/// A repo was read completely and cleanly (or found unchanged) at revision <paramref name="Rev"/> on
-/// <paramref name="PdsUrl"/>: the IndexWorker records the revision, confirms every live record of the repo (last synced
-/// now), and moves them to <paramref name="PdsUrl"/> if the repo moved. <paramref name="Unchanged"/>: nothing was
-/// re-read, so the confirmed records count as the operation's records. A ledger batch like any other.
+/// Repos read completely and cleanly, or found unchanged (see <see cref="SyncedRepo"/>), sent after their records: the
+/// IndexWorker records each one's revision, confirms every live record of it (last synced now), and moves them to the
+/// PDS it lives on now. One message for all the repos of a unit of work; a ledger batch like any other.
 /// </summary>
-public sealed record RepoSynced(
-    Guid OperationId, Guid BatchId, string Did, string PdsUrl, string Rev, string? CommitCid, bool Unchanged) : IOperationWork;
+public sealed record RepoSynced(Guid OperationId, Guid BatchId, IReadOnlyList<SyncedRepo> Repos) : IOperationWork;

@@ -45,29 +45,39 @@ public sealed class IndexBatchProcessor(NpgsqlDataSource dataSource, RecordIndex
         }, cancellationToken);
 
     /// <summary>
-    /// Records the repo's revision and confirms its live records (last synced now), moving them to the PDS the repo now
-    /// lives on. For a repo found unchanged, the confirmed records are the batch's records.
+    /// Records each repo's revision and confirms its live records (last synced now), moving them to the PDS the repo now
+    /// lives on. The confirmed records of repos found unchanged are the batch's records.
     /// </summary>
     public Task<RecordsIndexed> RepoSyncedAsync(RepoSynced synced, CancellationToken cancellationToken) =>
         RunAsync(synced.OperationId, synced.BatchId, async (connection, transaction) =>
         {
+            var repos = synced.Repos.GroupBy(r => r.Did, StringComparer.Ordinal).Select(g => g.Last()).ToList(); // one row per repo
             await using var command = new NpgsqlCommand("""
-                WITH state AS (
-                    INSERT INTO repo_sync_state AS s (did, pds_url, rev, commit_cid, operation_id) VALUES (@did, @pds, @rev, @cid, @op)
+                WITH input AS (
+                    SELECT * FROM unnest(@dids, @pdses, @revs, @cids, @unchanged) AS i(did, pds_url, rev, commit_cid, unchanged)),
+                state AS (
+                    INSERT INTO repo_sync_state AS s (did, pds_url, rev, commit_cid, operation_id)
+                    SELECT did, pds_url, rev, commit_cid, @op FROM input
                     ON CONFLICT (did) DO UPDATE SET pds_url = EXCLUDED.pds_url, rev = EXCLUDED.rev, commit_cid = EXCLUDED.commit_cid,
                         operation_id = EXCLUDED.operation_id, synced_at = now()),
                 eprints AS (
-                    UPDATE eprints_index SET last_synced_at = now(), pds_url = @pds
-                    WHERE uri IN (SELECT uri FROM indexed_records WHERE did = @did) AND deleted_at IS NULL)
-                UPDATE indexed_records SET last_synced_at = now(), pds_url = @pds WHERE did = @did AND deleted_at IS NULL
+                    UPDATE eprints_index e SET last_synced_at = now(), pds_url = i.pds_url
+                    FROM indexed_records r JOIN input i ON i.did = r.did
+                    WHERE e.uri = r.uri AND e.deleted_at IS NULL),
+                confirmed AS (
+                    UPDATE indexed_records r SET last_synced_at = now(), pds_url = i.pds_url
+                    FROM input i WHERE r.did = i.did AND r.deleted_at IS NULL
+                    RETURNING i.unchanged)
+                SELECT count(*) FILTER (WHERE unchanged)::int FROM confirmed
                 """, connection, transaction);
-            command.Parameters.AddWithValue("did", synced.Did);
-            command.Parameters.AddWithValue("pds", synced.PdsUrl);
-            command.Parameters.AddWithValue("rev", synced.Rev);
-            command.Parameters.AddWithValue("cid", (object?)synced.CommitCid ?? DBNull.Value);
+            command.Parameters.AddWithValue("dids", repos.Select(r => r.Did).ToArray());
+            command.Parameters.AddWithValue("pdses", repos.Select(r => r.PdsUrl).ToArray());
+            command.Parameters.AddWithValue("revs", repos.Select(r => r.Rev).ToArray());
+            command.Parameters.AddWithValue("cids", repos.Select(r => r.CommitCid).ToArray());
+            command.Parameters.AddWithValue("unchanged", repos.Select(r => r.Unchanged).ToArray());
             command.Parameters.AddWithValue("op", synced.OperationId);
-            var confirmed = await command.ExecuteNonQueryAsync(cancellationToken);
-            return new LedgerEntry(Records: synced.Unchanged ? confirmed : 0, Changed: 0, Invalid: 0, Deleted: 0, SearchErrors: 0);
+            var confirmed = (int)(await command.ExecuteScalarAsync(cancellationToken))!;
+            return new LedgerEntry(Records: confirmed, Changed: 0, Invalid: 0, Deleted: 0, SearchErrors: 0);
         }, cancellationToken);
 
     /// <summary>A repo gone for good: every live record of it marked deleted with the given source, its eprints out of search.</summary>

@@ -3,7 +3,7 @@ using MassTransit;
 
 namespace Chive.IndexWorker.Indexing;
 
-/// <summary>Records a repo's revision, confirms its records, and tells the saga the operation's new totals.</summary>
+/// <summary>Records repos' revisions, confirms their records, and tells the saga the operation's new totals.</summary>
 public sealed class RepoSyncedConsumer(IndexBatchProcessor processor) : IConsumer<RepoSynced>
 {
     public async Task Consume(ConsumeContext<RepoSynced> context) =>

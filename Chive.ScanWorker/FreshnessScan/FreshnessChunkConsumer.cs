@@ -208,7 +208,7 @@ public sealed class FreshnessChunkConsumer(
         }
         else if (probe.Rev == repo.Rev)
         {
-            await batcher.RepoSyncedAsync(did.Value, origin, probe.Rev!, probe.CommitCid, unchanged: true);
+            batcher.RepoSynced(did.Value, origin, probe.Rev!, probe.CommitCid, unchanged: true);
             Count(batcher, checkedOut: true, t => t with { ReposUnchanged = t.ReposUnchanged + 1 });
             return;
         }
@@ -234,7 +234,7 @@ public sealed class FreshnessChunkConsumer(
         switch (read)
         {
             case RepoRead.Complete or RepoRead.Empty:
-                await batcher.RepoSyncedAsync(did.Value, origin, probe.Rev!, probe.CommitCid, unchanged: false);
+                batcher.RepoSynced(did.Value, origin, probe.Rev!, probe.CommitCid, unchanged: false);
                 break;
             case RepoRead.NotHosted:
                 Count(batcher, checkedOut: false, t => t);

@@ -19,6 +19,7 @@ public sealed class ScanLimitReachedException(string message) : Exception(messag
 public sealed class ScanBatcher(Guid operationId, int lane, int sequence, ConsumeContext context, PdsScanOptions settings, ScanTotals totals, PdsProgress pds)
 {
     private readonly List<FetchedRecord> _buffer = [];
+    private readonly List<SyncedRepo> _synced = [];
     private long _bufferBytes;
     private int _batches;
     private string _pdsUrl = "";
@@ -88,17 +89,23 @@ public sealed class ScanBatcher(Guid operationId, int lane, int sequence, Consum
         }
     }
 
+    /// <summary>Sends the buffered records, then the repos synced so far (whose records went out before them).</summary>
     public async Task FlushAsync()
     {
-        if (_buffer.Count == 0)
+        if (_buffer.Count > 0)
         {
-            return;
+            var id = BatchId("records", _buffer.Select(r => $"{r.Uri} {r.Cid}"));
+            await context.Publish(new IndexRecords(operationId, id, _pdsUrl, _buffer.ToList()));
+            _buffer.Clear();
+            _bufferBytes = 0;
         }
 
-        var id = BatchId("records", _buffer.Select(r => $"{r.Uri} {r.Cid}"));
-        await context.Publish(new IndexRecords(operationId, id, _pdsUrl, _buffer.ToList()));
-        _buffer.Clear();
-        _bufferBytes = 0;
+        if (_synced.Count > 0)
+        {
+            var id = BatchId("synced", _synced.Select(r => $"{r.Did} {r.PdsUrl} {r.Rev} {r.Unchanged}"));
+            await context.Publish(new RepoSynced(operationId, id, _synced.ToList()));
+            _synced.Clear();
+        }
     }
 
     /// <summary>A sweep does not need to follow its listing's records: it never touches the keys it lists.</summary>
@@ -106,11 +113,14 @@ public sealed class ScanBatcher(Guid operationId, int lane, int sequence, Consum
         context.Publish(new SweepCollection(
             operationId, BatchId($"sweep {did} {collection} {deletionSource}", present), did, collection, present, listedFrom, deletionSource));
 
-    /// <summary>After the repo's records: its revision, and the confirmation of its records (see <see cref="RepoSynced"/>).</summary>
-    public async Task RepoSyncedAsync(string did, string pdsUrl, string rev, string? commitCid, bool unchanged)
+    /// <summary>
+    /// After the repo's records: its revision, and the confirmation of its records (see <see cref="RepoSynced"/>), sent
+    /// with the next flush, together with every other repo synced until then. A repo synced twice keeps the last.
+    /// </summary>
+    public void RepoSynced(string did, string pdsUrl, string rev, string? commitCid, bool unchanged)
     {
-        await FlushAsync();
-        await context.Publish(new RepoSynced(operationId, BatchId($"synced {did} {pdsUrl} {rev} {unchanged}", []), did, pdsUrl, rev, commitCid, unchanged));
+        _synced.RemoveAll(r => r.Did == did);
+        _synced.Add(new SyncedRepo(did, pdsUrl, rev, commitCid, unchanged));
     }
 
     public Task RemoveRepoAsync(string did, string deletionSource) =>

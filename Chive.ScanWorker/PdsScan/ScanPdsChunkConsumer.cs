@@ -144,7 +144,7 @@ public sealed class ScanPdsChunkConsumer(
             // freshness scan, never missed by it.
             if (read == RepoRead.Complete && repo.Rev is { Length: > 0 and <= 64 } rev && rev.All(char.IsAsciiLetterOrDigit))
             {
-                await batcher.RepoSyncedAsync(repo.Did.Value, ServiceOrigin.Normalize(pds), rev, repo.Head, unchanged: false);
+                batcher.RepoSynced(repo.Did.Value, ServiceOrigin.Normalize(pds), rev, repo.Head, unchanged: false);
             }
         }
 
@@ -176,7 +176,7 @@ public sealed class ScanPdsChunkConsumer(
         var read = await reader.ReadAsync(batcher, pds, did, (await held.GetAsync([single], cancellationToken)).GetValueOrDefault(single) ?? [], SweepCollection.ScanMissing, cancellationToken);
         if (read == RepoRead.Complete && commit is not null)
         {
-            await batcher.RepoSyncedAsync(single, ServiceOrigin.Normalize(pds), commit.Rev, commit.Cid.Value, unchanged: false);
+            batcher.RepoSynced(single, ServiceOrigin.Normalize(pds), commit.Rev, commit.Cid.Value, unchanged: false);
         }
     }
 
