@@ -146,6 +146,23 @@ public sealed class BackfillPageTests(ChiveAppFixture fixture, BrowserFixture br
     }
 
     [Fact]
+    public async Task A_freshness_scan_started_from_its_card_checks_the_tier_chosen()
+    {
+        await using var session = await OpenAsync("freshness-tier");
+        var page = session.Page;
+        await SignInAsync(page);
+        using var admin = fixture.CreateAdminClient();
+
+        await Card(page, "freshnessScan").GetByLabel("Tier").SelectOptionAsync("background");
+        var id = await StartAsync(page, "freshnessScan", "Started");
+        var done = await admin.WaitForEndAsync(id);
+
+        Assert.Equal(("completed", "background"), (done.Status(), done.Meta("tier")));
+        await Expect(page.Locator($"#history #op-{id}")).ToHaveAttributeAsync("data-status", "completed", new() { Timeout = 15_000 });
+        await session.ScreenshotAsync("freshness-tier");
+    }
+
+    [Fact]
     public async Task An_invalid_DID_shows_the_validation_message_and_sends_nothing()
     {
         await using var session = await OpenAsync("invalid-did");

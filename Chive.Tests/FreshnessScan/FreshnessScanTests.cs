@@ -124,8 +124,8 @@ public sealed class FreshnessScanTests(ChiveAppFixture fixture)
         for (var i = 0; i < 4; i++)
         {
             proxy.ResetCount();
-            var done = await FreshnessAsync(admin, names[i]);
-            Assert.Equal(("completed", "1", "1"), (done.Status(), done.Meta("reposStale"), done.Meta("reposUnchanged")));
+            var done = await FreshnessAsync(admin, names[i], throughTriggerBackfill: i == 2);
+            Assert.Equal(("completed", "1", "1", names[i]), (done.Status(), done.Meta("reposStale"), done.Meta("reposUnchanged"), done.Meta("tier")));
             Assert.Equal(0L, await StaleCountAsync(dids[i]));
             // One repo on a PDS of five: one getLatestCommit is cheaper than a listing, and all it costs.
             Assert.Equal(["GET /xrpc/com.atproto.sync.getLatestCommit"], proxy.Log);
@@ -341,11 +341,19 @@ public sealed class FreshnessScanTests(ChiveAppFixture fixture)
         return (done.Status(), done.Records());
     }
 
-    private static async Task<JsonObject> FreshnessAsync(HttpClient admin, string? tier = null)
+    /// <summary>Triggers a freshness scan (through its own method, or through <c>triggerBackfill</c>) and waits for its end.</summary>
+    private static async Task<JsonObject> FreshnessAsync(HttpClient admin, string? tier = null, bool throughTriggerBackfill = false)
     {
-        var started = await admin.PostAsync("triggerFreshnessScan", tier is null ? new JsonObject() : new JsonObject { ["tier"] = tier });
+        var input = tier is null ? new JsonObject() : new JsonObject { ["tier"] = tier };
+        if (throughTriggerBackfill)
+        {
+            input["type"] = "freshnessScan";
+        }
+
+        var started = await admin.PostAsync(throughTriggerBackfill ? "triggerBackfill" : "triggerFreshnessScan", input);
         Assert.False(started["alreadyRunning"]!.GetValue<bool>());
-        return await admin.WaitForEndAsync(started["operationId"]!.GetValue<string>());
+        var id = throughTriggerBackfill ? started["operation"]!["id"]!.GetValue<string>() : started["operationId"]!.GetValue<string>();
+        return await admin.WaitForEndAsync(id);
     }
 
     /// <summary>
