@@ -142,9 +142,10 @@ public sealed class ScanPdsChunkConsumer(
             var read = await reader.ReadAsync(batcher, pds, repo.Did, heldByRepo.GetValueOrDefault(repo.Did.Value) ?? [], SweepCollection.ScanMissing, cancellationToken);
             // The revision listRepos gave before the repo was read: a repo that changed meanwhile is read again by the next
             // freshness scan, never missed by it.
-            if (read == RepoRead.Complete && repo.Rev is { Length: > 0 and <= 64 } rev && rev.All(char.IsAsciiLetterOrDigit))
+            if (read == RepoRead.Complete && LatestCommit.IsRev(repo.Rev))
             {
-                batcher.RepoSynced(repo.Did.Value, ServiceOrigin.Normalize(pds), rev, repo.Head, unchanged: false);
+                var head = Cid.TryParse(repo.Head, out var cid, out _) ? cid.Value : null;
+                batcher.RepoSynced(repo.Did.Value, ServiceOrigin.Normalize(pds), repo.Rev, head, unchanged: false);
             }
         }
 
