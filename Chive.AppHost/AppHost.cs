@@ -16,6 +16,12 @@ var rabbitmq = external ? builder.AddConnectionString(ResourceNames.RabbitMq) : 
 var elasticsearch = external ? builder.AddConnectionString(ResourceNames.Elasticsearch) : builder.AddElasticsearch();
 var grobid = external ? builder.AddConnectionString(ResourceNames.Grobid) : builder.AddGrobid();
 
+// The citation upstreams' credentials (Parameters:crossref-mailto, Parameters:semantic-scholar-api-key — user secrets
+// locally, the deployment's secret store in production). Empty is allowed: Crossref then puts us in its public pool
+// (the worker warns at start-up) and Semantic Scholar in its shared unauthenticated one.
+var crossrefMailto = builder.AddParameter("crossref-mailto");
+var semanticScholarKey = builder.AddParameter("semantic-scholar-api-key", secret: true);
+
 // Services. Each references and waits for exactly what it uses; the three that use PostgreSQL apply the
 // schema migrations at start-up under an advisory lock, so whichever starts first migrates and the others wait.
 builder.AddProject<Projects.Chive_AdminApi>(ResourceNames.AdminApi)
@@ -32,6 +38,8 @@ builder.AddProject<Projects.Chive_CitationWorker>(ResourceNames.CitationWorker)
     .WithReference(database).WaitFor(database)    // eprints to read, citations to write
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithReference(grobid).WaitFor(grobid)        // GROBID loads its models for a minute before it answers
+    .WithEnvironment("Citations__Crossref__Mailto", crossrefMailto)
+    .WithEnvironment("Citations__SemanticScholar__ApiKey", semanticScholarKey)
     .WithHttpHealthCheck("/health");
 
 builder.AddProject<Projects.Chive_IndexWorker>(ResourceNames.IndexWorker)

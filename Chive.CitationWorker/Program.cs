@@ -1,4 +1,5 @@
 using Chive.CitationWorker.Extensions;
+using Prometheus;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -8,5 +9,6 @@ builder.AddApplicationServices();
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
+app.MapMetrics(); // the citation series (CitationMetrics), in Prometheus text
 
 app.Run();

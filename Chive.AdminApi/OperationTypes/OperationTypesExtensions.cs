@@ -19,6 +19,7 @@ public static class OperationTypesExtensions
         .AddOperationType<DidSyncType>()
         .AddOperationType<FullReindexType>()
         .AddOperationType<FreshnessScanType>()
+        .AddOperationType<CitationExtractionType>()
         .AddSingleton<OperationTypeRegistry>();
 
     private static IServiceCollection AddOperationType<T>(this IServiceCollection services) where T : class, IOperationType =>

@@ -20,6 +20,9 @@ public sealed class BackfillOperation : SagaStateMachineInstance, ISagaVersion
     /// <summary>The metadata key of how many times the watchdog sent the first unit of work again (absent: never).</summary>
     public const string StartResendsKey = "startResends";
 
+    /// <summary>Keys only the API and the saga write: a worker's details never replace them.</summary>
+    public static bool IsTriggerKey(string key) => key is StartedByKey or CancelledByKey or StartResendsKey;
+
     public Guid CorrelationId { get; set; }
 
     /// <summary>The machine's state name: Running, Completed, Failed or Cancelled (Initial/Final are never stored).</summary>

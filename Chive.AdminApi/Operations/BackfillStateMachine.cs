@@ -71,6 +71,18 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
                 {
                     c.Saga.LastHeardAt = time.GetUtcNow();
                     c.Saga.Progress = Math.Max(c.Saga.Progress, Math.Clamp(c.Message.Progress, 0, 99));
+                    if (c.Message.RecordsProcessed >= c.Saga.RecordsProcessed)
+                    {
+                        // Live counts of the report that is at least as far as any before it (never older ones).
+                        foreach (var (key, value) in c.Message.Details ?? new Dictionary<string, string>())
+                        {
+                            if (!BackfillOperation.IsTriggerKey(key))
+                            {
+                                c.Saga.Metadata[key] = value;
+                            }
+                        }
+                    }
+
                     c.Saga.RecordsProcessed = Math.Max(c.Saga.RecordsProcessed, c.Message.RecordsProcessed);
                 }),
             When(WorkCompleted)
@@ -81,7 +93,11 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
                     c.Saga.CompletedAt = time.GetUtcNow();
                     foreach (var (key, value) in c.Message.Details ?? new Dictionary<string, string>())
                     {
-                        c.Saga.Metadata.TryAdd(key, value);
+                        // The final counts replace the live ones; what the trigger recorded stays.
+                        if (!BackfillOperation.IsTriggerKey(key))
+                        {
+                            c.Saga.Metadata[key] = value;
+                        }
                     }
                 })
                 .TransitionTo(Completed)

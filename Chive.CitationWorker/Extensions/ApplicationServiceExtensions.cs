@@ -1,4 +1,5 @@
 using Chive.AtProto;
+using Chive.CitationWorker.Citations;
 using Chive.Messaging;
 using Chive.Storage;
 
@@ -9,9 +10,14 @@ internal static class ApplicationServiceExtensions
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.AddChiveDatabase();
-        builder.AddChiveMessaging();
+        builder.AddChiveMessaging(bus =>
+        {
+            bus.AddOperationWork();
+            bus.AddCitationExtraction();
+        });
         builder.AddAtProtoClient();
         builder.AddGrobid();
+        builder.AddCitationExtractionServices();
         return builder;
     }
 }

@@ -10,8 +10,7 @@ internal static class GrobidExtensions
 
     public static IHostApplicationBuilder AddGrobid(this IHostApplicationBuilder builder)
     {
-        // Trailing slash so relative paths such as "api/isalive" keep any path prefix of the base URL.
-        var url = new Uri(builder.Configuration.GetRequiredConnectionString(ResourceNames.Grobid).TrimEnd('/') + "/");
+        var url = BaseUrl(builder.Configuration);
         builder.Services.AddHttpClient(HttpClientName, client => client.BaseAddress = url);
 
         // Degraded, not unhealthy: without GROBID the worker still takes references from Crossref and Semantic
@@ -20,6 +19,10 @@ internal static class GrobidExtensions
             .AddCheck<GrobidHealthCheck>(ResourceNames.Grobid, failureStatus: HealthStatus.Degraded, timeout: TimeSpan.FromSeconds(5));
         return builder;
     }
+
+    /// <summary>GROBID's base URL, with a trailing slash so relative paths such as "api/isalive" keep any path prefix.</summary>
+    public static Uri BaseUrl(IConfiguration configuration) =>
+        new(configuration.GetRequiredConnectionString(ResourceNames.Grobid).TrimEnd('/') + "/");
 }
 
 /// <summary>GROBID answers <c>GET /api/isalive</c> with 200 <c>true</c> once its models are loaded.</summary>

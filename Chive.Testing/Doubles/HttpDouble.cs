@@ -1,7 +1,10 @@
+using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -14,6 +17,7 @@ namespace Chive.Testing.Doubles;
 /// </summary>
 public abstract class HttpDouble : IAsyncDisposable
 {
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
     private WebApplication? _app;
 
     public Uri BaseAddress { get; private set; } = null!;
@@ -34,6 +38,24 @@ public abstract class HttpDouble : IAsyncDisposable
     }
 
     protected abstract void Map(WebApplication app);
+
+    /// <summary>
+    /// Time since the double was created, on a monotonic clock: request logs use it so that tests can measure rates
+    /// and gaps without the wall clock jumping under them.
+    /// </summary>
+    protected TimeSpan Elapsed => _clock.Elapsed;
+
+    /// <summary>
+    /// The request path exactly as the client sent it, still percent-encoded. Kestrel decodes the path it routes on
+    /// but keeps <c>%2F</c>, so a DOI with its slash escaped and one with it bare would arrive differently; decoding the
+    /// raw target once treats both alike (and never decodes twice).
+    /// </summary>
+    protected static string RawPath(HttpContext context)
+    {
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
+        var query = raw.IndexOf('?', StringComparison.Ordinal);
+        return query < 0 ? raw : raw[..query];
+    }
 
     public async ValueTask DisposeAsync()
     {

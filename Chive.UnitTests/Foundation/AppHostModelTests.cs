@@ -11,6 +11,8 @@ public sealed class AppHostModelTests
     private static readonly string[] Infrastructure =
         [ResourceNames.Redis, ResourceNames.PostgresServer, ResourceNames.RabbitMq, ResourceNames.Elasticsearch, ResourceNames.Grobid];
 
+    private static readonly string[] CitationParameters = ["crossref-mailto", "semantic-scholar-api-key"];
+
     /// <summary>What each service references and waits for — exactly these, no more.</summary>
     private static readonly Dictionary<string, string[]> Dependencies = new()
     {
@@ -73,6 +75,26 @@ public sealed class AppHostModelTests
         Assert.Single(grobid.Annotations.OfType<HealthCheckAnnotation>());
     }
 
+    [Fact]
+    public async Task The_citation_worker_gets_the_Crossref_contact_and_the_Semantic_Scholar_key_as_a_secret()
+    {
+        await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Chive_AppHost>(["UseExternalServices=true"]);
+        var worker = builder.Resources.OfType<ProjectResource>().Single(p => p.Name == ResourceNames.CitationWorker);
+
+        var context = new EnvironmentCallbackContext(new DistributedApplicationExecutionContext(DistributedApplicationOperation.Run));
+        foreach (var callback in worker.Annotations.OfType<EnvironmentCallbackAnnotation>())
+        {
+            await callback.Callback(context);
+        }
+
+        var mailto = Assert.IsType<ParameterResource>(context.EnvironmentVariables["Citations__Crossref__Mailto"]);
+        var key = Assert.IsType<ParameterResource>(context.EnvironmentVariables["Citations__SemanticScholar__ApiKey"]);
+        Assert.Equal(("crossref-mailto", false), (mailto.Name, mailto.Secret));
+        Assert.Equal(("semantic-scholar-api-key", true), (key.Name, key.Secret));
+        Assert.DoesNotContain(builder.Resources.OfType<ProjectResource>().Where(p => p.Name != ResourceNames.CitationWorker),
+            p => p.Annotations.OfType<ResourceRelationshipAnnotation>().Any(a => CitationParameters.Contains(a.Resource.Name)));
+    }
+
     private static void AssertServices(IDistributedApplicationTestingBuilder builder)
     {
         var projects = builder.Resources.OfType<ProjectResource>().ToDictionary(p => p.Name);
@@ -81,7 +103,9 @@ public sealed class AppHostModelTests
         foreach (var (service, expected) in Dependencies)
         {
             var project = projects[service];
-            var references = Direct(project.Annotations.OfType<ResourceRelationshipAnnotation>().Where(a => a.Type == "Reference").Select(a => a.Resource));
+            // Parameters (the citation upstreams' credentials) are references too; they have their own test.
+            var references = Direct(project.Annotations.OfType<ResourceRelationshipAnnotation>()
+                .Where(a => a.Type == "Reference" && !CitationParameters.Contains(a.Resource.Name)).Select(a => a.Resource));
             var waits = Direct(project.Annotations.OfType<WaitAnnotation>().Select(a => a.Resource));
 
             Assert.Equal(expected.Order(), references);

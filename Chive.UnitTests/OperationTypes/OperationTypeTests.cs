@@ -12,12 +12,9 @@ public sealed class OperationTypeTests
         new ServiceCollection().AddOperationTypes().BuildServiceProvider().GetRequiredService<OperationTypeRegistry>();
 
     [Fact]
-    public void The_five_built_types_are_available_and_citation_extraction_is_not()
+    public void The_six_types_are_available_and_nothing_else()
     {
-        Assert.Equal(
-            [BackfillOperationType.PdsScan, BackfillOperationType.FreshnessScan, BackfillOperationType.FullReindex, BackfillOperationType.GovernanceSync, BackfillOperationType.DidSync],
-            BackfillOperationType.All.Where(Registry.IsAvailable));
-        Assert.Null(Registry.Find(BackfillOperationType.CitationExtraction));
+        Assert.Equal(BackfillOperationType.All, BackfillOperationType.All.Where(Registry.IsAvailable));
         Assert.Null(Registry.Find("everything"));
     }
 
@@ -48,6 +45,14 @@ public sealed class OperationTypeTests
         { BackfillOperationType.FreshnessScan, "{\"tier\":\"urgent\"}", "urgent", "tier=urgent" },
         { BackfillOperationType.FreshnessScan, "{\"tier\":\"background\"}", "background", "tier=background" },
         { BackfillOperationType.FreshnessScan, "{\"tier\":\"all\"}", "all", "tier=all" },
+        { BackfillOperationType.CitationExtraction, "{}", "*", "force=false" },
+        { BackfillOperationType.CitationExtraction, "{\"force\":true}", "*", "force=true" },
+        { BackfillOperationType.CitationExtraction, "{\"uri\":null,\"force\":false}", "*", "force=false" },
+        {
+            BackfillOperationType.CitationExtraction, "{\"uri\":\"at://did:plc:abcdefghijklmnopqrstuvwx/pub.chive.eprint.submission/3k2aaaaaaaa2a\"}",
+            "at://did:plc:abcdefghijklmnopqrstuvwx/pub.chive.eprint.submission/3k2aaaaaaaa2a",
+            "force=false;uri=at://did:plc:abcdefghijklmnopqrstuvwx/pub.chive.eprint.submission/3k2aaaaaaaa2a"
+        },
     };
 
     [Theory]
@@ -87,7 +92,21 @@ public sealed class OperationTypeTests
         { BackfillOperationType.FreshnessScan, "{\"tier\":\"due\"}" },
         { BackfillOperationType.FreshnessScan, "{\"tier\":\"URGENT\"}" },
         { BackfillOperationType.FreshnessScan, "{\"tier\":3}" },
+        { BackfillOperationType.CitationExtraction, "{\"uri\":\"https://example.com/paper.pdf\"}" },
+        { BackfillOperationType.CitationExtraction, "{\"uri\":\"at://not a did/pub.chive.eprint.submission/x\"}" },
+        { BackfillOperationType.CitationExtraction, "{\"uri\":5}" },
+        { BackfillOperationType.CitationExtraction, "{\"force\":\"yes\"}" },
     };
+
+    [Fact]
+    public async Task A_citation_extraction_of_a_record_that_is_not_an_eprint_is_refused_saying_so()
+    {
+        var check = await Registry.Find(BackfillOperationType.CitationExtraction)!.CheckInputAsync(
+            new JsonObject { ["uri"] = "at://did:plc:abcdefghijklmnopqrstuvwx/pub.chive.review.comment/3k2aaaaaaaa2a" }, CancellationToken.None);
+
+        Assert.Null(check.Input);
+        Assert.Equal("uri must name an eprint (pub.chive.eprint.submission), not pub.chive.review.comment", check.Refusal);
+    }
 
     public static TheoryData<string> PrivatePdsUrls() => new()
     {
