@@ -84,7 +84,10 @@ public sealed class DocumentFetcher(XrpcClient xrpc, DidResolver resolver, IOpti
             await file.DisposeAsync();
             var missing = ex.Kind is XrpcErrorKind.BlobNotFound or XrpcErrorKind.RepoNotFound or XrpcErrorKind.RepoTakendown
                 or XrpcErrorKind.RepoDeactivated or XrpcErrorKind.RepoSuspended or XrpcErrorKind.RecordNotFound
-                || ex.HttpStatus == 404;
+                || ex.HttpStatus == 404
+                // The reference PDS answers a blob it does not have with 400 InvalidRequest "Blob not found", not the
+                // lexicon's BlobNotFound.
+                || (ex.Kind == XrpcErrorKind.InvalidRequest && ex.ServerMessage.Contains("not found", StringComparison.OrdinalIgnoreCase));
             logger.LogInformation("Document of {Uri} not fetched: {Reason}", eprint.Uri, ex.Message);
             return new FetchedDocument(missing ? DocumentOutcome.Missing : DocumentOutcome.Unavailable, null, ex.Message);
         }

@@ -37,8 +37,8 @@ public sealed class BackfillPageTests(ChiveAppFixture fixture, BrowserFixture br
         await Expect(Card(page, "fullReindex").GetByRole(AriaRole.Button)).ToBeEnabledAsync();
         await Expect(Card(page, "freshnessScan").GetByRole(AriaRole.Button)).ToBeEnabledAsync();
         await Expect(Card(page, "freshnessScan").GetByLabel("Tier")).ToHaveValueAsync("");
-        await Expect(Card(page, "citationExtraction").GetByRole(AriaRole.Button)).ToBeDisabledAsync();
-        await Expect(Card(page, "citationExtraction")).ToContainTextAsync("Not available");
+        await Expect(Card(page, "citationExtraction").GetByRole(AriaRole.Button)).ToBeEnabledAsync();
+        await Expect(Card(page, "citationExtraction").GetByLabel("Eprint URI (optional)")).ToHaveValueAsync("");
         output.WriteLine($"first load: {session.BytesOnFirstLoad:N0} bytes transferred in {session.RequestsOnFirstLoad} requests");
 
         // Keyboard: the DID field and its button are reachable with Tab, and Enter in the field triggers.
@@ -160,6 +160,25 @@ public sealed class BackfillPageTests(ChiveAppFixture fixture, BrowserFixture br
         Assert.Equal(("completed", "background"), (done.Status(), done.Meta("tier")));
         await Expect(page.Locator($"#history #op-{id}")).ToHaveAttributeAsync("data-status", "completed", new() { Timeout = 15_000 });
         await session.ScreenshotAsync("freshness-tier");
+    }
+
+    [Fact]
+    public async Task A_citation_extraction_started_from_its_card_with_a_URI_extracts_that_eprint_only()
+    {
+        await using var session = await OpenAsync("citation-uri");
+        var page = session.Page;
+        await SignInAsync(page);
+        using var admin = fixture.CreateAdminClient();
+        const string uri = "at://did:plc:aaaaaaaaaaaaaaaaaaaaaaaa/pub.chive.eprint.submission/3k2aaaaaaaa2a";
+
+        await Card(page, "citationExtraction").GetByLabel("Eprint URI (optional)").FillAsync(uri);
+        var id = await StartAsync(page, "citationExtraction", "Started");
+        var done = await admin.WaitForEndAsync(id);
+
+        // We hold no such eprint: the run says so, naming it.
+        Assert.Equal(("failed", uri), (done.Status(), done.Meta("uri")));
+        Assert.Contains($"NotFound: no live eprint {uri} is indexed", done["error"]!.GetValue<string>(), StringComparison.Ordinal);
+        await Expect(page.Locator($"#history #op-{id}")).ToHaveAttributeAsync("data-status", "failed", new() { Timeout = 15_000 });
     }
 
     [Fact]

@@ -154,8 +154,9 @@ public sealed class GovernanceSyncTests(ChiveAppFixture fixture, ITestOutputHelp
 
         using var admin = fixture.CreateAdminClient();
         await AdminCalls.AssertErrorAsync(await admin.PostAsJsonAsync("/xrpc/pub.chive.admin.triggerBackfill", new { type = "everything" }), HttpStatusCode.BadRequest, "InvalidRequest");
-        await AdminCalls.AssertErrorAsync(await admin.PostAsJsonAsync("/xrpc/pub.chive.admin.triggerBackfill", new { type = "citationExtraction" }), HttpStatusCode.NotImplemented, "NotImplemented");
-        await AdminCalls.AssertErrorAsync(await admin.PostAsJsonAsync("/xrpc/pub.chive.admin.triggerCitationExtraction", new { }), HttpStatusCode.NotImplemented, "NotImplemented");
+        await AdminCalls.AssertErrorAsync(await admin.PostAsJsonAsync("/xrpc/pub.chive.admin.triggerBackfill",
+            new { type = "citationExtraction", uri = "at://did:plc:aaaaaaaaaaaaaaaaaaaaaaaa/pub.chive.review.comment/3k2aaaaaaaa2a" }), HttpStatusCode.BadRequest, "InvalidRequest");
+        await AdminCalls.AssertErrorAsync(await admin.PostAsJsonAsync("/xrpc/pub.chive.admin.triggerCitationExtraction", new { uri = "https://example.com/a.pdf" }), HttpStatusCode.BadRequest, "InvalidRequest");
         await AdminCalls.AssertErrorAsync(await admin.GetAsync("/xrpc/pub.chive.admin.getBackfillStatus?id=not-a-uuid"), HttpStatusCode.BadRequest, "InvalidRequest");
         await AdminCalls.AssertErrorAsync(await admin.GetAsync($"/xrpc/pub.chive.admin.getBackfillStatus?id={Guid.NewGuid()}"), HttpStatusCode.NotFound, "OperationNotFound");
         await AdminCalls.AssertErrorAsync(await admin.PostAsJsonAsync("/xrpc/pub.chive.admin.cancelBackfill", new { id = Guid.NewGuid() }), HttpStatusCode.NotFound, "OperationNotFound");

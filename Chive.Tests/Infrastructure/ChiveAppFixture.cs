@@ -41,6 +41,19 @@ public sealed class ChiveAppFixture : IAsyncLifetime
 
     public GrobidDouble GrobidServer { get; private set; } = null!;
 
+    public SemanticScholarDouble SemanticScholar { get; private set; } = null!;
+
+    public CrossrefDouble Crossref { get; private set; } = null!;
+
+    /// <summary>The Semantic Scholar key the AppHost hands the CitationWorker (its parameter); the double requires it.</summary>
+    public const string SemanticScholarKey = "test-s2-key";
+
+    /// <summary>The pace the CitationWorker is configured for, and that the Semantic Scholar double enforces.</summary>
+    public const double SemanticScholarRate = 10;
+
+    /// <summary>Settings of the CitationWorker that replace the tests' (for the benchmark).</summary>
+    public Dictionary<string, string>? CitationWorkerSettings { get; init; }
+
     /// <summary>
     /// Settings of the ScanWorker that replace the tests' (for the benchmarks: larger caps and units, a proxy in front of
     /// the PLC directory), made once the atproto network runs.
@@ -57,6 +70,10 @@ public sealed class ChiveAppFixture : IAsyncLifetime
         using var timeout = new CancellationTokenSource(StartTimeout);
         ElasticsearchServer = await ElasticsearchDouble.StartNewAsync();
         GrobidServer = await GrobidDouble.StartNewAsync();
+        SemanticScholar = await SemanticScholarDouble.StartNewAsync();
+        SemanticScholar.RatePerSecond = SemanticScholarRate;
+        SemanticScholar.RequiredApiKey = SemanticScholarKey;
+        Crossref = await CrossrefDouble.StartNewAsync();
         DatabaseName = await TestServers.CreateDatabaseAsync("chive_app");
 
         Network = await AtprotoTestNetwork.StartAsync();
@@ -80,6 +97,8 @@ public sealed class ChiveAppFixture : IAsyncLifetime
             $"ConnectionStrings:{ResourceNames.RabbitMq}={rabbit.Uri}",
             $"ConnectionStrings:{ResourceNames.Elasticsearch}=http://127.0.0.1:{Elasticsearch.Port}",
             $"ConnectionStrings:{ResourceNames.Grobid}=http://127.0.0.1:{Grobid.Port}",
+            $"Parameters:semantic-scholar-api-key={SemanticScholarKey}",
+            "Parameters:crossref-mailto=tests@chive.test",
         ];
 
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Chive_AppHost>(args, timeout.Token);
@@ -121,6 +140,26 @@ public sealed class ChiveAppFixture : IAsyncLifetime
             ["PdsScan__MaxRecordBytes"] = "1048576",
             ["Freshness__ReposPerChunk"] = "2",
         }, ScanWorkerSettings is null ? [] : await ScanWorkerSettings(Network)));
+        Configure(builder, ResourceNames.CitationWorker, Merge(new()
+        {
+            ["AtProto__Ssrf__AllowedNetworks__0"] = "127.0.0.0/8",
+            ["AtProto__Ssrf__AllowedHosts__0"] = "localhost",
+            ["AtProto__Xrpc__RequestsPerSecondPerHost"] = "200",
+            ["AtProto__Xrpc__BurstPerHost"] = "50",
+            ["AtProto__Xrpc__RequestTimeout"] = "00:00:05",
+            ["AtProto__Identity__PlcDirectoryUrl"] = Network.PlcUrl.ToString(),
+            ["AtProto__Identity__DidWebScheme"] = "http",
+            ["AtProto__Identity__FailureCacheTtl"] = "00:00:01",
+            ["Citations__EprintsPerChunk"] = "3",
+            ["Citations__ProgressEvery"] = "2",
+            ["Citations__Grobid__Concurrency"] = "2",
+            ["Citations__Grobid__BusyRetryDelay"] = "00:00:00.200",
+            ["Citations__Grobid__DocumentTimeout"] = "00:00:10",
+            ["Citations__SemanticScholar__BaseUrl"] = new Uri(SemanticScholar.BaseAddress, "graph/v1/").ToString(),
+            ["Citations__SemanticScholar__RequestsPerSecond"] = SemanticScholarRate.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Citations__SemanticScholar__PageSize"] = "2",
+            ["Citations__Crossref__BaseUrl"] = Crossref.BaseAddress.ToString(),
+        }, CitationWorkerSettings ?? []));
         App = await builder.BuildAsync(timeout.Token);
         await App.StartAsync(timeout.Token);
         await Task.WhenAll(Services.Select(s => App.ResourceNotifications.WaitForResourceHealthyAsync(s, timeout.Token)));
@@ -300,7 +339,7 @@ public sealed class ChiveAppFixture : IAsyncLifetime
             await _registryDb.DisposeAsync();
         }
 
-        foreach (var disposable in new IAsyncDisposable?[] { GovernancePds, Network, Postgres, Redis, RabbitMq, Elasticsearch, Grobid, ElasticsearchServer, GrobidServer })
+        foreach (var disposable in new IAsyncDisposable?[] { GovernancePds, Network, Postgres, Redis, RabbitMq, Elasticsearch, Grobid, ElasticsearchServer, GrobidServer, SemanticScholar, Crossref })
         {
             if (disposable is not null)
             {
