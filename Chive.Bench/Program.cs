@@ -6,6 +6,7 @@ return args switch
     ["pds-scan", .. var rest] => await PdsScanBenchmark.RunAsync(rest),
     ["reindex", .. var rest] => await ReindexBenchmark.RunAsync(rest),
     ["freshness", .. var rest] => await FreshnessBenchmark.RunAsync(rest),
+    ["citations", .. var rest] => await CitationBenchmark.RunAsync(rest),
     ["chive-pattern", var connectionString, var esUrl] => await ReindexBenchmark.RunChivePatternAsync(connectionString, esUrl),
     _ => Usage(),
 };
@@ -15,5 +16,6 @@ static int Usage()
     Console.Error.WriteLine("usage: scripts/bench.sh pds-scan [--accounts N] [--records-per-account N]");
     Console.Error.WriteLine("       scripts/bench.sh reindex [--eprints N] [--batch-size N]");
     Console.Error.WriteLine("       scripts/bench.sh freshness [--repos N] [--records-per-repo N] [--changed-percent N]");
+    Console.Error.WriteLine("       scripts/bench.sh citations [--eprints N] [--references N] [--crossref-per-eprint N] [--s2-rate N] [--grobid-ms N]");
     return 2;
 }

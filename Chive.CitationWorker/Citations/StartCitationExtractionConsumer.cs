@@ -36,6 +36,12 @@ public sealed class StartCitationExtractionConsumer(
             return;
         }
 
+        // Heard from at once, with the number to process: the first eprints may take a while (a slow GROBID, a 1/s S2).
+        var metadata = new Dictionary<string, string>(CitationTotals.Zero.ToMetadata())
+        {
+            ["eprintsToProcess"] = total.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        await context.Publish(new BackfillProgressed(message.OperationId, 0, 0, metadata));
         await context.Publish(new CitationChunk(message.OperationId, message.Uri, message.Force, options.Value.EprintsPerChunk,
             AfterUri: null, Total: total, Totals: CitationTotals.Zero, Sequence: 0));
     }

@@ -6,16 +6,17 @@ namespace Chive.CitationWorker.Citations;
 /// service gave has passed. Rate and concurrency can change while running (Crossref announces its limits in headers).
 /// One gate per service and process, shared by every eprint in flight.
 /// </summary>
-public sealed class UpstreamGate(double requestsPerSecond, int concurrency, TimeProvider time)
+public sealed class UpstreamGate(double requestsPerSecond, int concurrency, TimeProvider time, TimeSpan margin = default)
 {
     private readonly Lock _lock = new();
     private readonly Queue<TaskCompletionSource> _waiting = new();
-    private TimeSpan _interval = Interval(requestsPerSecond);
+    private TimeSpan _interval = Interval(requestsPerSecond) + margin;
     private int _concurrency = concurrency;
     private int _inFlight;
     private DateTimeOffset _nextStart = DateTimeOffset.MinValue;
     private DateTimeOffset _blockedUntil = DateTimeOffset.MinValue;
 
+    /// <summary>The pace in use, margin included.</summary>
     public double RequestsPerSecond => 1 / _interval.TotalSeconds;
 
     public int Concurrency => _concurrency;
@@ -65,7 +66,7 @@ public sealed class UpstreamGate(double requestsPerSecond, int concurrency, Time
     {
         lock (_lock)
         {
-            _interval = Interval(requestsPerSecond);
+            _interval = Interval(requestsPerSecond) + margin;
             _concurrency = Math.Max(1, concurrency);
             while (_inFlight < _concurrency && _waiting.TryDequeue(out var next))
             {

@@ -77,6 +77,34 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
             updated_at = now(), last_synced_at = now(), deleted_at = NULL, deletion_source = NULL
         """;
 
+    /// <summary>
+    /// The citations users declare themselves (<c>pub.chive.eprint.citation</c>: <c>eprintUri</c>, <c>citedWork {title, doi,
+    /// arxivId, authors, year, venue}</c>, <c>citationType</c>, <c>context</c>) as <c>user-provided</c> rows of
+    /// <c>extracted_citations</c>, keyed by the record's URI — the rows citation extraction never touches. Projected in
+    /// SQL from the stored record, each field by its JSON kind (another kind is absent) and capped; a record without an
+    /// AT-URI <c>eprintUri</c> or a <c>citedWork</c> object gets no row.
+    /// </summary>
+    private const string InsertUserCitations = """
+        INSERT INTO extracted_citations AS c (eprint_uri, title, doi, arxiv_id, authors, year, venue, source, sources, confidence,
+            citation_type, context, user_record_uri, curator_did)
+        SELECT left(r.record ->> 'eprintUri', 2000),
+               CASE WHEN jsonb_typeof(w -> 'title') = 'string' THEN left(w ->> 'title', 1000) END,
+               CASE WHEN jsonb_typeof(w -> 'doi') = 'string' THEN lower(left(w ->> 'doi', 300)) END,
+               CASE WHEN jsonb_typeof(w -> 'arxivId') = 'string' THEN left(w ->> 'arxivId', 100) END,
+               CASE WHEN jsonb_typeof(w -> 'authors') = 'array' AND jsonb_array_length(w -> 'authors') <= 50 THEN w -> 'authors' END,
+               CASE WHEN jsonb_typeof(w -> 'year') = 'number' AND (w ->> 'year') ~ '^[0-9]{4}$' THEN (w ->> 'year')::int END,
+               CASE WHEN jsonb_typeof(w -> 'venue') = 'string' THEN left(w ->> 'venue', 500) END,
+               'user-provided', '{user-provided}', 1,
+               CASE WHEN jsonb_typeof(r.record -> 'citationType') = 'string' THEN left(r.record ->> 'citationType', 100) END,
+               CASE WHEN jsonb_typeof(r.record -> 'context') = 'string' THEN left(r.record ->> 'context', 1000) END,
+               r.uri, r.did
+        FROM indexed_records r, LATERAL (SELECT r.record -> 'citedWork' AS w) cited
+        WHERE r.uri = ANY(@uris) AND r.collection = 'pub.chive.eprint.citation'
+          AND jsonb_typeof(r.record -> 'eprintUri') = 'string' AND r.record ->> 'eprintUri' LIKE 'at://%' AND jsonb_typeof(w) = 'object'
+        """;
+
+    public const string UserCitationCollection = "pub.chive.eprint.citation";
+
     public async Task<IndexOutcome> IndexAsync(string pdsUrl, IReadOnlyList<FetchedRecord> records, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -191,6 +219,21 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
             await batch.ExecuteNonQueryAsync(cancellationToken);
         }
 
+        var citations = valid.Where(v => v.Uri.Collection.Value == UserCitationCollection && changed.Contains(v.Uri.Value)).Select(v => v.Uri.Value).ToArray();
+        if (citations.Length > 0)
+        {
+            // Replaced as a whole: a record changed into one that no longer qualifies leaves no row behind.
+            await using var project = new NpgsqlBatch(connection, transaction)
+            {
+                BatchCommands =
+                {
+                    new NpgsqlBatchCommand("DELETE FROM extracted_citations WHERE user_record_uri = ANY(@uris)") { Parameters = { new("uris", citations) } },
+                    new NpgsqlBatchCommand(InsertUserCitations) { Parameters = { new("uris", citations) } },
+                },
+            };
+            await project.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         return (changed, added);
     }
 
@@ -267,7 +310,9 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
             eprints AS (
                 UPDATE eprints_index e SET deleted_at = now(), deletion_source = @source
                 FROM gone WHERE e.uri = gone.uri AND e.deleted_at IS NULL
-                RETURNING e.uri)
+                RETURNING e.uri),
+            declared AS (
+                DELETE FROM extracted_citations c USING gone WHERE c.user_record_uri = gone.uri)
             SELECT (SELECT count(*) FROM gone)::int, coalesce((SELECT array_agg(uri) FROM eprints), '{}')
             """, connection, transaction);
         command.Parameters.AddWithValue("did", did);

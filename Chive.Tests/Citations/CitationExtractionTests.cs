@@ -49,12 +49,13 @@ public sealed class CitationExtractionTests(ChiveAppFixture fixture, ITestOutput
         var citing = await world.EprintAsync(account, $"Citing paper {g}", pdf, doiE1);
         var byDoi = await world.EprintAsync(account, $"Graph theory of citations {g}", doi: doiD);
         var byTitle = await world.EprintAsync(account, $"Quantum Widgets and their Applications {g}!");
+        // The author declares a citation of their own (a pub.chive.eprint.citation record): the scan makes it a
+        // user-provided row, which extraction must never touch.
+        var userCitation = await world.UserCitationAsync(account, citing, $"Declared by the author {g}", 1999);
         using var admin = fixture.CreateAdminClient();
         Assert.Equal("completed", (await admin.DidSyncAsync(account.Did)).Status());
-        var userCitation = $"at://{account.Did}/pub.chive.eprint.citation/3kuser{g}";
-        await world.ExecuteAsync(
-            "INSERT INTO extracted_citations (eprint_uri, title, source, user_record_uri, curator_did) VALUES (@e, 'Declared by the author', 'user-provided', @u, @d)",
-            ("e", citing), ("u", userCitation), ("d", account.Did));
+        string[] userRow = [$"{userCitation} | Declared by the author {g} | 1999 | extends | {account.Did} | [\"Ada Lovelace\"]"];
+        Assert.Equal(userRow, await world.UserRowsAsync(citing));
 
         var run = await CitationWorld.ExtractAsync(admin, new JsonObject { ["uri"] = citing });
 
@@ -101,6 +102,18 @@ public sealed class CitationExtractionTests(ChiveAppFixture fixture, ITestOutput
         Assert.Equal(ids, await world.RowIdsAsync(citing));
         Assert.Equal(expected, await world.RowsAsync(citing));
         Assert.Empty(await world.RowsAsync(byTitle)); // no document, no DOI: nothing to extract, nothing invented
+        Assert.Equal(userRow, await world.UserRowsAsync(citing));
+
+        // The author deletes their declared citation: the next sync removes its row, and only it.
+        await Chive.Tests.PdsScan.ScanWorld.CallAsUserAsync(world.Pds, account, "com.atproto.repo.deleteRecord", new JsonObject
+        {
+            ["repo"] = account.Did,
+            ["collection"] = "pub.chive.eprint.citation",
+            ["rkey"] = userCitation[(userCitation.LastIndexOf('/') + 1)..],
+        });
+        Assert.Equal("completed", (await admin.DidSyncAsync(account.Did)).Status());
+        Assert.Empty(await world.UserRowsAsync(citing));
+        Assert.Equal(expected, await world.RowsAsync(citing));
     }
 
     [Fact]

@@ -72,6 +72,50 @@ public sealed class CitationWorld(ChiveAppFixture fixture)
         return JsonNode.Parse(body)!["uri"]!.GetValue<string>();
     }
 
+    /// <summary>A citation the account declares itself (<c>pub.chive.eprint.citation</c>); returns its AT-URI.</summary>
+    public async Task<string> UserCitationAsync(SeededAccount account, string eprintUri, string title, int year)
+    {
+        using var user = new HttpClient { BaseAddress = Pds };
+        user.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", account.AccessJwt);
+        using var written = await user.PostAsJsonAsync("/xrpc/com.atproto.repo.createRecord", new JsonObject
+        {
+            ["repo"] = account.Did,
+            ["collection"] = "pub.chive.eprint.citation",
+            ["validate"] = false,
+            ["record"] = new JsonObject
+            {
+                ["$type"] = "pub.chive.eprint.citation",
+                ["eprintUri"] = eprintUri,
+                ["citedWork"] = new JsonObject { ["title"] = title, ["year"] = year, ["authors"] = new JsonArray("Ada Lovelace") },
+                ["citationType"] = "extends",
+                ["createdAt"] = "2026-11-01T00:00:00Z",
+            },
+        });
+        var body = await written.Content.ReadAsStringAsync();
+        Assert.True(written.IsSuccessStatusCode, body);
+        return JsonNode.Parse(body)!["uri"]!.GetValue<string>();
+    }
+
+    /// <summary>The user-provided rows of an eprint: record URI, title, year, type, curator, authors.</summary>
+    public async Task<List<string>> UserRowsAsync(string eprintUri)
+    {
+        await using var connection = new NpgsqlConnection(fixture.DatabaseConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("""
+            SELECT user_record_uri || ' | ' || title || ' | ' || year || ' | ' || citation_type || ' | ' || curator_did || ' | ' || authors::text
+            FROM extracted_citations WHERE eprint_uri = @uri AND source = 'user-provided' ORDER BY id
+            """, connection);
+        command.Parameters.AddWithValue("uri", eprintUri);
+        var rows = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            rows.Add(reader.GetString(0));
+        }
+
+        return rows;
+    }
+
     /// <summary>Runs a citation extraction to its end and returns the operation.</summary>
     public static async Task<JsonObject> ExtractAsync(HttpClient admin, JsonObject? input = null)
     {
