@@ -132,7 +132,7 @@ public sealed class CrossrefClient
             UpstreamJson.FirstStr(work, "title"),
             Year(work, "published") ?? Year(work, "issued"),
             UpstreamJson.FirstStr(work, "container-title", 500),
-            CitationIdentifiers.NormalizeDoi(UpstreamJson.Str(work, "DOI", 300)),
+            CitationIdentifiers.NormalizeDoi(UpstreamJson.Str(work, "DOI", UpstreamJson.MaxIdentifier)),
             ArxivId: null,
             authors,
             Volume: UpstreamJson.Str(work, "volume", 100),

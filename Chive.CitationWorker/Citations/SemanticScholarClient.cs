@@ -154,8 +154,8 @@ public sealed class SemanticScholarClient
     public static CitedWork? Paper(JsonElement paper, bool isInfluential)
     {
         var ids = UpstreamJson.Obj(paper, "externalIds");
-        var doi = ids is { } d ? CitationIdentifiers.NormalizeDoi(UpstreamJson.Str(d, "DOI", 300)) : null;
-        var arxiv = ids is { } a ? CitationIdentifiers.NormalizeArxiv(UpstreamJson.Str(a, "ArXiv", 100)) : null;
+        var doi = ids is { } d ? CitationIdentifiers.NormalizeDoi(UpstreamJson.Str(d, "DOI", UpstreamJson.MaxIdentifier)) : null;
+        var arxiv = ids is { } a ? CitationIdentifiers.NormalizeArxiv(UpstreamJson.Str(a, "ArXiv", UpstreamJson.MaxIdentifier)) : null;
         var title = UpstreamJson.Str(paper, "title");
         if (title is null && doi is null && arxiv is null)
         {

@@ -11,6 +11,12 @@ internal static class UpstreamJson
 {
     public const int MaxAuthors = 50;
 
+    /// <summary>
+    /// The cap on a DOI or arXiv id read before it is normalised: longer than any valid one, so that the normalisers
+    /// refuse an over-long value instead of being handed its first characters, which may be another, valid identifier.
+    /// </summary>
+    public const int MaxIdentifier = 1000;
+
     public static readonly JsonDocumentOptions Options = new() { MaxDepth = 64 };
 
     public static string? Str(JsonElement element, string property, int cap = 1000) =>
