@@ -1,10 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using Chive.Testing.Doubles;
+using Chive.Tests.Citations;
 using Chive.Tests.Infrastructure;
 using Xunit;
 
@@ -98,19 +97,19 @@ internal static class CitationBenchmark
             $"| {service} | {limit} | {calls.Count:N0} | {tooMany} | {span:F1} | {rate:F2}/s | {rate / limitPerSecond:F2} |"));
     }
 
-    /// <summary>Accounts of 50 eprints each on PDS 0, each eprint with its PDF uploaded by its account's client.</summary>
+    /// <summary>Accounts of 50 eprints each on PDS 0, each eprint with its PDF uploaded by its account's client (as the tests write them).</summary>
     private static async Task<List<SeededAccount>> SeedAsync(ChiveAppFixture fixture, int eprints, int references, int viaCrossref)
     {
         var network = fixture.Network;
-        var pds = network.PdsUrls[0];
         var accounts = new List<SeededAccount>();
         for (var a = 0; a * 50 < eprints; a++)
         {
             accounts.Add((await network.SeedAsync(0, new SeedAccount($"cites{a}.test", [])))[0]);
         }
 
+        var world = new CitationWorld(fixture);
         var written = 0;
-        await Parallel.ForEachAsync(Enumerable.Range(0, eprints), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (e, token) =>
+        await Parallel.ForEachAsync(Enumerable.Range(0, eprints), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (e, _) =>
         {
             var account = accounts[e / 50];
             var eprintDoi = $"10.7777/bench.{e}";
@@ -134,30 +133,7 @@ internal static class CitationBenchmark
             }
 
             fixture.SemanticScholar.AddReferences("DOI:" + eprintDoi, cited);
-
-            using var user = new HttpClient { BaseAddress = pds };
-            user.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", account.AccessJwt);
-            using var content = new ByteArrayContent(pdf);
-            content.Headers.ContentType = new MediaTypeHeaderValue("application/pdf");
-            using var uploaded = await user.PostAsync("/xrpc/com.atproto.repo.uploadBlob", content, token);
-            uploaded.EnsureSuccessStatusCode();
-            var blob = (await uploaded.Content.ReadFromJsonAsync<JsonObject>(token))!["blob"]!.DeepClone();
-            using var record = await user.PostAsJsonAsync("/xrpc/com.atproto.repo.createRecord", new JsonObject
-            {
-                ["repo"] = account.Did,
-                ["collection"] = "pub.chive.eprint.submission",
-                ["validate"] = false,
-                ["record"] = new JsonObject
-                {
-                    ["$type"] = "pub.chive.eprint.submission",
-                    ["title"] = $"Bench eprint {e}",
-                    ["authors"] = new JsonArray(new JsonObject { ["name"] = "Ada Author", ["order"] = 1 }),
-                    ["document"] = blob,
-                    ["publishedVersion"] = new JsonObject { ["doi"] = eprintDoi },
-                    ["createdAt"] = "2026-11-01T00:00:00Z",
-                },
-            }, token);
-            record.EnsureSuccessStatusCode();
+            await world.EprintAsync(account, $"Bench eprint {e}", pdf, eprintDoi);
             if (Interlocked.Increment(ref written) % 100 == 0)
             {
                 Console.Error.WriteLine($"[bench] {written} of {eprints} eprints written");

@@ -5,7 +5,8 @@ namespace Chive.CitationWorker.Citations;
 /// <summary>
 /// One citation per cited work. References from GROBID (in the document's order), then Semantic Scholar's reference
 /// list, are folded into citations: a reference is the same work as a citation when their normalised DOIs are equal, else
-/// their arXiv ids, else — when neither names a different identifier — their normalised titles and years. Merged fields
+/// their arXiv ids, else — when neither names a different identifier — their normalised titles (at least 10 characters)
+/// and years (a reference without a year is the same work as one with the same title). Merged fields
 /// keep what the first source said and take from later ones only what is missing.
 /// <para>
 /// Confidence, by who vouches for the work: GROBID and Semantic Scholar both 0.95; Semantic Scholar alone 0.9 (its
@@ -18,7 +19,8 @@ public sealed class CitationMerger
     private readonly List<Draft> _drafts = [];
     private readonly Dictionary<string, Draft> _byDoi = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Draft> _byArxiv = new(StringComparer.Ordinal);
-    private readonly Dictionary<(string, int?), Draft> _byTitle = [];
+    private readonly Dictionary<(string Title, int? Year), Draft> _byTitle = [];
+    private readonly Dictionary<string, Draft> _byTitleOnly = new(StringComparer.Ordinal);
 
     public void AddGrobid(ExtractedReference reference, CitedWork? enrichment)
     {
@@ -93,7 +95,19 @@ public sealed class CitationMerger
             return byArxiv;
         }
 
-        return TitleKey(draft) is { } key && _byTitle.TryGetValue(key, out var byTitle) && Compatible(byTitle, draft) ? byTitle : null;
+        if (TitleKey(draft) is not { } title)
+        {
+            return null;
+        }
+
+        // The same title in the same year; or, when one side has no year (GROBID often misses it), the same title.
+        if (_byTitle.TryGetValue((title, draft.Year), out var same) && Compatible(same, draft))
+        {
+            return same;
+        }
+
+        var undated = draft.Year is null ? _byTitleOnly.GetValueOrDefault(title) : _byTitle.GetValueOrDefault((title, null));
+        return undated is not null && Compatible(undated, draft) && (undated.Year is null || draft.Year is null || undated.Year == draft.Year) ? undated : null;
     }
 
     /// <summary>Two works that each name a different DOI (or arXiv id) are different works, whatever their titles.</summary>
@@ -112,14 +126,20 @@ public sealed class CitationMerger
             _byArxiv.TryAdd(arxiv, draft);
         }
 
-        if (TitleKey(draft) is { } key)
+        if (TitleKey(draft) is { } title)
         {
-            _byTitle.TryAdd(key, draft);
+            _byTitle.TryAdd((title, draft.Year), draft);
+            _byTitleOnly.TryAdd(title, draft);
         }
     }
 
-    private static (string, int?)? TitleKey(Draft draft) =>
-        CitationIdentifiers.NormalizeTitle(draft.Title) is { Length: > 0 } title ? (title, draft.Year) : null;
+    /// <summary>
+    /// The normalised title, when it is long enough to name one work (as for matching: a key of fewer than
+    /// <see cref="CitationMatcher.MinTitleKeyLength"/> characters — "Erratum", a title in a script normalisation drops —
+    /// would merge different works).
+    /// </summary>
+    private static string? TitleKey(Draft draft) =>
+        CitationIdentifiers.NormalizeTitle(draft.Title) is { Length: >= CitationMatcher.MinTitleKeyLength } title ? title : null;
 
     private static double Confidence(Draft draft)
     {

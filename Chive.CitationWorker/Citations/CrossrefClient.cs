@@ -124,7 +124,9 @@ public sealed class CrossrefClient
     public static CitedWork Work(JsonElement work)
     {
         var authors = UpstreamJson.Array(work, "author")
-            .Select(a => UpstreamJson.Str(a, "family", 200) is { } family ? new CitedAuthor(UpstreamJson.Str(a, "given", 200), family) : null)
+            // A person has family (and given) names; an organisation only a name.
+            .Select(a => UpstreamJson.Str(a, "family", 200) is { } family ? new CitedAuthor(UpstreamJson.Str(a, "given", 200), family)
+                : UpstreamJson.Str(a, "name", 200) is { } name ? new CitedAuthor(null, name) : null)
             .OfType<CitedAuthor>()
             .Take(UpstreamJson.MaxAuthors)
             .ToList();

@@ -16,7 +16,9 @@ public sealed record EprintToExtract(
 {
     /// <summary>What GROBID can read: a document whose MIME type (or, without one, format) says PDF.</summary>
     public bool HasPdf => DocumentBlobCid is not null
-        && (DocumentMimeType is { } mime ? mime.Equals("application/pdf", StringComparison.OrdinalIgnoreCase) : DocumentFormat is null or "pdf");
+        && (DocumentMimeType is { } mime
+            ? mime.Equals("application/pdf", StringComparison.OrdinalIgnoreCase)
+            : DocumentFormat is null || DocumentFormat.Equals("pdf", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>The id Semantic Scholar knows the eprint by: its DOI, else its S2 id (a CorpusId when numeric).</summary>
     public string? SemanticScholarPaperId => Doi is not null

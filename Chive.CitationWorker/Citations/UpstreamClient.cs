@@ -44,8 +44,8 @@ public sealed class UpstreamClient(
             string failure;
             using (await gate.EnterAsync(cancellationToken))
             {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                timeout.CancelAfter(policy.RequestTimeout);
+                using var deadline = new CancellationTokenSource(policy.RequestTimeout, time);
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
                 try
                 {
                     Interlocked.Increment(ref _requests);
@@ -79,7 +79,7 @@ public sealed class UpstreamClient(
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
-                    failure = $"no answer within {policy.RequestTimeout.TotalSeconds:F0} s";
+                    failure = $"no answer within {policy.RequestTimeout.TotalSeconds:0.###} s";
                 }
                 catch (HttpRequestException ex)
                 {

@@ -82,6 +82,24 @@ public sealed class CitationExtractionTests(ChiveAppFixture fixture, ITestOutput
         var ids = await world.RowIdsAsync(citing);
         Assert.Equal(6, ids.Count); // five automatic rows and the user's own
 
+        // Chive's four series on the CitationWorker's /metrics.
+        using (var worker = fixture.CreateClient(Chive.ServiceDefaults.ResourceNames.CitationWorker))
+        {
+            var metrics = await worker.GetStringAsync("/metrics");
+            foreach (var series in new[]
+            {
+                "chive_citation_extractions_total{source=\"grobid\",status=\"success\"}",
+                "chive_citation_extractions_total{source=\"crossref\",status=\"success\"}",
+                "chive_citations_extracted_total{source=\"semantic-scholar\"}",
+                "chive_citations_matched_total{match_method=\"doi\"}",
+                "chive_citations_matched_total{match_method=\"title\"}",
+                "chive_citation_extraction_duration_seconds_bucket{source=\"semantic-scholar\",status=\"success\",le=\"60\"}",
+            })
+            {
+                Assert.Contains(series, metrics, StringComparison.Ordinal);
+            }
+        }
+
         // Unchanged document: skipped, nothing asked of anyone, nothing written.
         var again = await CitationWorld.ExtractAsync(admin, new JsonObject { ["uri"] = citing });
         Assert.Equal(("completed", "1", "0"), (again.Status(), again.Meta("skippedUnchanged"), again.Meta("eprintsWritten")));

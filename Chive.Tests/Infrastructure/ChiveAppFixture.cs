@@ -124,14 +124,6 @@ public sealed class ChiveAppFixture : IAsyncLifetime
         {
             ["Governance__PdsUrl"] = GovernancePds.BaseAddress.ToString(),
             ["Governance__Did"] = Governance.Did,
-            ["AtProto__Ssrf__AllowedNetworks__0"] = "127.0.0.0/8",
-            ["AtProto__Ssrf__AllowedHosts__0"] = "localhost",
-            ["AtProto__Xrpc__RequestsPerSecondPerHost"] = "200",
-            ["AtProto__Xrpc__BurstPerHost"] = "50",
-            ["AtProto__Xrpc__RequestTimeout"] = "00:00:05",
-            ["AtProto__Identity__PlcDirectoryUrl"] = Network.PlcUrl.ToString(),
-            ["AtProto__Identity__DidWebScheme"] = "http",
-            ["AtProto__Identity__FailureCacheTtl"] = "00:00:01",
             ["PdsScan__ReposPerChunk"] = "2",
             // Caps low enough for a hostile PDS's endless listings to end quickly, high enough for every honest PDS here.
             ["PdsScan__MaxPagesPerPds"] = "400",
@@ -139,17 +131,9 @@ public sealed class ChiveAppFixture : IAsyncLifetime
             ["PdsScan__MaxRecordsPerPds"] = "20000",
             ["PdsScan__MaxRecordBytes"] = "1048576",
             ["Freshness__ReposPerChunk"] = "2",
-        }, ScanWorkerSettings is null ? [] : await ScanWorkerSettings(Network)));
+        }, AtProtoClientSettings(), ScanWorkerSettings is null ? [] : await ScanWorkerSettings(Network)));
         Configure(builder, ResourceNames.CitationWorker, Merge(new()
         {
-            ["AtProto__Ssrf__AllowedNetworks__0"] = "127.0.0.0/8",
-            ["AtProto__Ssrf__AllowedHosts__0"] = "localhost",
-            ["AtProto__Xrpc__RequestsPerSecondPerHost"] = "200",
-            ["AtProto__Xrpc__BurstPerHost"] = "50",
-            ["AtProto__Xrpc__RequestTimeout"] = "00:00:05",
-            ["AtProto__Identity__PlcDirectoryUrl"] = Network.PlcUrl.ToString(),
-            ["AtProto__Identity__DidWebScheme"] = "http",
-            ["AtProto__Identity__FailureCacheTtl"] = "00:00:01",
             ["Citations__EprintsPerChunk"] = "3",
             ["Citations__ProgressEvery"] = "2",
             ["Citations__Grobid__Concurrency"] = "2",
@@ -159,7 +143,7 @@ public sealed class ChiveAppFixture : IAsyncLifetime
             ["Citations__SemanticScholar__RequestsPerSecond"] = SemanticScholarRate.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Citations__SemanticScholar__PageSize"] = "2",
             ["Citations__Crossref__BaseUrl"] = Crossref.BaseAddress.ToString(),
-        }, CitationWorkerSettings ?? []));
+        }, AtProtoClientSettings(), CitationWorkerSettings ?? []));
         App = await builder.BuildAsync(timeout.Token);
         await App.StartAsync(timeout.Token);
         await Task.WhenAll(Services.Select(s => App.ResourceNotifications.WaitForResourceHealthyAsync(s, timeout.Token)));
@@ -301,15 +285,32 @@ public sealed class ChiveAppFixture : IAsyncLifetime
         await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, restart.Token);
     }
 
-    private static Dictionary<string, string> Merge(Dictionary<string, string> settings, Dictionary<string, string> overrides)
+    /// <summary>The workers' settings, then each dictionary of <paramref name="layers"/> over them in turn.</summary>
+    private static Dictionary<string, string> Merge(Dictionary<string, string> settings, params Dictionary<string, string>[] layers)
     {
-        foreach (var (name, value) in overrides)
+        foreach (var (name, value) in layers.SelectMany(l => l))
         {
             settings[name] = value;
         }
 
         return settings;
     }
+
+    /// <summary>
+    /// The AT Protocol client as the two workers that read PDSes need it here: loopback allowed past the SSRF guard, the
+    /// test network's PLC, did:web over http, a pace no test waits on, short timeouts.
+    /// </summary>
+    private Dictionary<string, string> AtProtoClientSettings() => new()
+    {
+        ["AtProto__Ssrf__AllowedNetworks__0"] = "127.0.0.0/8",
+        ["AtProto__Ssrf__AllowedHosts__0"] = "localhost",
+        ["AtProto__Xrpc__RequestsPerSecondPerHost"] = "200",
+        ["AtProto__Xrpc__BurstPerHost"] = "50",
+        ["AtProto__Xrpc__RequestTimeout"] = "00:00:05",
+        ["AtProto__Identity__PlcDirectoryUrl"] = Network.PlcUrl.ToString(),
+        ["AtProto__Identity__DidWebScheme"] = "http",
+        ["AtProto__Identity__FailureCacheTtl"] = "00:00:01",
+    };
 
     private static void Configure(IDistributedApplicationTestingBuilder builder, string project, Dictionary<string, string> environment)
     {

@@ -305,6 +305,29 @@ public sealed class CitationMergerTests
         Assert.True(Assert.Single(merger.Citations()).IsInfluential);
     }
 
+    [Fact]
+    public void A_reference_without_a_year_is_the_same_work_as_one_with_the_same_title_and_a_year()
+    {
+        var merger = new CitationMerger();
+        merger.AddGrobid(Reference(title: "Seed dispersal by frugivorous bats", raw: "Bats, seeds."), null);
+
+        merger.AddSemanticScholar(Work(title: "Seed Dispersal by Frugivorous Bats", year: 1998, venue: "Ecology Letters"));
+
+        var citation = Assert.Single(merger.Citations());
+        Assert.Equal((1998, "Ecology Letters", "grobid+semantic-scholar"), (citation.Year, citation.Venue, string.Join('+', citation.Sources)));
+    }
+
+    [Fact]
+    public void Short_titles_never_make_two_references_one_work()
+    {
+        var merger = new CitationMerger();
+        merger.AddGrobid(Reference(title: "Erratum", year: 2014), null);
+
+        merger.AddSemanticScholar(Work(title: "Erratum", year: 2014));
+
+        Assert.Equal(2, merger.Citations().Count);
+    }
+
     private static ExtractedReference Reference(
         string? title = null, int? year = null, string? doi = null, string? arxiv = null, string? raw = null, string? venue = null,
         string? volume = null, string? pages = null, IReadOnlyList<CitedAuthor>? authors = null) =>

@@ -353,7 +353,7 @@ public sealed class UpstreamParsingTests
     }
 
     [Fact]
-    public void Crossref_authors_without_a_family_name_are_skipped_and_the_rest_capped_at_fifty()
+    public void Crossref_authors_without_a_family_name_are_skipped_an_organisation_kept_by_its_name_and_the_rest_capped_at_fifty()
     {
         var people = Enumerable.Range(0, 10_000).Select(i => (object)new { given = "Given", family = "Family" + i.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         object[] odd = [new { name = "The Consortium" }, new { given = "Only" }, new { given = "Ada", family = 3 }, 42, "Ada Lovelace"];
@@ -362,8 +362,9 @@ public sealed class UpstreamParsingTests
         var work = CrossrefClient.Work(json.RootElement);
 
         Assert.Equal(50, work.Authors.Count);
-        Assert.Equal(new CitedAuthor("Given", "Family0"), work.Authors[0]);
-        Assert.Equal(new CitedAuthor("Given", "Family49"), work.Authors[49]);
+        Assert.Equal(new CitedAuthor(null, "The Consortium"), work.Authors[0]);
+        Assert.Equal(new CitedAuthor("Given", "Family0"), work.Authors[1]);
+        Assert.Equal(new CitedAuthor("Given", "Family48"), work.Authors[49]);
     }
 
     [Fact]
@@ -391,6 +392,7 @@ public sealed class UpstreamParsingTests
     [InlineData("bafkreipdf", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "pdf", false)]
     [InlineData("bafkreipdf", "text/html", null, false)]
     [InlineData("bafkreipdf", null, "pdf", true)]
+    [InlineData("bafkreipdf", null, "PDF", true)]
     [InlineData("bafkreipdf", null, "docx", false)]
     [InlineData("bafkreipdf", null, null, true)] // nothing says otherwise: GROBID is asked, and says so if it is not a PDF
     [InlineData(null, "application/pdf", "pdf", false)]
