@@ -184,10 +184,11 @@ public static class BackfillApi
         var http = context.HttpContext;
         var nsid = http.Request.Path.Value?["/xrpc/".Length..] ?? "";
         var authenticator = http.RequestServices.GetRequiredService<IAdminAuthenticator>();
-        return authenticator.Authenticate(http.Request, nsid) switch
+        return await authenticator.AuthenticateAsync(http.Request, nsid, http.RequestAborted) switch
         {
             AdminAuthResult.Admin admin => await Admitted(admin),
             AdminAuthResult.Anonymous anonymous => XrpcResults.Error(StatusCodes.Status401Unauthorized, "AuthenticationRequired", anonymous.Reason),
+            AdminAuthResult.InvalidToken invalid => XrpcResults.Error(StatusCodes.Status401Unauthorized, "InvalidToken", invalid.Reason),
             AdminAuthResult.Refused refused => XrpcResults.Error(StatusCodes.Status403Forbidden, "Forbidden", refused.Reason),
             _ => throw new InvalidOperationException("unknown authentication result"),
         };

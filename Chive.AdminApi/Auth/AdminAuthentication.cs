@@ -15,15 +15,19 @@ public abstract record AdminAuthResult
 
     /// <summary>Credentials that are not an admin's: 403 Forbidden.</summary>
     public sealed record Refused(string Reason) : AdminAuthResult;
+
+    /// <summary>A service-auth token that cannot be accepted (malformed, expired, not signed by its issuer…): 401 InvalidToken.</summary>
+    public sealed record InvalidToken(string Reason) : AdminAuthResult;
 }
 
 /// <summary>
-/// Decides whether a request comes from an admin. One implementation today (operator API keys); signed atproto
-/// service-auth tokens arrive later behind the same interface.
+/// Decides whether a request comes from an admin: an operator key (<see cref="ApiKeyAuthenticator"/>) or an AT Protocol
+/// service-auth token of an administrator DID (<see cref="ServiceAuthAuthenticator"/>); <see cref="AdminAuthenticator"/>
+/// tells them apart.
 /// </summary>
 public interface IAdminAuthenticator
 {
-    AdminAuthResult Authenticate(HttpRequest request, string nsid);
+    ValueTask<AdminAuthResult> AuthenticateAsync(HttpRequest request, string nsid, CancellationToken cancellationToken);
 }
 
 /// <summary>One operator key: a label (recorded as <c>startedBy</c>) and the SHA-256 of the key, hex.</summary>
@@ -44,6 +48,26 @@ public sealed class AdminOptions
 
     /// <summary>Operator keys (<c>Admin:ApiKeys:0:Label</c>, <c>Admin:ApiKeys:0:Sha256</c>); none = every call is refused.</summary>
     public List<ApiKeyOptions> ApiKeys { get; set; } = [];
+
+    /// <summary>This service's DID: the <c>aud</c> a service-auth token must name. Unset: no token is accepted.</summary>
+    public string? ServiceDid { get; set; }
+
+    /// <summary>The DIDs whose service-auth tokens are an administrator's (read on every call: a change applies at once).</summary>
+    public List<string> AdminDids { get; set; } = [];
+
+    /// <summary>
+    /// A JSON file of settings (e.g. <c>{"Admin": {"AdminDids": ["did:plc:…"]}}</c>) watched for changes, so the list of
+    /// administrators can change without a restart where configuration comes from the environment.
+    /// </summary>
+    public string? DidsFile { get; set; }
+
+    /// <summary>How far the issuer's clock may be off ours (default 30 s).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The longest a token may live from <c>iat</c> to <c>exp</c> (default 1 h, the reference PDS's maximum).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan MaxTokenLifetime { get; set; } = TimeSpan.FromHours(1);
 }
 
 /// <summary>
@@ -52,38 +76,28 @@ public sealed class AdminOptions
 /// (<see cref="DevelopmentKey"/>, printed in the README) is refused outside the Development environment, whatever the
 /// configuration says: a copied development configuration must not open production.
 /// </summary>
-public sealed class ApiKeyAuthenticator(IOptionsMonitor<AdminOptions> options, IHostEnvironment environment) : IAdminAuthenticator
+public sealed class ApiKeyAuthenticator(IOptionsMonitor<AdminOptions> options, IHostEnvironment environment)
 {
     /// <summary>The operator key of <c>appsettings.Development.json</c>.</summary>
     public const string DevelopmentKey = "dev-operator-key";
 
     private static readonly byte[] DevelopmentKeyHash = SHA256.HashData(Encoding.UTF8.GetBytes(DevelopmentKey));
 
-    public AdminAuthResult Authenticate(HttpRequest request, string nsid)
+    /// <summary>The operator whose key <paramref name="key"/> is, or why not.</summary>
+    public AdminAuthResult Authenticate(string key)
     {
-        var header = request.Headers.Authorization.ToString();
-        if (string.IsNullOrWhiteSpace(header))
-        {
-            return new AdminAuthResult.Anonymous("this method needs an admin's credentials (Authorization: Bearer <key>)");
-        }
-
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || header.Length <= 7)
-        {
-            return new AdminAuthResult.Anonymous("the Authorization header is not 'Bearer <key>'");
-        }
-
-        var presented = SHA256.HashData(Encoding.UTF8.GetBytes(header[7..].Trim()));
+        var presented = SHA256.HashData(Encoding.UTF8.GetBytes(key));
         if (!environment.IsDevelopment() && CryptographicOperations.FixedTimeEquals(presented, DevelopmentKeyHash))
         {
             return new AdminAuthResult.Refused("the development operator key is refused outside the Development environment");
         }
 
         string? label = null;
-        foreach (var key in options.CurrentValue.ApiKeys)
+        foreach (var configured in options.CurrentValue.ApiKeys)
         {
-            if (CryptographicOperations.FixedTimeEquals(presented, Convert.FromHexString(key.Sha256)) && label is null)
+            if (CryptographicOperations.FixedTimeEquals(presented, Convert.FromHexString(configured.Sha256)) && label is null)
             {
-                label = key.Label;
+                label = configured.Label;
             }
         }
 

@@ -10,9 +10,16 @@ internal static class ApplicationServiceExtensions
 {
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
+        // The administrators' list may live in a watched file of its own, so it changes without a restart.
+        if (builder.Configuration["Admin:DidsFile"] is { Length: > 0 } didsFile)
+        {
+            builder.Configuration.AddJsonFile(Path.GetFullPath(didsFile), optional: true, reloadOnChange: true);
+        }
+
         builder.AddOperationStore();
         builder.AddOperationServices();
-        builder.AddSsrfGuard(); // a pdsUrl given to a trigger is checked at once
+        // The SSRF guard checks a pdsUrl given to a trigger at once; the DID resolver finds the keys of service-auth tokens.
+        builder.AddAtProtoClient();
         builder.AddAdminPage();
         builder.AddChiveMessaging(bus => bus.AddOperations());
         // XRPC outputs leave optional fields out rather than sending null.

@@ -109,8 +109,13 @@ public sealed class ChiveAppFixture : IAsyncLifetime
             .ClearProviders()
             .AddProvider(LogFile)
             .SetMinimumLevel(LogLevel.Information));
-        Configure(builder, ResourceNames.AdminApi, new()
+        AdminDidsFile = Path.Combine(Path.GetTempPath(), $"chive-admin-dids-{Guid.NewGuid():N}.json");
+        await SetAdminDidsAsync();
+        Configure(builder, ResourceNames.AdminApi, Merge(new()
         {
+            ["Admin__ServiceDid"] = ServiceDid,
+            ["Admin__DidsFile"] = AdminDidsFile,
+            ["Admin__ClockSkew"] = "00:00:01",
             ["Admin__ApiKeys__0__Label"] = AdminKeyLabel,
             ["Admin__ApiKeys__0__Sha256"] = Chive.AdminApi.Auth.ApiKeyAuthenticator.Hash(AdminKey),
             ["AdminPage__PollInterval"] = "00:00:00.500",
@@ -119,7 +124,7 @@ public sealed class ChiveAppFixture : IAsyncLifetime
             // A start lost between the saga's save and its send is sent again after a few seconds here (2 min by default).
             ["Operations__StartResendAfter"] = "00:00:04",
             ["Operations__WatchInterval"] = "00:00:01",
-        });
+        }, AtProtoClientSettings()));
         Configure(builder, ResourceNames.ScanWorker, Merge(new()
         {
             ["Governance__PdsUrl"] = GovernancePds.BaseAddress.ToString(),
@@ -197,6 +202,16 @@ public sealed class ChiveAppFixture : IAsyncLifetime
         using var response = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/" + index));
         return response.IsSuccessStatusCode;
     }
+
+    /// <summary>The AdminApi's own DID: the <c>aud</c> of the service-auth tokens it accepts.</summary>
+    public const string ServiceDid = "did:web:backfill.chive.test";
+
+    /// <summary>The watched file that holds <c>Admin:AdminDids</c> (changed by tests while the system runs).</summary>
+    public string AdminDidsFile { get; private set; } = null!;
+
+    /// <summary>Makes exactly <paramref name="dids"/> the administrators (the AdminApi picks the file up by itself).</summary>
+    public Task SetAdminDidsAsync(params string[] dids) => File.WriteAllTextAsync(AdminDidsFile,
+        new JsonObject { ["Admin"] = new JsonObject { ["AdminDids"] = new JsonArray(dids.Select(d => (JsonNode)d).ToArray()) } }.ToJsonString());
 
     public const string AdminKey = "test-operator-key";
     public const string AdminKeyLabel = "test-operator";
@@ -335,6 +350,11 @@ public sealed class ChiveAppFixture : IAsyncLifetime
         }
 
         LogFile?.Dispose();
+        if (AdminDidsFile is not null)
+        {
+            File.Delete(AdminDidsFile);
+        }
+
         if (_registryDb is not null)
         {
             await _registryDb.DisposeAsync();
