@@ -7,6 +7,7 @@ return args switch
     ["reindex", .. var rest] => await ReindexBenchmark.RunAsync(rest),
     ["freshness", .. var rest] => await FreshnessBenchmark.RunAsync(rest),
     ["citations", .. var rest] => await CitationBenchmark.RunAsync(rest),
+    ["service-auth", .. var rest] => await ServiceAuthBenchmark.RunAsync(rest),
     ["chive-pattern", var connectionString, var esUrl] => await ReindexBenchmark.RunChivePatternAsync(connectionString, esUrl),
     _ => Usage(),
 };
@@ -17,5 +18,6 @@ static int Usage()
     Console.Error.WriteLine("       scripts/bench.sh reindex [--eprints N] [--batch-size N]");
     Console.Error.WriteLine("       scripts/bench.sh freshness [--repos N] [--records-per-repo N] [--changed-percent N]");
     Console.Error.WriteLine("       scripts/bench.sh citations [--eprints N] [--references N] [--crossref-per-eprint N] [--s2-rate N] [--grobid-ms N]");
+    Console.Error.WriteLine("       scripts/bench.sh service-auth [--calls N]");
     return 2;
 }

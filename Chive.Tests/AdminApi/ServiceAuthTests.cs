@@ -7,6 +7,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Chive.AtProto.Auth;
 using Chive.AtProto.Identity;
+using Chive.Testing;
 using Chive.Testing.Doubles;
 using Chive.Tests.Infrastructure;
 using Microsoft.IdentityModel.Tokens;
@@ -87,31 +88,32 @@ public sealed class ServiceAuthTests(ChiveAppFixture fixture)
     public async Task A_did_web_administrator_is_accepted_a_rotated_key_is_looked_up_again_and_a_token_from_the_future_is_refused()
     {
         await using var host = await DidWebHost.StartNewAsync();
-        using var first = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        host.Document = DocumentWithKey(host, first);
+        using var first = new ServiceAuthSigner(SigningKeyCurve.P256);
+        host.Document = first.DocumentFor(host);
         await fixture.SetAdminDidsAsync(host.Did);
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        await EventuallyAsync(async () => (await CallAsync(Status, Sign(first, host.Did, Status, now, now + 60))).Status == HttpStatusCode.OK);
+        await EventuallyAsync(async () => (await CallAsync(Status, first.Sign(host.Did, ChiveAppFixture.ServiceDid, Status, now, now + 60))).Status == HttpStatusCode.OK);
         var fetches = host.Fetches;
 
         // Many calls, one resolution (the document is cached).
         for (var i = 0; i < 20; i++)
         {
-            Assert.Equal(HttpStatusCode.OK, (await CallAsync(Status, Sign(first, host.Did, Status, now, now + 60))).Status);
+            Assert.Equal(HttpStatusCode.OK, (await CallAsync(Status, first.Sign(host.Did, ChiveAppFixture.ServiceDid, Status, now, now + 60))).Status);
         }
 
         Assert.Equal(fetches, host.Fetches);
 
-        // The key rotates: a token signed with the new key fails against the cached document, which is fetched again.
-        using var second = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        host.Document = DocumentWithKey(host, second);
-        Assert.Equal(HttpStatusCode.OK, (await CallAsync(Status, Sign(second, host.Did, Status, now, now + 60))).Status);
+        // The key rotates (to secp256k1): a token signed with the new key fails against the cached document, which is
+        // fetched again.
+        using var second = new ServiceAuthSigner(SigningKeyCurve.Secp256k1);
+        host.Document = second.DocumentFor(host);
+        Assert.Equal(HttpStatusCode.OK, (await CallAsync(Status, second.Sign(host.Did, ChiveAppFixture.ServiceDid, Status, now, now + 60))).Status);
         Assert.Equal(fetches + 1, host.Fetches);
-        await RefusedAsync(Sign(first, host.Did, Status, now, now + 60), HttpStatusCode.Unauthorized, "InvalidToken", "not the issuer's");
+        await RefusedAsync(first.Sign(host.Did, ChiveAppFixture.ServiceDid, Status, now, now + 60), HttpStatusCode.Unauthorized, "InvalidToken", "not the issuer's");
 
-        await RefusedAsync(Sign(second, host.Did, Status, now + 120, now + 180), HttpStatusCode.Unauthorized, "InvalidToken", "issued in the future");
-        await RefusedAsync(Sign(second, host.Did, Status, now, now + 7200), HttpStatusCode.Unauthorized, "InvalidToken", "lives longer than");
-        await RefusedAsync(Sign(second, host.Did + "#admin_ui", Status, now, now + 60), HttpStatusCode.OK, null, null);
+        await RefusedAsync(second.Sign(host.Did, ChiveAppFixture.ServiceDid, Status, now + 120, now + 180), HttpStatusCode.Unauthorized, "InvalidToken", "issued in the future");
+        await RefusedAsync(second.Sign(host.Did, ChiveAppFixture.ServiceDid, Status, now, now + 7200), HttpStatusCode.Unauthorized, "InvalidToken", "lives longer than");
+        await RefusedAsync(second.Sign(host.Did + "#admin_ui", ChiveAppFixture.ServiceDid, Status, now, now + 60), HttpStatusCode.OK, null, null);
     }
 
     private async Task<(SeededAccount Admin, SeededAccount Stranger)> AccountsAsync()
@@ -208,65 +210,5 @@ public sealed class ServiceAuthTests(ChiveAppFixture fixture)
         var header = Base64UrlEncoder.Encode($$"""{"typ":"JWT","alg":"{{alg}}"}""");
         var signature = sign(Encoding.ASCII.GetBytes($"{header}.{payload}"));
         return $"{header}.{payload}.{Base64UrlEncoder.Encode(signature)}";
-    }
-
-    /// <summary>An ES256 token signed with <paramref name="key"/>, low-S as the protocol asks.</summary>
-    private static string Sign(ECDsa key, string iss, string lxm, long iat, long exp)
-    {
-        var header = Base64UrlEncoder.Encode("""{"typ":"JWT","alg":"ES256"}""");
-        var payload = Base64UrlEncoder.Encode(new JsonObject
-        {
-            ["iss"] = iss,
-            ["aud"] = ChiveAppFixture.ServiceDid,
-            ["lxm"] = lxm,
-            ["iat"] = iat,
-            ["exp"] = exp,
-            ["jti"] = Guid.NewGuid().ToString("N"),
-        }.ToJsonString());
-        var signature = key.SignData(Encoding.ASCII.GetBytes($"{header}.{payload}"), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
-        var n = AtprotoSignature.Order(SigningKeyCurve.P256);
-        var s = new BigInteger(signature.AsSpan(32), isUnsigned: true, isBigEndian: true);
-        if (s > n / 2)
-        {
-            var low = (n - s).ToByteArray(isUnsigned: true, isBigEndian: true);
-            signature = [.. signature[..32], .. new byte[32 - low.Length], .. low];
-        }
-
-        return $"{header}.{payload}.{Base64UrlEncoder.Encode(signature)}";
-    }
-
-    /// <summary>The host's DID document with <paramref name="key"/> as its <c>#atproto</c> Multikey (P-256).</summary>
-    private static string DocumentWithKey(DidWebHost host, ECDsa key)
-    {
-        var point = key.ExportParameters(false).Q;
-        byte[] multikey = [0x80, 0x24, (byte)((point.Y![^1] & 1) == 0 ? 0x02 : 0x03), .. point.X!];
-        var document = JsonNode.Parse(host.DocumentNaming())!.AsObject();
-        document["verificationMethod"] = new JsonArray(new JsonObject
-        {
-            ["id"] = host.Did + "#atproto",
-            ["type"] = "Multikey",
-            ["controller"] = host.Did,
-            ["publicKeyMultibase"] = "z" + Base58(multikey),
-        });
-        return document.ToJsonString();
-    }
-
-    private static string Base58(byte[] bytes)
-    {
-        const string alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-        var value = new BigInteger(bytes, isUnsigned: true, isBigEndian: true);
-        var text = new StringBuilder();
-        while (value > 0)
-        {
-            text.Insert(0, alphabet[(int)(value % 58)]);
-            value /= 58;
-        }
-
-        foreach (var b in bytes.TakeWhile(b => b == 0))
-        {
-            text.Insert(0, '1');
-        }
-
-        return text.ToString();
     }
 }
