@@ -58,7 +58,13 @@ public sealed class ServiceAuthSigner(SigningKeyCurve curve) : IDisposable
             ["exp"] = exp,
             ["jti"] = Guid.NewGuid().ToString("N"),
         }.ToJsonString());
-        var signature = _key.SignData(Encoding.ASCII.GetBytes($"{header}.{payload}"), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        return $"{header}.{payload}.{Base64UrlEncoder.Encode(SignBytes(Encoding.ASCII.GetBytes($"{header}.{payload}")))}";
+    }
+
+    /// <summary>An AT Protocol signature of <paramref name="bytes"/>: ECDSA over SHA-256, 64 bytes r ‖ s, low-S.</summary>
+    public byte[] SignBytes(byte[] bytes)
+    {
+        var signature = _key.SignData(bytes, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
         var n = AtprotoSignature.Order(curve);
         var s = new BigInteger(signature.AsSpan(32), isUnsigned: true, isBigEndian: true);
         if (s > n / 2)
@@ -67,7 +73,7 @@ public sealed class ServiceAuthSigner(SigningKeyCurve curve) : IDisposable
             signature = [.. signature[..32], .. new byte[32 - low.Length], .. low];
         }
 
-        return $"{header}.{payload}.{Base64UrlEncoder.Encode(signature)}";
+        return signature;
     }
 
     public void Dispose() => _key.Dispose();

@@ -1,0 +1,13 @@
+using System.Text.Json.Nodes;
+using Chive.AtProto.Identifiers;
+
+namespace Chive.AtProto.Repo;
+
+/// <summary>One record read from a verified repo: where it is, its CID, and its value in the JSON data model.</summary>
+public sealed record RepoRecord(string Collection, string Rkey, string Cid, JsonObject Value);
+
+/// <summary>A repo whose commit was signed by its DID's key: its revision, commit CID, and the records asked for.</summary>
+public sealed record VerifiedRepo(Did Did, string Rev, string CommitCid, IReadOnlyList<RepoRecord> Records);
+
+/// <summary>Why a repo was not believed (a reason for the log and the operation's count).</summary>
+public sealed class RepoVerificationException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,0 +1,333 @@
+using System.Formats.Cbor;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Chive.AtProto.Identifiers;
+using Chive.AtProto.Repo;
+using Chive.AtProto.Xrpc;
+using Chive.Testing;
+using Chive.Tests.Infrastructure;
+
+namespace Chive.Tests.AtProto;
+
+/// <summary>
+/// Repos read as signed CAR files (<see cref="RepoCar"/>) from the real reference PDS: every <c>pub.chive.*</c> record
+/// equals what <c>listRecords</c> answers (value and CID) — blobs, bytes and links included, Bluesky records skipped —
+/// and a CAR altered in any way is refused with its reason.
+/// </summary>
+[Collection(AtprotoNetworkCollection.Name)]
+public sealed class RepoCarTests(AtprotoNetworkFixture fixture)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    private Uri Pds => fixture.Network.PdsUrls[0];
+
+    [Fact]
+    public async Task Every_chive_record_read_from_the_CAR_equals_the_listed_one_with_blobs_bytes_and_links()
+    {
+        var accounts = await SeedAsync("car", 3);
+        var xrpc = TestClients.Xrpc();
+        var resolver = TestClients.Resolver(fixture.Network.PlcUrl);
+        var compared = 0;
+        foreach (var account in accounts)
+        {
+            var did = Did.Parse(account.Did);
+            await using var car = await xrpc.GetRepoAsync(Pds, did).WaitAsync(Timeout);
+            var repo = await RepoCar.ReadAsync(car, did, resolver, "pub.chive.", CancellationToken.None).WaitAsync(Timeout);
+
+            var listed = new List<RecordEntry>();
+            foreach (var collection in (await xrpc.DescribeRepoAsync(Pds, did)).Collections.Where(c => c.Value.StartsWith("pub.chive.", StringComparison.Ordinal)))
+            {
+                await foreach (var record in xrpc.ListAllRecordsAsync(Pds, did, collection))
+                {
+                    listed.Add(record);
+                }
+            }
+
+            Assert.Equal(listed.Select(r => r.Uri.Value).Order(StringComparer.Ordinal),
+                repo.Records.Select(r => $"at://{did.Value}/{r.Collection}/{r.Rkey}").Order(StringComparer.Ordinal));
+            foreach (var record in listed)
+            {
+                var fromCar = repo.Records.Single(r => $"at://{did.Value}/{r.Collection}/{r.Rkey}" == record.Uri.Value);
+                Assert.Equal(record.Cid.Value, fromCar.Cid);
+                Assert.True(JsonNode.DeepEquals(JsonNode.Parse(record.Value.GetRawText()), fromCar.Value),
+                    $"{record.Uri}: listRecords {record.Value.GetRawText()} but the CAR {fromCar.Value.ToJsonString()}");
+                compared++;
+            }
+
+            Assert.DoesNotContain(repo.Records, r => r.Collection.StartsWith("app.bsky", StringComparison.Ordinal));
+            Assert.Matches("^[a-z0-9]+$", repo.Rev);
+        }
+
+        Assert.True(compared >= 3 * 6, $"only {compared} records compared");
+    }
+
+    [Fact]
+    public async Task A_CAR_altered_in_any_way_is_refused_saying_why()
+    {
+        var account = (await SeedAsync("bad", 1))[0];
+        var did = Did.Parse(account.Did);
+        var resolver = TestClients.Resolver(fixture.Network.PlcUrl);
+        byte[] car;
+        await using (var stream = await TestClients.Xrpc().GetRepoAsync(Pds, did))
+        {
+            using var copy = new MemoryStream();
+            await stream.CopyToAsync(copy);
+            car = copy.ToArray();
+        }
+
+        async Task<string> RefusedAsync(byte[] bytes, Did? asFor = null)
+        {
+            var error = await Assert.ThrowsAsync<RepoVerificationException>(() =>
+                RepoCar.ReadAsync(new MemoryStream(bytes), asFor ?? did, resolver, "pub.chive.", CancellationToken.None));
+            return error.Message;
+        }
+
+        var original = Car.Parse(car);
+        Assert.Equal(6, (await RepoCar.ReadAsync(new MemoryStream(car), did, resolver, "pub.chive.", CancellationToken.None)).Records.Count);
+
+        // A record block's bytes changed: its CID no longer matches.
+        var record = original.Blocks.Last(b => b.Cid != original.Root);
+        Assert.Contains("does not hash to its CID", await RefusedAsync(original.With(record.Cid, Flip(record.Data)).Write()), StringComparison.Ordinal);
+
+        // Truncated.
+        Assert.Contains("cut short", await RefusedAsync(car[..(car.Length - 10)]), StringComparison.Ordinal);
+
+        // The commit's signature altered (the block re-addressed, so every CID matches).
+        var commit = original.Commit();
+        var badSignature = original.WithCommit(commit.With("sig", Flip(commit.Bytes("sig"))));
+        Assert.Contains("not signed by the DID's key", await RefusedAsync(badSignature.Write()), StringComparison.Ordinal);
+
+        // Signed by another key: a valid signature, by a key that is not the DID's.
+        using var stranger = new ServiceAuthSigner(Chive.AtProto.Identity.SigningKeyCurve.Secp256k1);
+        var resigned = original.WithCommit(commit.With("sig", stranger.SignBytes(commit.Unsigned())));
+        Assert.Contains("not signed by the DID's key", await RefusedAsync(resigned.Write()), StringComparison.Ordinal);
+
+        // A genuine repo presented as another DID's.
+        var other = (await SeedAsync("oth", 1))[0];
+        Assert.Contains($"the commit is for {did.Value}", await RefusedAsync(car, Did.Parse(other.Did)), StringComparison.Ordinal);
+
+        // The commit's data pointed at a tree the CAR does not hold.
+        var missing = original.WithCommit(commit.WithLink("data", original.Blocks.Last().Cid with { Digest = new byte[32] }));
+        Assert.Contains("not signed by the DID's key", await RefusedAsync(missing.Write()), StringComparison.Ordinal);
+    }
+
+    private static byte[] Flip(byte[] data)
+    {
+        var copy = (byte[])data.Clone();
+        copy[^1] ^= 0x01;
+        return copy;
+    }
+
+    /// <summary>Accounts with six Chive records each — a submission with a PDF blob, one with bytes and a link, four tags — and ten Bluesky posts.</summary>
+    private async Task<IReadOnlyList<SeededAccount>> SeedAsync(string prefix, int count)
+    {
+        var accounts = await fixture.Network.SeedAsync(0, [.. Enumerable.Range(0, count).Select(i => new SeedAccount($"{prefix}{i}{Guid.NewGuid():N}"[..14] + ".test",
+        [
+            new SeedRecord("pub.chive.eprint.submission", new JsonObject
+            {
+                ["$type"] = "pub.chive.eprint.submission",
+                ["title"] = "Bytes and links",
+                ["checksum"] = new JsonObject { ["$bytes"] = "3q2+7w" },
+                ["previous"] = new JsonObject { ["$link"] = "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm" },
+                ["createdAt"] = "2026-11-01T00:00:00Z",
+            }),
+            .. Enumerable.Range(0, 4).Select(t => new SeedRecord("pub.chive.eprint.userTag", new JsonObject
+            {
+                ["eprintUri"] = "at://did:plc:aaaaaaaaaaaaaaaaaaaaaaaa/pub.chive.eprint.submission/x",
+                ["tag"] = $"tag {t} ünïcode",
+                ["weight"] = -t,
+                ["createdAt"] = "2026-11-01T00:00:00Z",
+            })),
+            .. Enumerable.Range(0, 10).Select(p => new SeedRecord("app.bsky.feed.post", new JsonObject { ["text"] = $"post {p}", ["createdAt"] = "2026-11-01T00:00:00Z" })),
+        ]))]);
+        foreach (var account in accounts)
+        {
+            using var user = new HttpClient { BaseAddress = Pds };
+            user.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", account.AccessJwt);
+            using var content = new ByteArrayContent("%PDF-1.4\n%%EOF\n"u8.ToArray());
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/pdf");
+            using var uploaded = await user.PostAsync("/xrpc/com.atproto.repo.uploadBlob", content);
+            var blob = (await uploaded.Content.ReadFromJsonAsync<JsonObject>())!["blob"]!.DeepClone();
+            using var written = await user.PostAsJsonAsync("/xrpc/com.atproto.repo.createRecord", new JsonObject
+            {
+                ["repo"] = account.Did,
+                ["collection"] = "pub.chive.eprint.submission",
+                ["validate"] = false,
+                ["record"] = new JsonObject { ["$type"] = "pub.chive.eprint.submission", ["title"] = "With a PDF", ["document"] = blob, ["createdAt"] = "2026-11-01T00:00:00Z" },
+            });
+            Assert.True(written.IsSuccessStatusCode, await written.Content.ReadAsStringAsync());
+        }
+
+        return accounts;
+    }
+
+    /// <summary>A CAR taken apart and put back together, to alter (tests only).</summary>
+    private sealed record Car(BinaryCid Root, List<(BinaryCid Cid, byte[] Data)> Blocks)
+    {
+        public static Car Parse(byte[] bytes)
+        {
+            var at = 0;
+            var header = Section(bytes, ref at);
+            var reader = new CborReader(header, CborConformanceMode.Lax);
+            reader.ReadStartMap();
+            BinaryCid? root = null;
+            while (reader.PeekState() != CborReaderState.EndMap)
+            {
+                if (reader.ReadTextString() == "roots")
+                {
+                    reader.ReadStartArray();
+                    reader.ReadTag();
+                    root = BinaryCid.Read(reader.ReadByteString().AsSpan(1)).Cid;
+                    while (reader.PeekState() != CborReaderState.EndArray)
+                    {
+                        reader.SkipValue();
+                    }
+
+                    reader.ReadEndArray();
+                }
+                else
+                {
+                    reader.SkipValue();
+                }
+            }
+
+            var blocks = new List<(BinaryCid, byte[])>();
+            while (at < bytes.Length)
+            {
+                var section = Section(bytes, ref at);
+                var (cid, length, _) = BinaryCid.Read(section);
+                blocks.Add((cid!, section[length..]));
+            }
+
+            return new Car(root!, blocks);
+        }
+
+        public Car With(BinaryCid cid, byte[] data) => this with { Blocks = [.. Blocks.Select(b => b.Cid == cid ? (cid, data) : b)] };
+
+        public Commit Commit() => new(Blocks.Single(b => b.Cid == Root).Data);
+
+        /// <summary>The commit replaced by <paramref name="commit"/>, stored under its own CID, which becomes the root.</summary>
+        public Car WithCommit(Commit commit)
+        {
+            var bytes = commit.Encode();
+            var cid = BinaryCid.Of(bytes);
+            return new Car(cid, [.. Blocks.Where(b => b.Cid != Root), (cid, bytes)]);
+        }
+
+        public byte[] Write()
+        {
+            var header = new CborWriter(CborConformanceMode.Lax);
+            header.WriteStartMap(2);
+            header.WriteTextString("roots");
+            header.WriteStartArray(1);
+            header.WriteTag((CborTag)42);
+            header.WriteByteString([0x00, .. Root.ToBytes()]);
+            header.WriteEndArray();
+            header.WriteTextString("version");
+            header.WriteInt32(1);
+            header.WriteEndMap();
+            using var output = new MemoryStream();
+            WriteSection(output, header.Encode());
+            foreach (var (cid, data) in Blocks)
+            {
+                WriteSection(output, [.. cid.ToBytes(), .. data]);
+            }
+
+            return output.ToArray();
+        }
+
+        private static byte[] Section(byte[] bytes, ref int at)
+        {
+            ulong length = 0;
+            for (var shift = 0; ; shift += 7)
+            {
+                var b = bytes[at++];
+                length |= (ulong)(b & 0x7f) << shift;
+                if ((b & 0x80) == 0)
+                {
+                    break;
+                }
+            }
+
+            var section = bytes[at..(at + (int)length)];
+            at += (int)length;
+            return section;
+        }
+
+        private static void WriteSection(Stream output, byte[] section)
+        {
+            var length = (ulong)section.Length;
+            do
+            {
+                var b = (byte)(length & 0x7f);
+                length >>= 7;
+                output.WriteByte(length > 0 ? (byte)(b | 0x80) : b);
+            }
+            while (length > 0);
+            output.Write(section);
+        }
+    }
+
+    /// <summary>A commit's fields as encoded values, re-encoded in DAG-CBOR's key order (length, then bytes).</summary>
+    private sealed class Commit
+    {
+        private readonly SortedDictionary<string, byte[]> _fields = new(Comparer<string>.Create((a, b) => a.Length != b.Length ? a.Length.CompareTo(b.Length) : string.CompareOrdinal(a, b)));
+
+        public Commit(byte[] block)
+        {
+            var reader = new CborReader(block);
+            var count = reader.ReadStartMap();
+            for (var i = 0; i < count; i++)
+            {
+                _fields[reader.ReadTextString()] = reader.ReadEncodedValue().ToArray();
+            }
+        }
+
+        private Commit(SortedDictionary<string, byte[]> fields)
+        {
+            foreach (var (key, value) in fields)
+            {
+                _fields[key] = value;
+            }
+        }
+
+        public byte[] Bytes(string field) => new CborReader(_fields[field]).ReadByteString();
+
+        public Commit With(string field, byte[] bytes)
+        {
+            var writer = new CborWriter();
+            writer.WriteByteString(bytes);
+            var copy = new Commit(_fields);
+            copy._fields[field] = writer.Encode();
+            return copy;
+        }
+
+        public Commit WithLink(string field, BinaryCid cid)
+        {
+            var writer = new CborWriter();
+            writer.WriteTag((CborTag)42);
+            writer.WriteByteString([0x00, .. cid.ToBytes()]);
+            var copy = new Commit(_fields);
+            copy._fields[field] = writer.Encode();
+            return copy;
+        }
+
+        public byte[] Unsigned() => Encode(without: "sig");
+
+        public byte[] Encode(string? without = null)
+        {
+            var fields = _fields.Where(f => f.Key != without).ToList();
+            var writer = new CborWriter(CborConformanceMode.Lax);
+            writer.WriteStartMap(fields.Count);
+            foreach (var (key, value) in fields)
+            {
+                writer.WriteTextString(key);
+                writer.WriteEncodedValue(value);
+            }
+
+            writer.WriteEndMap();
+            return writer.Encode();
+        }
+    }
+}
