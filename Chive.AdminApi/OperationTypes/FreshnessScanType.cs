@@ -46,6 +46,7 @@ public sealed class FreshnessScanType : IOperationType
         ["reposMoved"] = lanes.ReposMoved,
         ["reposDeactivated"] = lanes.ReposDeactivated,
         ["reposGone"] = lanes.ReposGone,
+        ["reposUnverified"] = lanes.ReposUnverified,
         ["recordsUpdated"] = indexed.Changed - indexed.Added,
         ["recordsAdded"] = indexed.Added,
         ["recordsDeleted"] = indexed.Deleted,

@@ -82,6 +82,7 @@ public static class ScanWork
         ["reposNotHosted"] = lanes.ReposNotHosted,
         ["reposScanned"] = lanes.ReposDone,
         ["reposSkipped"] = lanes.ReposSkipped,
+        ["reposUnverified"] = lanes.ReposUnverified,
         ["recordsChanged"] = indexed.Changed,
         ["invalidRecords"] = indexed.Invalid,
         ["deletedRecords"] = indexed.Deleted,
@@ -92,7 +93,7 @@ public static class ScanWork
         a.ReposKnown + b.ReposKnown, a.ReposDone + b.ReposDone, a.ReposSkipped + b.ReposSkipped, a.BatchesSent + b.BatchesSent,
         a.RecordsListed + b.RecordsListed, a.PdsesScanned + b.PdsesScanned, a.PdsesFailed + b.PdsesFailed, a.PdsesLimited + b.PdsesLimited,
         a.ReposNotHosted + b.ReposNotHosted, a.ReposUnchanged + b.ReposUnchanged, a.ReposUnreachable + b.ReposUnreachable,
-        a.ReposMoved + b.ReposMoved, a.ReposDeactivated + b.ReposDeactivated, a.ReposGone + b.ReposGone));
+        a.ReposMoved + b.ReposMoved, a.ReposDeactivated + b.ReposDeactivated, a.ReposGone + b.ReposGone, a.ReposUnverified + b.ReposUnverified));
 
     private static ScanTotals Max(ScanTotals a, ScanTotals b) => new(
         Math.Max(a.ReposKnown, b.ReposKnown), Math.Max(a.ReposDone, b.ReposDone), Math.Max(a.ReposSkipped, b.ReposSkipped),
@@ -100,5 +101,5 @@ public static class ScanWork
         Math.Max(a.PdsesScanned, b.PdsesScanned), Math.Max(a.PdsesFailed, b.PdsesFailed),
         Math.Max(a.PdsesLimited, b.PdsesLimited), Math.Max(a.ReposNotHosted, b.ReposNotHosted),
         Math.Max(a.ReposUnchanged, b.ReposUnchanged), Math.Max(a.ReposUnreachable, b.ReposUnreachable), Math.Max(a.ReposMoved, b.ReposMoved),
-        Math.Max(a.ReposDeactivated, b.ReposDeactivated), Math.Max(a.ReposGone, b.ReposGone));
+        Math.Max(a.ReposDeactivated, b.ReposDeactivated), Math.Max(a.ReposGone, b.ReposGone), Math.Max(a.ReposUnverified, b.ReposUnverified));
 }

@@ -6,6 +6,8 @@ namespace Chive.Contracts.PdsScan;
 /// PDS listed whose DID document names another PDS (their records are not taken from it). The freshness scan adds
 /// repos found unchanged (one request each), unreachable (nothing changed), moved to another PDS (read from there),
 /// deactivated or suspended (kept, not confirmed) and gone (taken down or deleted: their records removed).
+/// <see cref="ReposUnverified"/>: repos read as signed CARs (<c>Sync:Mode = verified</c>) whose CAR did not verify —
+/// nothing of them indexed or swept.
 /// </summary>
 public sealed record ScanTotals(
     long ReposKnown,
@@ -21,7 +23,8 @@ public sealed record ScanTotals(
     long ReposUnreachable = 0,
     long ReposMoved = 0,
     long ReposDeactivated = 0,
-    long ReposGone = 0)
+    long ReposGone = 0,
+    long ReposUnverified = 0)
 {
     /// <summary>A lane that has done nothing yet.</summary>
     public static ScanTotals Zero { get; } = new(0, 0, 0, 0, 0, 0, 0);

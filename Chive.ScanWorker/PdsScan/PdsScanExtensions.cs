@@ -16,6 +16,7 @@ internal static class PdsScanExtensions
     {
         builder.Services.AddOptions<PdsRegistryOptions>().BindConfiguration(PdsRegistryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<PdsScanOptions>().BindConfiguration(PdsScanOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<SyncOptions>().BindConfiguration(SyncOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton<PdsRegistry>();
         builder.Services.AddSingleton<HeldCollections>();
         builder.Services.AddSingleton<RepoReader>();

@@ -1,9 +1,12 @@
 using Chive.AtProto.Identifiers;
 using Chive.AtProto.Identity;
+using System.Text.Json;
 using Chive.AtProto.Net;
+using Chive.AtProto.Repo;
 using Chive.AtProto.Xrpc;
 using Chive.Contracts.Operations;
 using Chive.Contracts.PdsScan;
+using Microsoft.Extensions.Options;
 
 namespace Chive.ScanWorker.PdsScan;
 
@@ -35,7 +38,7 @@ public enum RepoRead
 /// naming it. A cursor that comes round again throws <see cref="ScanLimitReachedException"/>; so do the caps.
 /// Used by the PDS scan, the DID sync and the freshness scan.
 /// </summary>
-public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, TimeProvider time, ILogger<RepoReader> logger)
+public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<SyncOptions> sync, TimeProvider time, ILogger<RepoReader> logger)
 {
     public async Task<RepoRead> ReadAsync(
         ScanBatcher batcher, Uri pds, Did did, IReadOnlySet<string> held, string deletionSource, CancellationToken cancellationToken)
@@ -65,6 +68,11 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, TimeProvid
         }
 
         await batcher.ReadingFromAsync(ServiceOrigin.Normalize(pds));
+        if (sync.Value.Mode == SyncMode.Verified)
+        {
+            return await ReadVerifiedAsync(batcher, pds, did, collections, deletionSource, cancellationToken);
+        }
+
         var complete = true;
         foreach (var collection in collections)
         {
@@ -127,6 +135,54 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, TimeProvid
 
         batcher.Totals = batcher.Totals with { ReposDone = batcher.Totals.ReposDone + 1 };
         return complete ? RepoRead.Complete : RepoRead.Partial;
+    }
+
+    /// <summary>
+    /// Verified mode: the whole repo in one <c>getRepo</c>, read by <see cref="RepoCar"/> (block CIDs, the commit signed by
+    /// the DID's key, the MST) — records of the Chive collections batched, and each of those collections swept, since a
+    /// verified repo is complete and clean by construction. A CAR that does not verify indexes nothing and sweeps nothing;
+    /// it is counted (<c>reposUnverified</c>) and logged with the reason.
+    /// </summary>
+    private async Task<RepoRead> ReadVerifiedAsync(
+        ScanBatcher batcher, Uri pds, Did did, IReadOnlyList<string> collections, string deletionSource, CancellationToken cancellationToken)
+    {
+        var listedFrom = time.GetUtcNow();
+        VerifiedRepo repo;
+        try
+        {
+            batcher.Spend();
+            await using var car = await xrpc.GetRepoAsync(pds, did, cancellationToken);
+            repo = await RepoCar.ReadAsync(car, did, resolver, ChiveCollections.Namespace + ".", cancellationToken);
+        }
+        catch (XrpcException ex) when (IsAboutTheRepo(ex))
+        {
+            return Skip(batcher, pds, did, ex);
+        }
+        catch (RepoVerificationException ex)
+        {
+            logger.LogWarning("{Did} on {Pds} did not verify: {Reason}; nothing of it is indexed or swept", did, pds, ex.Message);
+            batcher.Totals = batcher.Totals with { ReposUnverified = batcher.Totals.ReposUnverified + 1 };
+            return RepoRead.Skipped;
+        }
+
+        var byCollection = repo.Records.Where(r => ChiveCollections.IsChive(r.Collection)).ToLookup(r => r.Collection, StringComparer.Ordinal);
+        foreach (var collection in collections.Union(byCollection.Select(g => g.Key)).Distinct().Order(StringComparer.Ordinal))
+        {
+            var present = new List<string>();
+            foreach (var record in byCollection[collection])
+            {
+                present.Add(record.Rkey);
+                await batcher.AddAsync(new RecordEntry(
+                    AtUri.Parse($"at://{did.Value}/{record.Collection}/{record.Rkey}"),
+                    Cid.Parse(record.Cid),
+                    JsonSerializer.SerializeToElement(record.Value)));
+            }
+
+            await batcher.SweepAsync(did.Value, collection, present, listedFrom, deletionSource);
+        }
+
+        batcher.Totals = batcher.Totals with { ReposDone = batcher.Totals.ReposDone + 1 };
+        return RepoRead.Complete;
     }
 
     /// <summary>

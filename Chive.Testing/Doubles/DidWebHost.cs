@@ -8,8 +8,10 @@ namespace Chive.Testing.Doubles;
 /// loopback (the resolver is configured with <c>DidWebScheme=http</c> for it). It can also play the PDS of its own
 /// DID — or of <see cref="Hosts"/>, another host's did:web, after that one moved here — for a scan: <c>describeRepo</c>,
 /// <c>listRecords</c> of <see cref="Records"/> (one page, no cursor) and <c>getLatestCommit</c> (a revision derived from
-/// the records, so it changes when they do), since the reference PDS cannot host a did:web account without a real
-/// domain. It checks nothing else of those calls (no pagination, no limit, no other repo) and serves nothing else.
+/// the records, so it changes when they do), and — with a <see cref="Signer"/> — <c>getRepo</c>, a CAR signed with it
+/// (one MST node; records' CIDs are their real DAG-CBOR CIDs, in listRecords too), since the reference PDS cannot host a
+/// did:web account without a real domain. It checks nothing else of those calls (no pagination, no limit, no other
+/// repo, no <c>since</c>) and serves nothing else.
 /// </summary>
 public sealed class DidWebHost : HttpDouble
 {
@@ -26,23 +28,44 @@ public sealed class DidWebHost : HttpDouble
 
     public string Did => $"did:web:localhost%3A{Port}";
 
+    /// <summary>
+    /// The repo's signing key: when set, the DID document names it as <c>#atproto</c> and <c>getRepo</c> serves the
+    /// records as a signed CAR (<see cref="RepoWriter"/>); unset, <c>getRepo</c> answers 400.
+    /// </summary>
+    public ServiceAuthSigner? Signer { get; set; }
+
     /// <summary>The DID whose repo this host serves as its PDS (its own, unless a test moves another one here).</summary>
     public string? Hosts { get; set; }
 
     private string Served => Hosts ?? Did;
 
     /// <summary>A DID document for this host's DID naming <paramref name="pds"/> as its PDS (null: this host itself).</summary>
-    public string DocumentNaming(string? pds = null) => new System.Text.Json.Nodes.JsonObject
+    public string DocumentNaming(string? pds = null)
     {
-        ["@context"] = new System.Text.Json.Nodes.JsonArray("https://www.w3.org/ns/did/v1"),
-        ["id"] = Did,
-        ["service"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
+        var document = new System.Text.Json.Nodes.JsonObject
         {
-            ["id"] = "#atproto_pds",
-            ["type"] = "AtprotoPersonalDataServer",
-            ["serviceEndpoint"] = pds ?? BaseAddress.ToString().TrimEnd('/'),
-        }),
-    }.ToJsonString();
+            ["@context"] = new System.Text.Json.Nodes.JsonArray("https://www.w3.org/ns/did/v1"),
+            ["id"] = Did,
+            ["service"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
+            {
+                ["id"] = "#atproto_pds",
+                ["type"] = "AtprotoPersonalDataServer",
+                ["serviceEndpoint"] = pds ?? BaseAddress.ToString().TrimEnd('/'),
+            }),
+        };
+        if (Signer is not null)
+        {
+            document["verificationMethod"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
+            {
+                ["id"] = Did + "#atproto",
+                ["type"] = "Multikey",
+                ["controller"] = Did,
+                ["publicKeyMultibase"] = Signer.Multikey,
+            });
+        }
+
+        return document.ToJsonString();
+    }
 
     public static async Task<DidWebHost> StartNewAsync()
     {
@@ -63,7 +86,13 @@ public sealed class DidWebHost : HttpDouble
             : Results.Json(new { handle = "handle.invalid", did = Served, didDoc = new { }, collections = Records.Keys.Order().ToArray(), handleIsCorrect = false }));
         app.MapGet("/xrpc/com.atproto.sync.getLatestCommit", (string did) => did != Served
             ? Results.Json(new { error = "RepoNotFound", message = $"Could not find repo for DID: {did}" }, statusCode: 400)
-            : Results.Json(new { cid = FakeCid(new System.Text.Json.Nodes.JsonObject { ["rev"] = Rev }), rev = Rev }));
+            : Results.Json(new { cid = CidOf(new System.Text.Json.Nodes.JsonObject { ["rev"] = Rev }), rev = Rev }));
+        app.MapGet("/xrpc/com.atproto.sync.getRepo", (string did) => did != Served
+            ? Results.Json(new { error = "RepoNotFound", message = $"Could not find repo for DID: {did}" }, statusCode: 400)
+            : Signer is null
+                ? Results.Json(new { error = "InvalidRequest", message = "this host has no signing key" }, statusCode: 400)
+                : Results.Bytes(RepoWriter.Car(Served, Rev, Records.SelectMany(c => c.Value.Select(r =>
+                    new KeyValuePair<string, System.Text.Json.Nodes.JsonObject>($"{c.Key}/{r.Key}", r.Value))), Signer), "application/vnd.ipld.car"));
         app.MapGet("/xrpc/com.atproto.repo.listRecords", async (string repo, string collection) =>
         {
             await Task.Delay(ListDelay);
@@ -73,7 +102,7 @@ public sealed class DidWebHost : HttpDouble
                 records = records.Select(r => new
                 {
                     uri = $"at://{Served}/{collection}/{r.Key}",
-                    cid = FakeCid(r.Value),
+                    cid = CidOf(r.Value),
                     value = r.Value,
                 }),
             });
@@ -85,35 +114,6 @@ public sealed class DidWebHost : HttpDouble
         string.Join("\n", Records.OrderBy(c => c.Key, StringComparer.Ordinal).SelectMany(c => c.Value.OrderBy(r => r.Key, StringComparer.Ordinal)
             .Select(r => $"{c.Key}/{r.Key} {r.Value.ToJsonString()}"))))))[..13];
 
-    /// <summary>A syntactically valid CIDv1 (dag-cbor, sha-256) derived from the value; not the record's real CID.</summary>
-    private static string FakeCid(System.Text.Json.Nodes.JsonObject value)
-    {
-        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(value.ToJsonString()));
-        byte[] bytes = [0x01, 0x71, 0x12, 0x20, .. hash];
-        return "b" + Base32(bytes);
-    }
-
-    private static string Base32(byte[] data)
-    {
-        const string alphabet = "abcdefghijklmnopqrstuvwxyz234567";
-        var output = new System.Text.StringBuilder();
-        int buffer = 0, bits = 0;
-        foreach (var b in data)
-        {
-            buffer = (buffer << 8) | b;
-            bits += 8;
-            while (bits >= 5)
-            {
-                output.Append(alphabet[(buffer >> (bits - 5)) & 31]);
-                bits -= 5;
-            }
-        }
-
-        if (bits > 0)
-        {
-            output.Append(alphabet[(buffer << (5 - bits)) & 31]);
-        }
-
-        return output.ToString();
-    }
+    /// <summary>The value's real CID: SHA-256 of its DAG-CBOR encoding (the same in listRecords and in getRepo's CAR).</summary>
+    private static string CidOf(System.Text.Json.Nodes.JsonObject value) => Chive.AtProto.Repo.BinaryCid.Of(RepoWriter.Encode(value)).ToString();
 }
