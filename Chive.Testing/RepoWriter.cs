@@ -97,12 +97,17 @@ public static class RepoWriter
         var signed = Commit(signer.SignBytes(Commit(null)));
         var commitCid = BinaryCid.Of(signed);
         blocks.Insert(0, (commitCid, signed));
+        return WriteCar(commitCid, blocks);
+    }
 
+    /// <summary>A CAR v1 file: the header naming <paramref name="root"/>, then each block as a varint-prefixed section.</summary>
+    public static byte[] WriteCar(BinaryCid root, IEnumerable<(BinaryCid Cid, byte[] Data)> blocks)
+    {
         var header = new CborWriter(CborConformanceMode.Lax);
         header.WriteStartMap(2);
         header.WriteTextString("roots");
         header.WriteStartArray(1);
-        WriteLink(header, commitCid);
+        WriteLink(header, root);
         header.WriteEndArray();
         header.WriteTextString("version");
         header.WriteInt32(1);

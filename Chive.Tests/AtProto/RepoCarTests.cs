@@ -215,27 +215,7 @@ public sealed class RepoCarTests(AtprotoNetworkFixture fixture)
             return new Car(cid, [.. Blocks.Where(b => b.Cid != Root), (cid, bytes)]);
         }
 
-        public byte[] Write()
-        {
-            var header = new CborWriter(CborConformanceMode.Lax);
-            header.WriteStartMap(2);
-            header.WriteTextString("roots");
-            header.WriteStartArray(1);
-            header.WriteTag((CborTag)42);
-            header.WriteByteString([0x00, .. Root.ToBytes()]);
-            header.WriteEndArray();
-            header.WriteTextString("version");
-            header.WriteInt32(1);
-            header.WriteEndMap();
-            using var output = new MemoryStream();
-            WriteSection(output, header.Encode());
-            foreach (var (cid, data) in Blocks)
-            {
-                WriteSection(output, [.. cid.ToBytes(), .. data]);
-            }
-
-            return output.ToArray();
-        }
+        public byte[] Write() => RepoWriter.WriteCar(Root, Blocks);
 
         private static byte[] Section(byte[] bytes, ref int at)
         {
@@ -253,19 +233,6 @@ public sealed class RepoCarTests(AtprotoNetworkFixture fixture)
             var section = bytes[at..(at + (int)length)];
             at += (int)length;
             return section;
-        }
-
-        private static void WriteSection(Stream output, byte[] section)
-        {
-            var length = (ulong)section.Length;
-            do
-            {
-                var b = (byte)(length & 0x7f);
-                length >>= 7;
-                output.WriteByte(length > 0 ? (byte)(b | 0x80) : b);
-            }
-            while (length > 0);
-            output.Write(section);
         }
     }
 
