@@ -23,7 +23,13 @@ internal static class PdsScanBenchmark
         var total = accounts * perAccount;
         Console.Error.WriteLine($"[bench] starting the system and seeding {accounts} accounts × {perAccount} records");
 
-        var fixture = new ChiveAppFixture();
+        // --mode listing (default) or verified: how the ScanWorker reads each repo (Sync:Mode).
+        var modeIndex = Array.IndexOf(args, "--mode");
+        var mode = modeIndex >= 0 && modeIndex + 1 < args.Length ? args[modeIndex + 1] : "listing";
+        var fixture = new ChiveAppFixture
+        {
+            ScanWorkerSettings = _ => Task.FromResult(new Dictionary<string, string> { ["Sync__Mode"] = mode }),
+        };
         await fixture.InitializeAsync();
         try
         {
@@ -50,7 +56,7 @@ internal static class PdsScanBenchmark
             var second = await ScanAsync(admin, pds);
             Assert.Equal(total, second.Records);
 
-            Console.WriteLine($"PDS scan benchmark: {accounts} repos, {total:N0} records ({total / 10:N0} submissions), dev PDS on loopback, " +
+            Console.WriteLine($"PDS scan benchmark, Sync:Mode = {mode}: {accounts} repos, {total:N0} records ({total / 10:N0} submissions), dev PDS on loopback, " +
                 $"{Environment.ProcessorCount} cores; ScanWorker politeness as in the tests (200 requests/s per host)");
             Console.WriteLine();
             Console.WriteLine("| run | requests | seconds | records/s | × plain loop |");
