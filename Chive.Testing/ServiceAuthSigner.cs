@@ -76,6 +76,17 @@ public sealed class ServiceAuthSigner(SigningKeyCurve curve) : IDisposable
         return signature;
     }
 
+    /// <summary>
+    /// The high-S twin of a low-S signature (s → n − s): as valid for ECDSA, refused by the AT Protocol. What a test
+    /// sends to check that refusal.
+    /// </summary>
+    public static byte[] HighSTwin(byte[] signature, SigningKeyCurve curve)
+    {
+        var s = new BigInteger(signature.AsSpan(32), isUnsigned: true, isBigEndian: true);
+        var twin = (AtprotoSignature.Order(curve) - s).ToByteArray(isUnsigned: true, isBigEndian: true);
+        return [.. signature[..32], .. new byte[32 - twin.Length], .. twin];
+    }
+
     public void Dispose() => _key.Dispose();
 
     private static string Base58(byte[] bytes)

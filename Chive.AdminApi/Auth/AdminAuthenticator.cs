@@ -11,12 +11,10 @@ public sealed class AdminAuthenticator(ApiKeyAuthenticator keys, ServiceAuthAuth
     public async ValueTask<AdminAuthResult> AuthenticateAsync(HttpRequest request, string nsid, CancellationToken cancellationToken)
     {
         var header = request.Headers.Authorization.ToString();
-        AdminAuthResult result;
         if (string.IsNullOrWhiteSpace(header))
         {
-            result = new AdminAuthResult.Anonymous("this method needs an admin's credentials (Authorization: Bearer <operator key or service-auth token>)");
             metrics.Refused("no_credentials");
-            return result;
+            return new AdminAuthResult.Anonymous("this method needs an admin's credentials (Authorization: Bearer <operator key or service-auth token>)");
         }
 
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || header.Length <= 7)
@@ -31,7 +29,7 @@ public sealed class AdminAuthenticator(ApiKeyAuthenticator keys, ServiceAuthAuth
             return await tokens.AuthenticateAsync(credential, nsid, cancellationToken);
         }
 
-        result = keys.Authenticate(credential);
+        var result = keys.Authenticate(credential);
         if (result is AdminAuthResult.Refused)
         {
             metrics.Refused("unknown_key");

@@ -39,10 +39,6 @@ public sealed class CrossrefClient
             new UpstreamClient.Policy(_options.RequestTimeout, _options.MaxAttempts, _options.MaxRetryAfter, _options.MaxResponseBytes), time, logger);
     }
 
-    public long Requests => _client.Requests;
-
-    public UpstreamGate Gate => _client.Gate;
-
     /// <summary>The work with DOI <paramref name="doi"/> (normalised), or null when Crossref does not know it.</summary>
     public async Task<CitedWork?> WorkAsync(string doi, LookupTally tally, CancellationToken cancellationToken)
     {

@@ -23,7 +23,6 @@ public sealed class GrobidClient : IDisposable
     private readonly GrobidOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<GrobidClient> _logger;
-    private long _requests, _busyAnswers;
 
     public GrobidClient(IConfiguration configuration, IOptions<GrobidOptions> options, TimeProvider time, ILogger<GrobidClient> logger)
     {
@@ -35,10 +34,6 @@ public sealed class GrobidClient : IDisposable
         // at 30 s and retry 503s on its own schedule.
         _http = UpstreamClient.CreateHttpClient(GrobidExtensions.BaseUrl(configuration), CitationUserAgent.Value(null));
     }
-
-    public long Requests => Interlocked.Read(ref _requests);
-
-    public long BusyAnswers => Interlocked.Read(ref _busyAnswers);
 
     /// <summary>The references of the PDF in <paramref name="pdf"/> (a seekable stream, sent again after each 503).</summary>
     public async Task<IReadOnlyList<ExtractedReference>> ReferencesAsync(Stream pdf, CancellationToken cancellationToken)
@@ -54,7 +49,6 @@ public sealed class GrobidClient : IDisposable
                 deadline.CancelAfter(_options.DocumentTimeout);
                 try
                 {
-                    Interlocked.Increment(ref _requests);
                     using var form = new MultipartFormDataContent();
                     var file = new StreamContent(new NonDisposingStream(pdf));
                     file.Headers.ContentType = new MediaTypeHeaderValue("application/pdf");
@@ -69,7 +63,6 @@ public sealed class GrobidClient : IDisposable
                         case HttpStatusCode.NoContent:
                             return []; // "no content could be extracted": no references found
                         case HttpStatusCode.ServiceUnavailable:
-                            Interlocked.Increment(ref _busyAnswers);
                             var wait = UpstreamClient.RetryAfter(response, _time) ?? Jitter(_options.BusyRetryDelay);
                             if (busyWaited + wait > _options.MaxBusyWait)
                             {
@@ -103,32 +96,12 @@ public sealed class GrobidClient : IDisposable
 
     private async Task<IReadOnlyList<ExtractedReference>> ParseAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
-        if (response.Content.Headers.ContentLength > _options.MaxTeiBytes)
-        {
-            throw new GrobidException($"GROBID's TEI is {response.Content.Headers.ContentLength} bytes; the cap is {_options.MaxTeiBytes}");
-        }
-
         // Read whole (capped) before parsing, so a slow body counts against the document's timeout, not the parser.
-        using var tei = new MemoryStream();
-        await using (var body = await response.Content.ReadAsStreamAsync(cancellationToken))
-        {
-            var buffer = new byte[81920];
-            int read;
-            while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
-            {
-                if (tei.Length + read > _options.MaxTeiBytes)
-                {
-                    throw new GrobidException($"GROBID's TEI is longer than the cap of {_options.MaxTeiBytes} bytes");
-                }
-
-                tei.Write(buffer, 0, read);
-            }
-        }
-
-        tei.Position = 0;
+        var body = await CappedBody.ReadAsync(response, _options.MaxTeiBytes, cancellationToken)
+            ?? throw new GrobidException($"GROBID's TEI is longer than the cap of {_options.MaxTeiBytes} bytes");
         try
         {
-            return TeiReferences.Parse(tei, _options.MaxReferences);
+            return TeiReferences.Parse(new MemoryStream(body, writable: false), _options.MaxReferences);
         }
         catch (TeiFormatException ex)
         {

@@ -37,9 +37,6 @@ public sealed class SemanticScholarClient
             new UpstreamClient.Policy(_options.RequestTimeout, _options.MaxAttempts, _options.MaxRetryAfter, _options.MaxResponseBytes), time, logger);
     }
 
-    /// <summary>Requests sent so far by this worker (attempts included).</summary>
-    public long Requests => _client.Requests;
-
     /// <summary>
     /// The works <paramref name="paperId"/> cites (<c>DOI:…</c>, <c>CorpusId:…</c> or S2's own id), or null when S2 does
     /// not know the paper. Unresolved references (no <c>paperId</c>) are kept when they have a title.

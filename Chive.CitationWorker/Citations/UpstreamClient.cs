@@ -3,8 +3,8 @@ using System.Net.Http.Headers;
 
 namespace Chive.CitationWorker.Citations;
 
-/// <summary>An answer of an upstream service: its status, headers and body (read up to a cap).</summary>
-public sealed record UpstreamAnswer(HttpStatusCode Status, HttpResponseHeaders Headers, byte[] Body);
+/// <summary>An answer of an upstream service: its status and body (read up to a cap). Headers go to the caller's observer.</summary>
+public sealed record UpstreamAnswer(HttpStatusCode Status, byte[] Body);
 
 /// <summary>A lookup that could not be made: the service kept failing, or asked us to wait longer than we wait.</summary>
 public sealed class UpstreamException(string service, string message, Exception? inner = null)
@@ -31,7 +31,7 @@ public sealed class UpstreamClient(
 
     public UpstreamGate Gate => gate;
 
-    /// <summary>Requests sent (attempts included), for the operation's counts and the benchmark.</summary>
+    /// <summary>Requests sent (attempts included).</summary>
     public long Requests => Interlocked.Read(ref _requests);
 
     private long _requests;
@@ -74,7 +74,9 @@ public sealed class UpstreamClient(
                     }
                     else
                     {
-                        return new UpstreamAnswer(response.StatusCode, response.Headers, await ReadAsync(response, timeout.Token));
+                        return new UpstreamAnswer(response.StatusCode,
+                            await CappedBody.ReadAsync(response, policy.MaxResponseBytes, timeout.Token)
+                            ?? throw new UpstreamException(service, $"the answer is longer than the cap of {policy.MaxResponseBytes} bytes"));
                     }
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -98,30 +100,6 @@ public sealed class UpstreamClient(
                 await Task.Delay(Backoff(attempt), time, cancellationToken);
             }
         }
-    }
-
-    private async Task<byte[]> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        if (response.Content.Headers.ContentLength is { } declared && declared > policy.MaxResponseBytes)
-        {
-            throw new UpstreamException(service, $"the answer is {declared} bytes; the cap is {policy.MaxResponseBytes}");
-        }
-
-        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > policy.MaxResponseBytes)
-            {
-                throw new UpstreamException(service, $"the answer is longer than the cap of {policy.MaxResponseBytes} bytes");
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
     }
 
     /// <summary>Retry-After as seconds or a date; null when absent or unreadable.</summary>

@@ -1,11 +1,9 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Numerics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
-using Chive.AtProto.Auth;
 using Chive.AtProto.Identity;
 using Chive.Testing;
 using Chive.Testing.Doubles;
@@ -197,10 +195,7 @@ public sealed class ServiceAuthTests(ChiveAppFixture fixture)
         var parts = token.Split('.');
         var signature = Base64UrlEncoder.DecodeBytes(parts[2]);
         var curve = JsonNode.Parse(Base64UrlEncoder.Decode(parts[0]))!["alg"]!.GetValue<string>() == "ES256K" ? SigningKeyCurve.Secp256k1 : SigningKeyCurve.P256;
-        var s = new BigInteger(signature.AsSpan(32), isUnsigned: true, isBigEndian: true);
-        var twin = (AtprotoSignature.Order(curve) - s).ToByteArray(isUnsigned: true, isBigEndian: true);
-        var high = signature[..32].Concat(new byte[32 - twin.Length]).Concat(twin).ToArray();
-        return $"{parts[0]}.{parts[1]}.{Base64UrlEncoder.Encode(high)}";
+        return $"{parts[0]}.{parts[1]}.{Base64UrlEncoder.Encode(ServiceAuthSigner.HighSTwin(signature, curve))}";
     }
 
     /// <summary>The token's claims under another header, signed by <paramref name="sign"/> (empty: no signature).</summary>

@@ -162,26 +162,12 @@ public sealed class CitationWorld(ChiveAppFixture fixture)
         return ids;
     }
 
-    public async Task<long> LiveEprintsAsync()
-    {
-        await using var connection = new NpgsqlConnection(fixture.DatabaseConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT count(*) FROM eprints_index WHERE deleted_at IS NULL", connection);
-        return (long)(await command.ExecuteScalarAsync())!;
-    }
+    /// <summary>The test database's reads and writes the scan tests use too.</summary>
+    public Chive.Tests.PdsScan.ScanDatabase Db => new(fixture.DatabaseConnectionString);
 
-    public async Task ExecuteAsync(string sql, params (string Name, object Value)[] parameters)
-    {
-        await using var connection = new NpgsqlConnection(fixture.DatabaseConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value);
-        }
+    public Task<long> LiveEprintsAsync() => Db.ScalarAsync<long>("SELECT count(*) FROM eprints_index WHERE deleted_at IS NULL");
 
-        await command.ExecuteNonQueryAsync();
-    }
+    public Task ExecuteAsync(string sql, params (string Name, object Value)[] parameters) => Db.ExecuteAsync(sql, parameters);
 
     /// <summary>GROBID calls for this PDF so far.</summary>
     public int GrobidCalls(byte[] pdf) => fixture.GrobidServer.Calls.Count(c => c.Sha256 == GrobidDouble.Sha256Hex(pdf));

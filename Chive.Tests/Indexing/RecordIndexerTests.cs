@@ -91,6 +91,53 @@ public sealed class RecordIndexerTests : IAsyncLifetime
 
     private static string Uri(string collection, string rkey) => $"at://{Did}/{collection}/{rkey}";
 
+    [Fact]
+    public async Task Declared_citations_become_user_provided_rows_each_field_read_by_its_kind_and_leave_with_their_record()
+    {
+        const string eprint = "at://did:plc:ewvi7nxzyoun6zhxrhs64oiz/pub.chive.eprint.submission/3kaaaaaaaaaa1";
+        JsonObject Citation(JsonNode? citedWork, JsonNode? eprintUri = null) => new()
+        {
+            ["eprintUri"] = eprintUri ?? eprint,
+            ["citedWork"] = citedWork,
+            ["citationType"] = "extends",
+            ["createdAt"] = "2026-01-01T00:00:00Z",
+        };
+
+        await Indexer.IndexAsync(Pds, [
+            Record("pub.chive.eprint.citation", "3kcite0000001", Citation(new JsonObject
+            {
+                ["title"] = "A cited work", ["doi"] = "10.5555/ABC", ["year"] = 1999, ["authors"] = new JsonArray("Ada Lovelace"), ["venue"] = "Nature",
+            })),
+            // Every field of the wrong kind: title a number, doi an object, year a string and then five digits, authors an object.
+            Record("pub.chive.eprint.citation", "3kcite0000002", Citation(new JsonObject
+            {
+                ["title"] = 42, ["doi"] = new JsonObject(), ["year"] = "1999", ["authors"] = new JsonObject { ["name"] = "x" }, ["venue"] = new JsonArray(),
+            })),
+            Record("pub.chive.eprint.citation", "3kcite0000003", Citation(new JsonObject { ["title"] = new string('t', 5000), ["year"] = 99999 })),
+            Record("pub.chive.eprint.citation", "3kcite0000004", Citation("just a string")),      // citedWork not an object: no row
+            Record("pub.chive.eprint.citation", "3kcite0000005", Citation(new JsonObject(), 5)),  // eprintUri not text: no row
+            Record("pub.chive.eprint.citation", "3kcite0000006", Citation(new JsonObject(), "https://example.com")), // not an AT-URI
+        ], CancellationToken.None);
+
+        Assert.Equal(3L, await ScalarAsync<long>("SELECT count(*) FROM extracted_citations WHERE source = 'user-provided'"));
+        Assert.Equal("A cited work|10.5555/abc|1999|[\"Ada Lovelace\"]|Nature|extends|" + Did, await ScalarAsync<string>(
+            $"SELECT concat_ws('|', title, doi, year, authors::text, venue, citation_type, curator_did) FROM extracted_citations WHERE user_record_uri = '{Uri("pub.chive.eprint.citation", "3kcite0000001")}'"));
+        Assert.Equal("0|0|0|0|0", await ScalarAsync<string>(
+            $"SELECT concat_ws('|', (title IS NOT NULL)::int, (doi IS NOT NULL)::int, (year IS NOT NULL)::int, (authors IS NOT NULL)::int, (venue IS NOT NULL)::int) FROM extracted_citations WHERE user_record_uri = '{Uri("pub.chive.eprint.citation", "3kcite0000002")}'"));
+        Assert.Equal("1000|", await ScalarAsync<string>(
+            $"SELECT concat_ws('|', length(title), year) || '|' FROM extracted_citations WHERE user_record_uri = '{Uri("pub.chive.eprint.citation", "3kcite0000003")}'"));
+
+        // The record deleted on its PDS (a sweep that no longer finds it): its row goes with it, the others stay.
+        await using (var connection = await _db.OpenConnectionAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            await RecordIndexer.SweepAsync(connection, transaction, Did, "pub.chive.eprint.citation", ["3kcite0000002", "3kcite0000003"], null, CancellationToken.None);
+            await transaction.CommitAsync();
+        }
+
+        Assert.Equal(2L, await ScalarAsync<long>("SELECT count(*) FROM extracted_citations WHERE source = 'user-provided'"));
+    }
+
     private static JsonObject LexiconSubmission() => new()
     {
         ["$type"] = "pub.chive.eprint.submission",

@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Text;
 using Chive.AtProto.Auth;
 using Chive.AtProto.Identity;
@@ -90,9 +89,7 @@ public sealed class ServiceAuthTokenTests
         tampered[5] ^= 1;
         Assert.Equal(SignatureCheck.Invalid, AtprotoSignature.Verify(key, signed, tampered));
 
-        var s = new BigInteger(signature.AsSpan(32), isUnsigned: true, isBigEndian: true);
-        var twin = (AtprotoSignature.Order(curve) - s).ToByteArray(isUnsigned: true, isBigEndian: true);
-        Assert.Equal(SignatureCheck.HighS, AtprotoSignature.Verify(key, signed, [.. signature[..32], .. new byte[32 - twin.Length], .. twin]));
+        Assert.Equal(SignatureCheck.HighS, AtprotoSignature.Verify(key, signed, ServiceAuthSigner.HighSTwin(signature, curve)));
     }
 
     [Fact]
