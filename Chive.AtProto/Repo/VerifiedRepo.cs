@@ -3,8 +3,12 @@ using Chive.AtProto.Identifiers;
 
 namespace Chive.AtProto.Repo;
 
-/// <summary>One record read from a verified repo: where it is, its CID, and its value in the JSON data model.</summary>
-public sealed record RepoRecord(string Collection, string Rkey, string Cid, JsonObject Value);
+/// <summary>
+/// One record read from a verified repo: where it is, its CID, and its value in the JSON data model — or, when its block
+/// (whose CID matched, so its owner signed it) is not a record the data model can hold, null and the <see cref="Problem"/>:
+/// the owner's own poison, one rejected record, not a repo that failed verification.
+/// </summary>
+public sealed record RepoRecord(string Collection, string Rkey, string Cid, JsonObject? Value, string? Problem = null);
 
 /// <summary>A repo whose commit was signed by its DID's key: its revision, commit CID, and the records asked for.</summary>
 public sealed record VerifiedRepo(Did Did, string Rev, string CommitCid, IReadOnlyList<RepoRecord> Records);

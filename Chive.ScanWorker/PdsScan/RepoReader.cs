@@ -172,10 +172,20 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
             foreach (var record in byCollection[collection])
             {
                 present.Add(record.Rkey);
-                await batcher.AddAsync(new RecordEntry(
-                    AtUri.Parse($"at://{did.Value}/{record.Collection}/{record.Rkey}"),
-                    Cid.Parse(record.Cid),
-                    JsonSerializer.SerializeToElement(record.Value)));
+                var uri = $"at://{did.Value}/{record.Collection}/{record.Rkey}";
+                // A key the owner signed but no AT-URI can name, or a block the data model cannot hold: one rejected record.
+                if (record.Value is null)
+                {
+                    await batcher.AddRejectedAsync(uri, record.Cid, record.Problem ?? "not a record");
+                }
+                else if (!AtUri.TryParse(uri, out var parsed, out var invalid))
+                {
+                    await batcher.AddRejectedAsync(uri, record.Cid, $"invalid AT-URI: {invalid}");
+                }
+                else
+                {
+                    await batcher.AddAsync(new RecordEntry(parsed, Cid.Parse(record.Cid), JsonSerializer.SerializeToElement(record.Value)));
+                }
             }
 
             await batcher.SweepAsync(did.Value, collection, present, listedFrom, deletionSource);

@@ -61,13 +61,20 @@ public sealed class ScanBatcher(Guid operationId, int lane, int sequence, Consum
         }
     }
 
-    public async Task AddAsync(RecordEntry record)
+    public Task AddAsync(RecordEntry record)
     {
         var raw = record.Value.GetRawText();
         var bytes = Encoding.UTF8.GetByteCount(raw);
-        var fetched = bytes > settings.MaxRecordBytes
+        return AddAsync(bytes > settings.MaxRecordBytes
             ? new FetchedRecord(record.Uri.Value, record.Cid.Value, "", $"the record is {bytes} bytes; the cap is {settings.MaxRecordBytes} (PdsScan:MaxRecordBytes)")
-            : new FetchedRecord(record.Uri.Value, record.Cid.Value, raw);
+            : new FetchedRecord(record.Uri.Value, record.Cid.Value, raw));
+    }
+
+    /// <summary>A record read but not usable as one (<paramref name="problem"/> says why): sent on to be counted and listed.</summary>
+    public Task AddRejectedAsync(string uri, string cid, string problem) => AddAsync(new FetchedRecord(uri, cid, "", problem));
+
+    private async Task AddAsync(FetchedRecord fetched)
+    {
         var size = fetched.Value.Length + fetched.Uri.Length + 128;
         if (_buffer.Count > 0 && _bufferBytes + size > settings.MaxBatchBytes)
         {

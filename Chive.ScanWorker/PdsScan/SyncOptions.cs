@@ -19,5 +19,5 @@ public sealed class SyncOptions
 {
     public const string SectionName = "Sync";
 
-    public SyncMode Mode { get; set; } = SyncMode.Listing;
+    public SyncMode Mode { get; set; } = SyncMode.Verified;
 }

@@ -8,8 +8,8 @@ namespace Chive.Testing.Doubles;
 /// loopback (the resolver is configured with <c>DidWebScheme=http</c> for it). It can also play the PDS of its own
 /// DID — or of <see cref="Hosts"/>, another host's did:web, after that one moved here — for a scan: <c>describeRepo</c>,
 /// <c>listRecords</c> of <see cref="Records"/> (one page, no cursor) and <c>getLatestCommit</c> (a revision derived from
-/// the records, so it changes when they do), and — with a <see cref="Signer"/> — <c>getRepo</c>, a CAR signed with it
-/// (one MST node; records' CIDs are their real DAG-CBOR CIDs, in listRecords too), since the reference PDS cannot host a
+/// the records, so it changes when they do), and <c>getRepo</c>, a CAR signed with <see cref="Signer"/> (one MST node;
+/// records' CIDs are their real DAG-CBOR CIDs, in listRecords too), since the reference PDS cannot host a
 /// did:web account without a real domain. It checks nothing else of those calls (no pagination, no limit, no other
 /// repo, no <c>since</c>) and serves nothing else.
 /// </summary>
@@ -23,16 +23,17 @@ public sealed class DidWebHost : HttpDouble
     /// <summary>The repo's records (collection → values by record key) served when this host plays its DID's PDS.</summary>
     public Dictionary<string, Dictionary<string, System.Text.Json.Nodes.JsonObject>> Records { get; } = [];
 
-    /// <summary>Delay before each listRecords answer (to keep a sync running for a while).</summary>
+    /// <summary>Delay before each listRecords and getRepo answer (to keep a sync running for a while).</summary>
     public TimeSpan ListDelay { get; set; }
 
     public string Did => $"did:web:localhost%3A{Port}";
 
     /// <summary>
-    /// The repo's signing key: when set, the DID document names it as <c>#atproto</c> and <c>getRepo</c> serves the
-    /// records as a signed CAR (<see cref="RepoWriter"/>); unset, <c>getRepo</c> answers 400.
+    /// The repo's signing key (a fresh P-256 key unless a test sets another): <see cref="DocumentNaming"/> names the key set
+    /// at the time as <c>#atproto</c>, and <c>getRepo</c> serves the records as a CAR signed with the key set now
+    /// (<see cref="RepoWriter"/>) — set another after the document was made, and the CAR is signed by a stranger.
     /// </summary>
-    public ServiceAuthSigner? Signer { get; set; }
+    public ServiceAuthSigner Signer { get; set; } = new(Chive.AtProto.Identity.SigningKeyCurve.P256);
 
     /// <summary>The DID whose repo this host serves as its PDS (its own, unless a test moves another one here).</summary>
     public string? Hosts { get; set; }
@@ -53,16 +54,13 @@ public sealed class DidWebHost : HttpDouble
                 ["serviceEndpoint"] = pds ?? BaseAddress.ToString().TrimEnd('/'),
             }),
         };
-        if (Signer is not null)
+        document["verificationMethod"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
         {
-            document["verificationMethod"] = new System.Text.Json.Nodes.JsonArray(new System.Text.Json.Nodes.JsonObject
-            {
-                ["id"] = Did + "#atproto",
-                ["type"] = "Multikey",
-                ["controller"] = Did,
-                ["publicKeyMultibase"] = Signer.Multikey,
-            });
-        }
+            ["id"] = Did + "#atproto",
+            ["type"] = "Multikey",
+            ["controller"] = Did,
+            ["publicKeyMultibase"] = Signer.Multikey,
+        });
 
         return document.ToJsonString();
     }
@@ -87,12 +85,14 @@ public sealed class DidWebHost : HttpDouble
         app.MapGet("/xrpc/com.atproto.sync.getLatestCommit", (string did) => did != Served
             ? Results.Json(new { error = "RepoNotFound", message = $"Could not find repo for DID: {did}" }, statusCode: 400)
             : Results.Json(new { cid = CidOf(new System.Text.Json.Nodes.JsonObject { ["rev"] = Rev }), rev = Rev }));
-        app.MapGet("/xrpc/com.atproto.sync.getRepo", (string did) => did != Served
-            ? Results.Json(new { error = "RepoNotFound", message = $"Could not find repo for DID: {did}" }, statusCode: 400)
-            : Signer is null
-                ? Results.Json(new { error = "InvalidRequest", message = "this host has no signing key" }, statusCode: 400)
+        app.MapGet("/xrpc/com.atproto.sync.getRepo", async (string did) =>
+        {
+            await Task.Delay(ListDelay);
+            return did != Served
+                ? Results.Json(new { error = "RepoNotFound", message = $"Could not find repo for DID: {did}" }, statusCode: 400)
                 : Results.Bytes(RepoWriter.Car(Served, Rev, Records.SelectMany(c => c.Value.Select(r =>
-                    new KeyValuePair<string, System.Text.Json.Nodes.JsonObject>($"{c.Key}/{r.Key}", r.Value))), Signer), "application/vnd.ipld.car"));
+                    new KeyValuePair<string, System.Text.Json.Nodes.JsonObject>($"{c.Key}/{r.Key}", r.Value))), Signer), "application/vnd.ipld.car");
+        });
         app.MapGet("/xrpc/com.atproto.repo.listRecords", async (string repo, string collection) =>
         {
             await Task.Delay(ListDelay);

@@ -70,8 +70,28 @@ public sealed class SignedRepoDoubleTests : IAsyncLifetime
         {
             var match = Assert.Single(listed, l => l.Uri == $"at://{did.Value}/{record.Collection}/{record.Rkey}");
             Assert.Equal(match.Cid, record.Cid);
-            Assert.True(JsonNode.DeepEquals(match.Value, record.Value), $"{match.Value.ToJsonString()} vs {record.Value.ToJsonString()}");
+            Assert.True(JsonNode.DeepEquals(match.Value, record.Value), $"{match.Value.ToJsonString()} vs {record.Value?.ToJsonString() ?? record.Problem}");
         }
+    }
+
+    [Fact]
+    public async Task A_signed_record_the_data_model_cannot_hold_is_one_rejected_record_not_a_refused_repo()
+    {
+        JsonNode deep = new JsonObject { ["leaf"] = true };
+        for (var i = 0; i < 80; i++)
+        {
+            deep = new JsonObject { ["n"] = deep };
+        }
+
+        _host.Records["pub.chive.eprint.userTag"]["3kaaaaaaaaae2"] = new JsonObject { ["tag"] = "deep", ["x"] = deep };
+        var did = Did.Parse(_host.Did);
+        await using var car = await TestClients.Xrpc().GetRepoAsync(_host.BaseAddress, did).WaitAsync(Timeout);
+
+        var repo = await RepoCar.ReadAsync(car, did, Resolver(), "pub.chive.", CancellationToken.None).WaitAsync(Timeout);
+
+        Assert.Equal(4, repo.Records.Count);
+        var poison = Assert.Single(repo.Records, r => r.Value is null);
+        Assert.Equal(("3kaaaaaaaaae2", "nested deeper than 64"), (poison.Rkey, poison.Problem));
     }
 
     [Fact]
