@@ -26,6 +26,7 @@ public sealed class FreshnessChunkConsumer(
     StaleRepos stale,
     HeldCollections held,
     RepoReader reader,
+    PdsRegistry registry,
     XrpcClient xrpc,
     DidResolver resolver,
     OperationGate gate,
@@ -237,6 +238,10 @@ public sealed class FreshnessChunkConsumer(
                 batcher.RepoSynced(did.Value, origin, probe.Rev!, probe.CommitCid, unchanged: false);
                 break;
             case RepoRead.NotHosted:
+                Count(batcher, checkedOut: false, t => t);
+                break;
+            case RepoRead.Unverified:
+                await registry.ChargeAsync(home, $"a repo did not verify: {batcher.Pds.Unverified}", cancellationToken);
                 Count(batcher, checkedOut: false, t => t);
                 break;
         }

@@ -101,19 +101,45 @@ public sealed class PdsRegistry(NpgsqlDataSource dataSource, IOptions<PdsRegistr
 
     /// <summary>
     /// A complete scan: active with records (next in 24 h) or no_chive_records (next in 168 h); failures reset; the number
-    /// of repos it listed kept (the freshness scan's measure of the PDS's size). False when the claim is no longer this
-    /// owner's (a chunk run again after its outcome was recorded).
+    /// of repos it listed kept (the freshness scan's measure of the PDS's size). A scan in which some repo's CAR did not
+    /// verify (<paramref name="unverified"/>, the first reason) is charged one failure instead — once per scan, however
+    /// many repos: a PDS that keeps serving repos its accounts did not sign ends up unreachable, one with a single broken
+    /// repo among thousands is only reminded. False when the claim is no longer this owner's (a chunk run again after its
+    /// outcome was recorded).
     /// </summary>
-    public Task<bool> CompleteAsync(Uri url, string owner, int chiveRecordCount, long? repoCount = null, CancellationToken cancellationToken = default) =>
+    public Task<bool> CompleteAsync(Uri url, string owner, int chiveRecordCount, long? repoCount = null, string? unverified = null, CancellationToken cancellationToken = default) =>
         FinishAsync(url, owner, """
             UPDATE pds_registry SET
-                status = CASE WHEN @count > 0 THEN 'active' ELSE 'no_chive_records' END,
+                status = CASE WHEN CAST(@unverified AS text) IS NOT NULL AND consecutive_failures + 1 >= @maxFailures THEN 'unreachable'
+                              WHEN @count > 0 THEN 'active' ELSE 'no_chive_records' END,
                 has_chive_records = @count > 0, chive_record_count = @count, repo_count = coalesce(@repos, repo_count),
                 last_scan_at = now(), next_scan_at = now() + CASE WHEN @count > 0 THEN @active ELSE @none END,
-                consecutive_failures = 0, last_error = NULL, lease_owner = NULL, lease_expires_at = NULL
+                consecutive_failures = CASE WHEN CAST(@unverified AS text) IS NULL THEN 0 ELSE consecutive_failures + 1 END,
+                last_error = left('a repo did not verify: ' || CAST(@unverified AS text), 2000),
+                lease_owner = NULL, lease_expires_at = NULL
             WHERE pds_url = @url AND lease_owner = @owner
             """, cancellationToken, ("count", chiveRecordCount), ("active", options.Value.ActiveRescan), ("none", options.Value.NoRecordsRescan),
-            ("repos", repoCount is { } n ? (int)Math.Min(int.MaxValue, n) : DBNull.Value));
+            ("repos", repoCount is { } n ? (int)Math.Min(int.MaxValue, n) : DBNull.Value), ("unverified", (object?)unverified ?? DBNull.Value),
+            ("maxFailures", options.Value.MaxConsecutiveFailures));
+
+    /// <summary>
+    /// One failure charged to a PDS outside a scan's claim (a DID sync or a freshness scan read a repo from it whose CAR
+    /// did not verify): counted towards unreachable like a failed scan; its schedule and any claim are left alone.
+    /// </summary>
+    public async Task ChargeAsync(Uri url, string error, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("""
+            UPDATE pds_registry SET
+                consecutive_failures = consecutive_failures + 1,
+                status = CASE WHEN consecutive_failures + 1 >= @maxFailures THEN 'unreachable' ELSE status END,
+                last_error = left(@error, 2000)
+            WHERE pds_url = @url
+            """);
+        command.Parameters.AddWithValue("url", ServiceOrigin.Normalize(url));
+        command.Parameters.AddWithValue("error", error);
+        command.Parameters.AddWithValue("maxFailures", options.Value.MaxConsecutiveFailures);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
 
     /// <summary>A failed scan (unreachable, timeout, 5xx after retries): back off, and give up after too many.</summary>
     public Task<bool> FailAsync(Uri url, string owner, string error, CancellationToken cancellationToken = default) =>

@@ -27,6 +27,9 @@ public enum RepoRead
 
     /// <summary>Its DID document names another PDS (or could not be resolved): nothing taken from this PDS.</summary>
     NotHosted,
+
+    /// <summary>Its CAR did not verify (verified mode): nothing indexed or swept; the reason is in <see cref="PdsProgress.Unverified"/>.</summary>
+    Unverified,
 }
 
 /// <summary>
@@ -141,7 +144,7 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
     /// Verified mode: the whole repo in one <c>getRepo</c>, read by <see cref="RepoCar"/> (block CIDs, the commit signed by
     /// the DID's key, the MST) — records of the Chive collections batched, and each of those collections swept, since a
     /// verified repo is complete and clean by construction. A CAR that does not verify indexes nothing and sweeps nothing;
-    /// it is counted (<c>reposUnverified</c>) and logged with the reason.
+    /// it is counted (<c>reposUnverified</c>) and logged with the reason, and the caller charges the PDS a failure.
     /// </summary>
     private async Task<RepoRead> ReadVerifiedAsync(
         ScanBatcher batcher, Uri pds, Did did, IReadOnlyList<string> collections, string deletionSource, CancellationToken cancellationToken)
@@ -162,7 +165,8 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
         {
             logger.LogWarning("{Did} on {Pds} did not verify: {Reason}; nothing of it is indexed or swept", did, pds, ex.Message);
             batcher.Totals = batcher.Totals with { ReposUnverified = batcher.Totals.ReposUnverified + 1 };
-            return RepoRead.Skipped;
+            batcher.Pds = batcher.Pds with { Unverified = batcher.Pds.Unverified ?? $"{did.Value}: {ex.Message}" };
+            return RepoRead.Unverified;
         }
 
         var byCollection = repo.Records.Where(r => ChiveCollections.IsChive(r.Collection)).ToLookup(r => r.Collection, StringComparer.Ordinal);

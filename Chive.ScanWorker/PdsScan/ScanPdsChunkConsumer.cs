@@ -115,7 +115,7 @@ public sealed class ScanPdsChunkConsumer(
             return;
         }
 
-        if (chunk.Did is null && !await registry.CompleteAsync(pds, owner, (int)Math.Min(int.MaxValue, batcher.Pds.Records), batcher.Pds.Repos, context.CancellationToken))
+        if (chunk.Did is null && !await registry.CompleteAsync(pds, owner, (int)Math.Min(int.MaxValue, batcher.Pds.Records), batcher.Pds.Repos, batcher.Pds.Unverified, context.CancellationToken))
         {
             logger.LogInformation("Operation {OperationId} no longer holds {Pds}: its outcome was recorded before", chunk.OperationId, pds);
         }
@@ -178,6 +178,10 @@ public sealed class ScanPdsChunkConsumer(
         if (read == RepoRead.Complete && commit is not null)
         {
             batcher.RepoSynced(single, ServiceOrigin.Normalize(pds), commit.Rev, commit.Cid.Value, unchanged: false);
+        }
+        else if (read == RepoRead.Unverified)
+        {
+            await registry.ChargeAsync(pds, $"a repo did not verify: {batcher.Pds.Unverified}", cancellationToken);
         }
     }
 
