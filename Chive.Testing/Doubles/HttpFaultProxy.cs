@@ -96,6 +96,12 @@ public sealed class HttpFaultProxy : HttpDouble
     /// <summary>A fault applied to every request while set (for "this host is down" scenarios).</summary>
     public HttpFault? Always { get; set; }
 
+    /// <summary>
+    /// While set, rewrites the body of every forwarded answer: given the request's path and query and the upstream's
+    /// body, returns the body sent instead (a hostile PDS altering the real repo it relays).
+    /// </summary>
+    public Func<string, byte[], byte[]>? Rewrite { get; set; }
+
     public static async Task<HttpFaultProxy> StartNewAsync(Uri target)
     {
         var proxy = new HttpFaultProxy { _target = target };
@@ -212,6 +218,13 @@ public sealed class HttpFaultProxy : HttpDouble
             context.Response.Headers["RateLimit-Limit"] = "100";
             context.Response.Headers["RateLimit-Remaining"] = "0";
             context.Response.Headers["RateLimit-Reset"] = DateTimeOffset.UtcNow.AddSeconds(quota.ResetInSeconds).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (Rewrite is { } rewrite)
+        {
+            var body = rewrite($"{context.Request.Path}{context.Request.QueryString}", await response.Content.ReadAsByteArrayAsync(context.RequestAborted));
+            await context.Response.Body.WriteAsync(body, context.RequestAborted);
+            return;
         }
 
         await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted);

@@ -60,6 +60,14 @@ public sealed class ChiveAppFixture : IAsyncLifetime
     /// </summary>
     public Func<AtprotoTestNetwork, Task<Dictionary<string, string>>>? ScanWorkerSettings { get; init; }
 
+    /// <summary>How the ScanWorker reads repos (<c>Sync:Mode</c>): <c>Verified</c>, the default, or <c>Listing</c>.</summary>
+    public string SyncMode { get; init; } = "Verified";
+
+    public bool Verified => SyncMode == "Verified";
+
+    /// <summary>The XRPC method by which the ScanWorker reads a repo's records in this fixture's mode.</summary>
+    public string RepoReadMethod => Verified ? "com.atproto.sync.getRepo" : "com.atproto.repo.listRecords";
+
     /// <summary>Where the services' logs of this fixture go.</summary>
     public FileLoggerProvider? LogFile { get; private set; }
 
@@ -136,6 +144,7 @@ public sealed class ChiveAppFixture : IAsyncLifetime
             ["PdsScan__MaxRecordsPerPds"] = "20000",
             ["PdsScan__MaxRecordBytes"] = "1048576",
             ["Freshness__ReposPerChunk"] = "2",
+            ["Sync__Mode"] = SyncMode,
         }, AtProtoClientSettings(), ScanWorkerSettings is null ? [] : await ScanWorkerSettings(Network)));
         Configure(builder, ResourceNames.CitationWorker, Merge(new()
         {

@@ -11,22 +11,25 @@ namespace Chive.Tests.OpenNetwork;
 /// DIDs and serves forged, foreign, oversized and unstorable records; one whose cursors cycle; one whose listing never
 /// ends; one whose body stalls; one that asks us to wait until 2286. Scanned together with the real PDSes, every real
 /// record stays exact, nothing of the victims changes, each hostile PDS's failure is recorded against it, and the
-/// operation ends within its limits.
+/// operation ends within its limits. In listing mode, the mode whose answers these are: a PDS's forged CARs are
+/// <see cref="HostileCarTests"/>.
 /// </summary>
-[Collection(ChiveAppCollection.Name)]
-public sealed class HostilePdsTests(ChiveAppFixture fixture)
+[Collection(ListingAppCollection.Name)]
+public sealed class HostilePdsTests(ListingAppFixture listing)
 {
     private const string Submission = "pub.chive.eprint.submission";
     private const string Comment = "pub.chive.review.comment";
     private static readonly string[] ReadMethods =
         ["com.atproto.sync.listRepos", "com.atproto.repo.describeRepo", "com.atproto.repo.listRecords", "com.atproto.sync.getLatestCommit"];
 
-    private ScanDatabase Db => new(fixture.DatabaseConnectionString);
+    private ChiveAppFixture Fixture => listing.App;
+
+    private ScanDatabase Db => new(Fixture.DatabaseConnectionString);
 
     [Fact]
     public async Task Hostile_PDSes_scanned_with_the_real_ones_change_nothing_of_the_victims_and_the_scan_ends()
     {
-        var world = await ScanWorld.GetAsync(fixture);
+        var world = await ScanWorld.GetAsync(Fixture);
         var (alice, bob) = (world.Alice.Did, world.Bob.Did);
         await using var liar = await HostilePds.StartNewAsync();
         await using var cycling = await HostilePds.StartNewAsync();
@@ -35,7 +38,7 @@ public sealed class HostilePdsTests(ChiveAppFixture fixture)
         await using var greedy = await HostilePds.StartNewAsync();
 
         // Mallory's accounts live on the real PLC, and their DID documents name the liar as their PDS.
-        var mallory = await fixture.Network.SeedAsync(0, liar.BaseAddress,
+        var mallory = await Fixture.Network.SeedAsync(0, liar.BaseAddress,
             new SeedAccount($"mallory{Guid.NewGuid():N}"[..16] + ".test", []), new SeedAccount($"mbroken{Guid.NewGuid():N}"[..16] + ".test", []));
         var (m1, m2) = (mallory[0].Did, mallory[1].Did);
         var poison = PoisonPage(m1, alice);
@@ -75,7 +78,7 @@ public sealed class HostilePdsTests(ChiveAppFixture fixture)
         HostilePds[] hostile = [liar, cycling, endless, stalling, greedy];
         string[] real = [ScanWorld.Origin(world.A), ScanWorld.Origin(world.B), ScanWorld.Origin(world.C)];
         await MakeOnlyTheseDueAsync([.. real, .. hostile.Select(h => h.Origin)]);
-        using var admin = fixture.CreateAdminClient();
+        using var admin = Fixture.CreateAdminClient();
 
         var started = await admin.PostAsync("triggerPDSScan", new JsonObject());
         var done = await admin.WaitForEndAsync(started["operationId"]!.GetValue<string>(), TimeSpan.FromMinutes(4));
@@ -103,7 +106,7 @@ public sealed class HostilePdsTests(ChiveAppFixture fixture)
         Assert.Empty(await Db.LiveRecordsAsync(m2));
 
         // Each hostile PDS's outcome is recorded against it.
-        var registry = fixture.Registry();
+        var registry = Fixture.Registry();
         Assert.Equal("active", (await registry.GetAsync(liar.BaseAddress))!.Status);
         Assert.Contains("cycle", (await registry.GetAsync(cycling.BaseAddress))!.LastError, StringComparison.Ordinal);
         Assert.Contains("PdsScan:MaxReposPerPds", (await registry.GetAsync(endless.BaseAddress))!.LastError, StringComparison.Ordinal);
@@ -180,7 +183,7 @@ public sealed class HostilePdsTests(ChiveAppFixture fixture)
 
     private async Task<Dictionary<string, string>> RejectionsAsync(string did)
     {
-        await using var connection = new Npgsql.NpgsqlConnection(fixture.DatabaseConnectionString);
+        await using var connection = new Npgsql.NpgsqlConnection(Fixture.DatabaseConnectionString);
         await connection.OpenAsync();
         await using var command = new Npgsql.NpgsqlCommand("SELECT uri, reason FROM record_rejections WHERE did = @did", connection);
         command.Parameters.AddWithValue("did", did);

@@ -11,8 +11,7 @@ namespace Chive.Tests.OpenNetwork;
 /// those, and duplicate keys, reach us only from hostile PDSes — see <see cref="HostilePdsTests"/>.) The sync completes, every valid record is exact, and each poison record is counted
 /// and listed with its reason — for the operator, in <c>record_rejections</c>.
 /// </summary>
-[Collection(ChiveAppCollection.Name)]
-public sealed class PoisonRecordTests(ChiveAppFixture fixture)
+public abstract class PoisonRecordSuite(ChiveAppFixture fixture)
 {
     private const string Submission = "pub.chive.eprint.submission";
 
@@ -108,3 +107,11 @@ public sealed class PoisonRecordTests(ChiveAppFixture fixture)
         return node;
     }
 }
+
+/// <summary>Poison read from the account's signed CAR (the default mode).</summary>
+[Collection(ChiveAppCollection.Name)]
+public sealed class PoisonRecordTests(ChiveAppFixture fixture) : PoisonRecordSuite(fixture);
+
+/// <summary>Poison read from <c>listRecords</c>.</summary>
+[Collection(ListingAppCollection.Name)]
+public sealed class PoisonRecordListingTests(ListingAppFixture listing) : PoisonRecordSuite(listing.App);

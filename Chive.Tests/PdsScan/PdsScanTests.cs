@@ -11,8 +11,7 @@ namespace Chive.Tests.PdsScan;
 /// PDS scan end to end: XRPC trigger → saga → ScanWorker reading three real PDSes (through request-logging proxies)
 /// → IndexWorker → PostgreSQL and Elasticsearch (the double), with the registry, deletions, cancel and crashes.
 /// </summary>
-[Collection(ChiveAppCollection.Name)]
-public sealed class PdsScanTests(ChiveAppFixture fixture)
+public abstract class PdsScanSuite(ChiveAppFixture fixture)
 {
     private ScanDatabase Db => new(fixture.DatabaseConnectionString);
 
@@ -95,12 +94,17 @@ public sealed class PdsScanTests(ChiveAppFixture fixture)
         // Politeness: a repo without Chive data costs one describeRepo and nothing else; C has two repos, two
         // listRepos pages of 2 (PdsScan:ReposPerChunk = 2 here) and the empty page after them.
         Assert.Equal(2, world.C.CountOf("com.atproto.repo.describeRepo"));
-        Assert.Equal(0, world.C.CountOf("com.atproto.repo.listRecords"));
+        Assert.Equal((0, 0), (world.C.CountOf("com.atproto.repo.listRecords"), world.C.CountOf("com.atproto.sync.getRepo")));
         Assert.Equal(2, world.C.CountOf("com.atproto.sync.listRepos"));
         // Alice's 260 tags are three pages; the app.bsky posts are never listed.
         Assert.DoesNotContain(world.A.Log, l => l.Contains("app.bsky", StringComparison.Ordinal));
         Assert.InRange(world.Meter.MaxConcurrentHosts, 1, 2);
-        string[] reads = ["GET /xrpc/com.atproto.sync.listRepos", "GET /xrpc/com.atproto.repo.describeRepo", "GET /xrpc/com.atproto.repo.listRecords", "GET /xrpc/com.atproto.sync.getLatestCommit"];
+        // In verified mode one getRepo per repo with Chive records, and no listRecords; in listing mode no getRepo.
+        string[] reads = ["GET /xrpc/com.atproto.sync.listRepos", "GET /xrpc/com.atproto.repo.describeRepo", "GET /xrpc/" + fixture.RepoReadMethod, "GET /xrpc/com.atproto.sync.getLatestCommit"];
+        if (fixture.Verified)
+        {
+            Assert.Equal(2, world.A.CountOf("com.atproto.sync.getRepo")); // alice and bob; erin and frank have no Chive records
+        }
         Assert.All(world.A.Log.Concat(world.B.Log).Concat(world.C.Log).Concat(failing.Log), l => Assert.Contains(l, reads));
     }
 
@@ -251,3 +255,11 @@ public sealed class PdsScanTests(ChiveAppFixture fixture)
         public void Dispose() => undo();
     }
 }
+
+/// <summary>The PDS-scan suite with repos read as signed CARs (the default).</summary>
+[Collection(ChiveAppCollection.Name)]
+public sealed class PdsScanTests(ChiveAppFixture fixture) : PdsScanSuite(fixture);
+
+/// <summary>The PDS-scan suite with repos read by <c>listRecords</c>.</summary>
+[Collection(ListingAppCollection.Name)]
+public sealed class PdsScanListingTests(ListingAppFixture listing) : PdsScanSuite(listing.App);

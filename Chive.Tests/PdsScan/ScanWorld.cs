@@ -23,7 +23,7 @@ public sealed class ScanWorld
     public const int AliceTags = 260;
 
     private static readonly SemaphoreSlim Gate = new(1, 1);
-    private static ScanWorld? _world;
+    private static readonly Dictionary<ChiveAppFixture, ScanWorld> Worlds = [];
 
     public required HttpFaultProxy A { get; init; }
     public required HttpFaultProxy B { get; init; }
@@ -51,7 +51,12 @@ public sealed class ScanWorld
         await Gate.WaitAsync();
         try
         {
-            return _world ??= await CreateAsync(fixture.Network);
+            if (!Worlds.TryGetValue(fixture, out var world))
+            {
+                Worlds[fixture] = world = await CreateAsync(fixture.Network);
+            }
+
+            return world;
         }
         finally
         {

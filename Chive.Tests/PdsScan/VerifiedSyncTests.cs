@@ -7,38 +7,15 @@ using Npgsql;
 
 namespace Chive.Tests.PdsScan;
 
-/// <summary>The whole system with the ScanWorker in <c>Sync:Mode = verified</c> (its own fixture: one more AppHost).</summary>
-public sealed class VerifiedAppFixture : IAsyncLifetime
-{
-    public ChiveAppFixture App { get; } = new()
-    {
-        ScanWorkerSettings = _ => Task.FromResult(new Dictionary<string, string> { ["Sync__Mode"] = "Verified" }),
-    };
-
-    public Task InitializeAsync() => App.InitializeAsync();
-
-    public Task DisposeAsync() => App.DisposeAsync();
-}
-
-/// <summary>
-/// Runs alone, after every other collection: two AppHosts on one RabbitMQ and one Redis would take each other's
-/// messages and scopes, so this one starts only once the main fixture is gone.
-/// </summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class VerifiedAppCollection : ICollectionFixture<VerifiedAppFixture>
-{
-    public const string Name = "Chive app, verified sync";
-}
-
 /// <summary>
 /// DID sync with repos read as signed CARs: a real account's records, from one <c>getRepo</c> and no
 /// <c>listRecords</c>, are exactly what the PDS lists (values and CIDs); a record deleted on the PDS is swept; a repo whose
 /// CAR is not signed by its DID's key indexes nothing and is counted.
 /// </summary>
-[Collection(VerifiedAppCollection.Name)]
-public sealed class VerifiedSyncTests(VerifiedAppFixture verified)
+[Collection(ChiveAppCollection.Name)]
+public sealed class VerifiedSyncTests(ChiveAppFixture fixture)
 {
-    private ChiveAppFixture Fixture => verified.App;
+    private ChiveAppFixture Fixture => fixture;
 
     [Fact]
     public async Task A_repo_read_as_a_signed_CAR_indexes_exactly_what_the_PDS_lists_and_a_deletion_is_swept()
