@@ -214,6 +214,7 @@ public sealed class FreshnessScanTests(ChiveAppFixture fixture)
         // the new host; the old one no longer has it.
         await using var newHost = await DidWebHost.StartNewAsync();
         newHost.Hosts = did;
+        newHost.Signer = oldHost.Signer; // the account's key moves with it (its DID document still names it)
         newHost.Records["pub.chive.eprint.submission"] = new()
         {
             ["3kmoveaaaaaa2"] = ScanWorld.LexiconSubmission("After the move", null),

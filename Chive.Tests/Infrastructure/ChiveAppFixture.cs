@@ -298,15 +298,27 @@ public sealed class ChiveAppFixture : IAsyncLifetime
         using var restart = new CancellationTokenSource(StartTimeout);
         // Right after a SIGKILL the orchestrator may not have seen the process exit yet, and refuses to start a resource
         // it still thinks is running: ask again until it agrees.
-        var result = await commands.ExecuteCommandAsync(resource, KnownResourceCommands.StartCommand, restart.Token);
-        for (var attempt = 0; !result.Success && attempt < 60; attempt++)
+        // And the killed process's exit, reported late, can land on the new start as "failed to start": start it again.
+        for (var start = 1; ; start++)
         {
-            await Task.Delay(500, restart.Token);
-            result = await commands.ExecuteCommandAsync(resource, KnownResourceCommands.StartCommand, restart.Token);
-        }
+            var result = await commands.ExecuteCommandAsync(resource, KnownResourceCommands.StartCommand, restart.Token);
+            for (var attempt = 0; !result.Success && attempt < 60; attempt++)
+            {
+                await Task.Delay(500, restart.Token);
+                result = await commands.ExecuteCommandAsync(resource, KnownResourceCommands.StartCommand, restart.Token);
+            }
 
-        Assert.True(result.Success, result.Message);
-        await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, restart.Token);
+            Assert.True(result.Success, result.Message);
+            try
+            {
+                await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, restart.Token);
+                return;
+            }
+            catch (DistributedApplicationException) when (start < 3)
+            {
+                await Task.Delay(1000, restart.Token);
+            }
+        }
     }
 
     /// <summary>The workers' settings, then each dictionary of <paramref name="layers"/> over them in turn.</summary>
