@@ -17,7 +17,12 @@ public sealed record BinaryCid(ulong Codec, byte[] Digest)
     public static BinaryCid Of(ReadOnlySpan<byte> block, ulong codec = DagCbor) => new(codec, SHA256.HashData(block));
 
     /// <summary>Whether <paramref name="block"/>'s SHA-256 is this CID's digest.</summary>
-    public bool Matches(ReadOnlySpan<byte> block) => SHA256.HashData(block).AsSpan().SequenceEqual(Digest);
+    public bool Matches(ReadOnlySpan<byte> block)
+    {
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(block, hash);
+        return hash.SequenceEqual(Digest);
+    }
 
     /// <summary>Reads a CID from the start of <paramref name="bytes"/>; the number of bytes it took, or an error.</summary>
     public static (BinaryCid? Cid, int Length, string? Error) Read(ReadOnlySpan<byte> bytes)

@@ -323,10 +323,11 @@ public static class RepoCar
     {
         private readonly Dictionary<ulong, long> _index = [];
         private readonly Dictionary<BinaryCid, long> _overflow = [];
+        private byte[] _scratch = new byte[64 * 1024];
 
         public async Task<BinaryCid> ReadHeaderAndIndexAsync(CancellationToken cancellationToken)
         {
-            var header = await ReadSectionAsync(cancellationToken) ?? throw new RepoVerificationException("the CAR is empty");
+            var header = (await ReadSectionAsync(cancellationToken) ?? throw new RepoVerificationException("the CAR is empty")).ToArray();
             BinaryCid root;
             try
             {
@@ -368,19 +369,19 @@ public static class RepoCar
             while (true)
             {
                 var offset = file.Position;
-                var section = await ReadSectionAsync(cancellationToken);
-                if (section is null)
+                if (await ReadSectionAsync(cancellationToken) is not { } read)
                 {
                     return root;
                 }
 
+                var section = read.Span;
                 var (cid, length, error) = BinaryCid.Read(section);
                 if (cid is null)
                 {
                     throw new RepoVerificationException($"a block's CID is not valid: {error}");
                 }
 
-                if (!cid.Matches(section.AsSpan(length)))
+                if (!cid.Matches(section[length..]))
                 {
                     throw new RepoVerificationException($"the block {cid} does not hash to its CID");
                 }
@@ -398,11 +399,11 @@ public static class RepoCar
             foreach (var offset in Offsets(cid))
             {
                 file.Position = offset;
-                var section = await ReadSectionAsync(cancellationToken);
-                var (found, length, _) = section is null ? (null, 0, null) : BinaryCid.Read(section);
-                if (found is not null && found.Equals(cid) && cid.Matches(section.AsSpan(length)))
+                var section = await ReadSectionAsync(cancellationToken) ?? ReadOnlyMemory<byte>.Empty;
+                var (found, length, _) = BinaryCid.Read(section.Span);
+                if (found is not null && found.Equals(cid) && cid.Matches(section.Span[length..]))
                 {
-                    return section.AsSpan(length).ToArray();
+                    return section[length..].ToArray();
                 }
             }
 
@@ -424,8 +425,11 @@ public static class RepoCar
 
         private static ulong Prefix(BinaryCid cid) => BitConverter.ToUInt64(cid.Digest, 0) ^ cid.Codec;
 
-        /// <summary>One varint-length-prefixed section, or null at the end of the file.</summary>
-        private async Task<byte[]?> ReadSectionAsync(CancellationToken cancellationToken)
+        /// <summary>
+        /// One varint-length-prefixed section, or null at the end of the file. It lives in one scratch buffer, reused for
+        /// every section (valid until the next read): indexing a repo of hundreds of MB allocates nothing per block.
+        /// </summary>
+        private async Task<ReadOnlyMemory<byte>?> ReadSectionAsync(CancellationToken cancellationToken)
         {
             ulong length = 0;
             for (var shift = 0; ; shift += 7)
@@ -453,7 +457,12 @@ public static class RepoCar
                 throw new RepoVerificationException($"a CAR section of {length} bytes");
             }
 
-            var section = new byte[length];
+            if (_scratch.Length < (int)length)
+            {
+                _scratch = new byte[Math.Max((int)length, _scratch.Length * 2)];
+            }
+
+            var section = _scratch.AsMemory(0, (int)length);
             try
             {
                 await file.ReadExactlyAsync(section, cancellationToken);
