@@ -1,6 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Chive.AtProto.Identifiers;
+using Chive.AtProto.Repo;
+using Chive.Testing;
+using Chive.Testing.Doubles;
 using Chive.Tests.Infrastructure;
 using Chive.Tests.PdsScan;
 using Xunit;
@@ -8,76 +12,130 @@ using Xunit;
 namespace Chive.Bench;
 
 /// <summary>
-/// PDS scan throughput on the dev PDS (the reference implementation from @atproto/dev-env): seeds accounts with
-/// submissions and user tags, then times, on the same repos, (1) merely downloading every record with listRecords in
-/// one sequential loop and (2) a complete PDS scan through the whole system (trigger → saga → ScanWorker →
-/// RabbitMQ → IndexWorker → PostgreSQL + Elasticsearch double → completed), first into an empty index, then again
-/// with nothing changed.
+/// PDS scan cost on the dev PDS (the reference implementation from @atproto/dev-env), in both sync modes, in one run:
+/// for each mode a whole system is started (trigger → saga → ScanWorker → RabbitMQ → IndexWorker → PostgreSQL +
+/// Elasticsearch double → completed) and two workloads are seeded on a PDS of their own, read through a proxy that
+/// counts requests and bytes: <em>Chive-heavy</em> (10 repos × 500 Chive records: 500 submissions, 4,500 user tags) and
+/// <em>Bluesky-heavy</em> (10 repos × 2,000 posts and 20 Chive records each). Per workload: the plain download loops
+/// (every Chive record with <c>listRecords</c>; every repo with <c>getRepo</c>, then also read and verified with
+/// <see cref="RepoCar"/>), then a complete PDS scan into an empty index and one with nothing changed.
 /// </summary>
 internal static class PdsScanBenchmark
 {
+    private sealed record Workload(string Name, int Accounts, int ChivePerAccount, int PostsPerAccount);
+
+    private sealed record Run(string Name, long Requests, long Bytes, TimeSpan Elapsed, long Records);
+
     public static async Task<int> RunAsync(string[] args)
     {
         var accounts = Options.Int(args, "--accounts", 10);
         var perAccount = Options.Int(args, "--records-per-account", 500);
-        var total = accounts * perAccount;
-        Console.Error.WriteLine($"[bench] starting the system and seeding {accounts} accounts × {perAccount} records");
-
-        // --mode listing (default) or verified: how the ScanWorker reads each repo (Sync:Mode).
+        var posts = Options.Int(args, "--posts-per-account", 2000);
         var modeIndex = Array.IndexOf(args, "--mode");
-        var mode = modeIndex >= 0 && modeIndex + 1 < args.Length ? args[modeIndex + 1] : "listing";
-        var fixture = new ChiveAppFixture
+        string[] modes = modeIndex >= 0 && modeIndex + 1 < args.Length && args[modeIndex + 1] != "both" ? [args[modeIndex + 1]] : ["verified", "listing"];
+        Workload[] workloads =
+        [
+            new("Chive-heavy", accounts, perAccount, 0),
+            new("Bluesky-heavy", accounts, 20, posts),
+        ];
+
+        var results = workloads.ToDictionary(w => w.Name, _ => new List<Run>());
+        foreach (var mode in modes)
         {
-            ScanWorkerSettings = _ => Task.FromResult(new Dictionary<string, string> { ["Sync__Mode"] = mode }),
-        };
-        await fixture.InitializeAsync();
-        try
-        {
-            var pds = await fixture.Network.AddPdsAsync();
-            var index = fixture.Network.PdsUrls.Count - 1;
-            var seeded = new List<SeededAccount>();
-            for (var a = 0; a < accounts; a++)
+            Console.Error.WriteLine($"[bench] starting the system in Sync:Mode = {mode}");
+            var fixture = new ChiveAppFixture { SyncMode = mode == "verified" ? "Verified" : "Listing" };
+            await fixture.InitializeAsync();
+            try
             {
-                var records = Enumerable.Range(0, perAccount).Select(i => i % 10 == 0
-                    ? new SeedRecord("pub.chive.eprint.submission", ScanWorld.LexiconSubmission($"Bench eprint {a}-{i}", null))
-                    : new SeedRecord("pub.chive.eprint.userTag", new JsonObject { ["eprintUri"] = "at://x", ["tag"] = $"t{i}", ["createdAt"] = "2026-03-01T00:00:00Z" }))
-                    .ToList();
-                seeded.AddRange(await fixture.Network.SeedAsync(index, new SeedAccount($"bench{a}.test", records)));
+                foreach (var workload in workloads)
+                {
+                    results[workload.Name].AddRange(await MeasureAsync(fixture, workload, loops: mode == modes[0], mode));
+                }
             }
-
-            Console.Error.WriteLine("[bench] warming up the plain loop");
-            await DownloadAsync(pds, seeded);
-            var loop = await DownloadAsync(pds, seeded);
-            Assert.Equal(total, loop.Records);
-
-            using var admin = fixture.CreateAdminClient();
-            var first = await ScanAsync(admin, pds);
-            Assert.Equal(total, first.Records);
-            var second = await ScanAsync(admin, pds);
-            Assert.Equal(total, second.Records);
-
-            Console.WriteLine($"PDS scan benchmark, Sync:Mode = {mode}: {accounts} repos, {total:N0} records ({total / 10:N0} submissions), dev PDS on loopback, " +
-                $"{Environment.ProcessorCount} cores; ScanWorker politeness as in the tests (200 requests/s per host)");
-            Console.WriteLine();
-            Console.WriteLine("| run | requests | seconds | records/s | × plain loop |");
-            Console.WriteLine("|---|---:|---:|---:|---:|");
-            Row("plain listRecords loop (download only)", loop.Requests.ToString(CultureInfo.InvariantCulture), loop.Elapsed, total, loop.Elapsed);
-            Row("PDS scan, empty index (download + store + project + search)", "—", first.Elapsed, total, loop.Elapsed);
-            Row("PDS scan again, nothing changed", "—", second.Elapsed, total, loop.Elapsed);
-            return 0;
+            finally
+            {
+                await fixture.DisposeAsync();
+            }
         }
-        finally
+
+        Console.WriteLine($"PDS scan benchmark, one run: Sync:Mode {string.Join(" and ", modes)}; dev PDS on loopback behind a counting proxy, " +
+            $"{Environment.ProcessorCount} cores; ScanWorker politeness as in the tests (200 requests/s per host). Records/s counts Chive records.");
+        foreach (var workload in workloads)
         {
-            await fixture.DisposeAsync();
+            var runs = results[workload.Name];
+            var baseline = runs[0].Elapsed;
+            Console.WriteLine();
+            Console.WriteLine($"**{workload.Name}**: {workload.Accounts} repos × ({workload.ChivePerAccount:N0} Chive records + {workload.PostsPerAccount:N0} posts) = " +
+                $"{workload.Accounts * workload.ChivePerAccount:N0} Chive records of {workload.Accounts * (workload.ChivePerAccount + workload.PostsPerAccount):N0}");
+            Console.WriteLine();
+            Console.WriteLine("| run | requests | MiB | seconds | records/s | × listRecords loop |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+            foreach (var run in runs)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {run.Name} | {run.Requests:N0} | {run.Bytes / 1024.0 / 1024:F1} | {run.Elapsed.TotalSeconds:F1} | {run.Records / run.Elapsed.TotalSeconds:N0} | {run.Elapsed / baseline:F2} |"));
+            }
         }
+
+        return 0;
     }
 
-    private static async Task<(long Records, int Requests, TimeSpan Elapsed)> DownloadAsync(Uri pds, IReadOnlyList<SeededAccount> accounts)
+    private static async Task<List<Run>> MeasureAsync(ChiveAppFixture fixture, Workload workload, bool loops, string mode)
     {
-        using var client = new HttpClient { BaseAddress = pds };
+        var pds = await fixture.Network.AddPdsAsync();
+        var index = fixture.Network.PdsUrls.Count - 1;
+        var proxy = await HttpFaultProxy.StartNewAsync(pds);
+        Console.Error.WriteLine($"[bench] {mode}: seeding {workload.Name}");
+        var seeded = new List<SeededAccount>();
+        for (var a = 0; a < workload.Accounts; a++)
+        {
+            var records = Enumerable.Range(0, workload.ChivePerAccount).Select(i => i % 10 == 0
+                    ? new SeedRecord("pub.chive.eprint.submission", ScanWorld.LexiconSubmission($"Bench eprint {a}-{i}", null))
+                    : new SeedRecord("pub.chive.eprint.userTag", new JsonObject { ["eprintUri"] = "at://x", ["tag"] = $"t{i}", ["createdAt"] = "2026-03-01T00:00:00Z" }))
+                .Concat(Enumerable.Range(0, workload.PostsPerAccount).Select(i => new SeedRecord("app.bsky.feed.post", new JsonObject
+                {
+                    ["$type"] = "app.bsky.feed.post",
+                    ["text"] = $"Post {i} of bench account {a}: about as long as a typical post on the network, which is to say not very.",
+                    ["langs"] = new JsonArray("en"),
+                    ["createdAt"] = "2026-03-01T00:00:00Z",
+                })))
+                .ToList();
+            seeded.AddRange(await fixture.Network.SeedAsync(index, proxy.BaseAddress, new SeedAccount($"b{workload.Name[0]}{a}{Guid.NewGuid():N}"[..12] + ".test", records)));
+        }
+
+        var chive = (long)workload.Accounts * workload.ChivePerAccount;
+        var runs = new List<Run>();
+        if (loops)
+        {
+            Console.Error.WriteLine("[bench] warming up the plain loops");
+            await ListingLoopAsync(proxy, seeded);
+            await CarLoopAsync(fixture, proxy, seeded, verify: true);
+            runs.Add(await MeasuredAsync(proxy, "plain listRecords loop (download only)", chive, () => ListingLoopAsync(proxy, seeded)));
+            runs.Add(await MeasuredAsync(proxy, "plain getRepo loop (download only)", chive, () => CarLoopAsync(fixture, proxy, seeded, verify: false)));
+            runs.Add(await MeasuredAsync(proxy, "plain getRepo loop + read and verify (RepoCar)", chive, () => CarLoopAsync(fixture, proxy, seeded, verify: true)));
+        }
+
+        using var admin = fixture.CreateAdminClient();
+        runs.Add(await MeasuredAsync(proxy, $"PDS scan, {mode}, empty index", chive, () => ScanAsync(admin, proxy)));
+        runs.Add(await MeasuredAsync(proxy, $"PDS scan, {mode}, nothing changed", chive, () => ScanAsync(admin, proxy)));
+        await proxy.DisposeAsync();
+        return runs;
+    }
+
+    private static async Task<Run> MeasuredAsync(HttpFaultProxy proxy, string name, long expected, Func<Task<long>> run)
+    {
+        proxy.ResetCount();
         var watch = Stopwatch.StartNew();
+        var records = await run();
+        watch.Stop();
+        Assert.Equal(expected, records);
+        return new Run(name, proxy.Requests, proxy.BytesForwarded, watch.Elapsed, records);
+    }
+
+    private static async Task<long> ListingLoopAsync(HttpFaultProxy proxy, IReadOnlyList<SeededAccount> accounts)
+    {
+        using var client = new HttpClient { BaseAddress = proxy.BaseAddress };
         long records = 0;
-        var requests = 0;
         foreach (var account in accounts)
         {
             foreach (var collection in new[] { "pub.chive.eprint.submission", "pub.chive.eprint.userTag" })
@@ -88,7 +146,6 @@ internal static class PdsScanBenchmark
                     var url = $"/xrpc/com.atproto.repo.listRecords?repo={account.Did}&collection={collection}&limit=100" +
                         (cursor is null ? "" : $"&cursor={Uri.EscapeDataString(cursor)}");
                     var page = JsonNode.Parse(await client.GetStringAsync(url))!;
-                    requests++;
                     var count = page["records"]!.AsArray().Count;
                     records += count;
                     cursor = count == 0 ? null : page["cursor"]?.GetValue<string>();
@@ -97,20 +154,38 @@ internal static class PdsScanBenchmark
             }
         }
 
-        return (records, requests, watch.Elapsed);
+        return records;
     }
 
-    private static async Task<(long Records, TimeSpan Elapsed)> ScanAsync(HttpClient admin, Uri pds)
+    /// <summary>Every repo as a CAR; with <paramref name="verify"/>, read and verified as the ScanWorker does (Chive records counted).</summary>
+    private static async Task<long> CarLoopAsync(ChiveAppFixture fixture, HttpFaultProxy proxy, IReadOnlyList<SeededAccount> accounts, bool verify)
     {
-        var watch = Stopwatch.StartNew();
-        var started = await admin.PostAsync("triggerPDSScan", new JsonObject { ["pdsUrl"] = pds.GetLeftPart(UriPartial.Authority) });
-        var done = await admin.WaitForEndAsync(started["operationId"]!.GetValue<string>(), TimeSpan.FromMinutes(30));
-        watch.Stop();
-        Assert.Equal("completed", done.Status());
-        return (done.Records(), watch.Elapsed);
+        var xrpc = TestClients.Xrpc();
+        var resolver = TestClients.Resolver(fixture.Network.PlcUrl);
+        long records = 0;
+        foreach (var account in accounts)
+        {
+            var did = Did.Parse(account.Did);
+            await using var car = await xrpc.GetRepoAsync(proxy.BaseAddress, did);
+            if (verify)
+            {
+                records += (await RepoCar.ReadAsync(car, did, resolver, "pub.chive.", CancellationToken.None)).Records.Count;
+            }
+            else
+            {
+                await car.CopyToAsync(Stream.Null);
+                records += account.Records.Count(r => r.Uri.Contains("/pub.chive.", StringComparison.Ordinal));
+            }
+        }
+
+        return records;
     }
 
-    private static void Row(string name, string requests, TimeSpan elapsed, long records, TimeSpan baseline) =>
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {name} | {requests} | {elapsed.TotalSeconds:F1} | {records / elapsed.TotalSeconds:N0} | {elapsed / baseline:F2} |"));
+    private static async Task<long> ScanAsync(HttpClient admin, HttpFaultProxy proxy)
+    {
+        var started = await admin.PostAsync("triggerPDSScan", new JsonObject { ["pdsUrl"] = proxy.BaseAddress.GetLeftPart(UriPartial.Authority) });
+        var done = await admin.WaitForEndAsync(started["operationId"]!.GetValue<string>(), TimeSpan.FromMinutes(30));
+        Assert.Equal("completed", done.Status());
+        return done.Records();
+    }
 }

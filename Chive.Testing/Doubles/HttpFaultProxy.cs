@@ -68,8 +68,9 @@ public sealed class InFlightMeter
 /// <summary>
 /// An HTTP reverse proxy of our own in front of a real server (the reference PDS), for what the real server will not
 /// do on demand: it forwards every request unchanged unless a fault is queued, in which case the next request gets
-/// that fault. It counts the requests it receives. Does not check or change anything else (headers other than
-/// Content-Type are not forwarded; no streaming of large bodies: fine for XRPC JSON).
+/// that fault, or a <see cref="Rewrite"/> is set. It counts the requests it receives and the bytes it forwards. Does not
+/// check or change anything else (headers other than Content-Type are not forwarded; bodies are streamed through, except
+/// a rewritten one, which is held whole).
 /// </summary>
 public sealed class HttpFaultProxy : HttpDouble
 {
@@ -77,9 +78,13 @@ public sealed class HttpFaultProxy : HttpDouble
     private readonly ConcurrentQueue<HttpFault> _faults = new();
     private Uri _target = null!;
     private int _requests;
+    private long _bytes;
 
     /// <summary>Requests received, faults included.</summary>
     public int Requests => Volatile.Read(ref _requests);
+
+    /// <summary>Bytes of the answer bodies forwarded from the upstream (what a reader downloaded through this proxy).</summary>
+    public long BytesForwarded => Interlocked.Read(ref _bytes);
 
     /// <summary>Every request received, as "METHOD /path" (no query), in order.</summary>
     public ConcurrentQueue<string> Log { get; } = new();
@@ -120,6 +125,7 @@ public sealed class HttpFaultProxy : HttpDouble
     public void ResetCount()
     {
         Interlocked.Exchange(ref _requests, 0);
+        Interlocked.Exchange(ref _bytes, 0);
         Log.Clear();
         LogWithQuery.Clear();
     }
@@ -223,10 +229,17 @@ public sealed class HttpFaultProxy : HttpDouble
         if (Rewrite is { } rewrite)
         {
             var body = rewrite($"{context.Request.Path}{context.Request.QueryString}", await response.Content.ReadAsByteArrayAsync(context.RequestAborted));
+            Interlocked.Add(ref _bytes, body.Length);
             await context.Response.Body.WriteAsync(body, context.RequestAborted);
             return;
         }
 
-        await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted);
+        await using var upstream = await response.Content.ReadAsStreamAsync(context.RequestAborted);
+        var buffer = new byte[81920];
+        for (int read; (read = await upstream.ReadAsync(buffer, context.RequestAborted)) > 0;)
+        {
+            Interlocked.Add(ref _bytes, read);
+            await context.Response.Body.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted);
+        }
     }
 }
