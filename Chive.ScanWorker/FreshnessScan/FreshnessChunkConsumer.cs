@@ -214,7 +214,7 @@ public sealed class FreshnessChunkConsumer(
             return;
         }
 
-        RepoRead read;
+        RepoReadResult read;
         try
         {
             read = await reader.ReadAsync(batcher, home, did, held, SweepCollection.Pds404, cancellationToken);
@@ -232,10 +232,11 @@ public sealed class FreshnessChunkConsumer(
             return;
         }
 
-        switch (read)
+        switch (read.Outcome)
         {
             case RepoRead.Complete or RepoRead.Empty:
-                batcher.RepoSynced(did.Value, origin, probe.Rev!, probe.CommitCid, unchanged: false);
+                // The signed commit read, when the repo was read as a CAR; else the revision probed before the read.
+                batcher.RepoSynced(did.Value, origin, read.Rev ?? probe.Rev!, read.Rev is null ? probe.CommitCid : read.CommitCid, unchanged: false);
                 break;
             case RepoRead.NotHosted:
                 Count(batcher, checkedOut: false, t => t);

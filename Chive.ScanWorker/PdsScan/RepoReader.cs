@@ -10,6 +10,15 @@ using Microsoft.Extensions.Options;
 
 namespace Chive.ScanWorker.PdsScan;
 
+/// <summary>
+/// How the reading of one repo ended and, when it was read as a signed CAR, the commit read — its revision and CID, the
+/// state the index now holds (recorded for the freshness scan in place of what a listing said before the read).
+/// </summary>
+public readonly record struct RepoReadResult(RepoRead Outcome, string? Rev = null, string? CommitCid = null)
+{
+    public static implicit operator RepoReadResult(RepoRead outcome) => new(outcome);
+}
+
 /// <summary>How the reading of one repo ended.</summary>
 public enum RepoRead
 {
@@ -43,7 +52,7 @@ public enum RepoRead
 /// </summary>
 public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<SyncOptions> sync, TimeProvider time, ILogger<RepoReader> logger)
 {
-    public async Task<RepoRead> ReadAsync(
+    public async Task<RepoReadResult> ReadAsync(
         ScanBatcher batcher, Uri pds, Did did, IReadOnlySet<string> held, string deletionSource, CancellationToken cancellationToken)
     {
         List<string> collections;
@@ -146,7 +155,7 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
     /// verified repo is complete and clean by construction. A CAR that does not verify indexes nothing and sweeps nothing;
     /// it is counted (<c>reposUnverified</c>) and logged with the reason, and the caller charges the PDS a failure.
     /// </summary>
-    private async Task<RepoRead> ReadVerifiedAsync(
+    private async Task<RepoReadResult> ReadVerifiedAsync(
         ScanBatcher batcher, Uri pds, Did did, IReadOnlyList<string> collections, string deletionSource, CancellationToken cancellationToken)
     {
         var listedFrom = time.GetUtcNow();
@@ -196,7 +205,7 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
         }
 
         batcher.Totals = batcher.Totals with { ReposDone = batcher.Totals.ReposDone + 1 };
-        return RepoRead.Complete;
+        return new RepoReadResult(RepoRead.Complete, repo.Rev, repo.CommitCid);
     }
 
     /// <summary>

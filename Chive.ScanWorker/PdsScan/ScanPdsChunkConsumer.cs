@@ -26,6 +26,7 @@ public sealed class ScanPdsChunkConsumer(
     HeldCollections held,
     OperationGate gate,
     IOptions<PdsScanOptions> options,
+    IOptions<SyncOptions> sync,
     ILogger<ScanPdsChunkConsumer> logger) : OperationWorkConsumer<ScanPdsChunk>(gate)
 {
     protected override Task DroppedAsync(ConsumeContext<ScanPdsChunk> context, string status) =>
@@ -142,7 +143,11 @@ public sealed class ScanPdsChunkConsumer(
             var read = await reader.ReadAsync(batcher, pds, repo.Did, heldByRepo.GetValueOrDefault(repo.Did.Value) ?? [], SweepCollection.ScanMissing, cancellationToken);
             // The revision listRepos gave before the repo was read: a repo that changed meanwhile is read again by the next
             // freshness scan, never missed by it.
-            if (read == RepoRead.Complete && LatestCommit.IsRev(repo.Rev))
+            if (read is { Outcome: RepoRead.Complete, Rev: { } signed })
+            {
+                batcher.RepoSynced(repo.Did.Value, ServiceOrigin.Normalize(pds), signed, read.CommitCid, unchanged: false);
+            }
+            else if (read.Outcome == RepoRead.Complete && LatestCommit.IsRev(repo.Rev))
             {
                 var head = Cid.TryParse(repo.Head, out var cid, out _) ? cid.Value : null;
                 batcher.RepoSynced(repo.Did.Value, ServiceOrigin.Normalize(pds), repo.Rev, head, unchanged: false);
@@ -159,27 +164,38 @@ public sealed class ScanPdsChunkConsumer(
         return cycle ? throw new ScanLimitReachedException("its listRepos cursors came round again (a cycle)") : page.Cursor;
     }
 
-    /// <summary>A DID sync's one repo: its current revision first (one request), then the repo; the revision is recorded when the read was complete.</summary>
+    /// <summary>
+    /// A DID sync's one repo, and its revision recorded when the read was complete: in verified mode the signed commit's,
+    /// read with the repo; in listing mode one <c>getLatestCommit</c> first (a revision from before the read: a repo that
+    /// changes meanwhile is read again by the next freshness scan, never missed by it).
+    /// </summary>
     private async Task SyncOneRepoAsync(ScanBatcher batcher, Uri pds, Did did, CancellationToken cancellationToken)
     {
         LatestCommit? commit = null;
-        try
+        if (sync.Value.Mode == SyncMode.Listing)
         {
-            batcher.Spend();
-            commit = await xrpc.GetLatestCommitAsync(pds, did, cancellationToken);
-        }
-        catch (XrpcException ex) when (RepoReader.IsAboutTheRepo(ex))
-        {
-            logger.LogInformation("No revision for {Did} on {Pds} ({Kind}): the repo is read, its revision not recorded", did, pds, ex.Kind);
+            try
+            {
+                batcher.Spend();
+                commit = await xrpc.GetLatestCommitAsync(pds, did, cancellationToken);
+            }
+            catch (XrpcException ex) when (RepoReader.IsAboutTheRepo(ex))
+            {
+                logger.LogInformation("No revision for {Did} on {Pds} ({Kind}): the repo is read, its revision not recorded", did, pds, ex.Kind);
+            }
         }
 
         var single = did.Value;
         var read = await reader.ReadAsync(batcher, pds, did, (await held.GetAsync([single], cancellationToken)).GetValueOrDefault(single) ?? [], SweepCollection.ScanMissing, cancellationToken);
-        if (read == RepoRead.Complete && commit is not null)
+        if (read is { Outcome: RepoRead.Complete, Rev: { } signed })
+        {
+            batcher.RepoSynced(single, ServiceOrigin.Normalize(pds), signed, read.CommitCid, unchanged: false);
+        }
+        else if (read.Outcome == RepoRead.Complete && commit is not null)
         {
             batcher.RepoSynced(single, ServiceOrigin.Normalize(pds), commit.Rev, commit.Cid.Value, unchanged: false);
         }
-        else if (read == RepoRead.Unverified)
+        else if (read.Outcome == RepoRead.Unverified)
         {
             await registry.ChargeAsync(pds, $"a repo did not verify: {batcher.Pds.Unverified}", cancellationToken);
         }

@@ -11,9 +11,9 @@ public enum SyncMode
 }
 
 /// <summary>
-/// Settings under <c>Sync</c>. <see cref="Mode"/> defaults to <see cref="SyncMode.Listing"/> for now: the test doubles
-/// that play PDSes do not all serve signed repos yet, and the suites run in listing mode (issue 16 makes verified the
-/// default once they do).
+/// Settings under <c>Sync</c>. <see cref="Mode"/> defaults to <see cref="SyncMode.Verified"/>: nothing of a repo is believed
+/// unless its owner's key signed it. <see cref="SyncMode.Listing"/> stays for PDSes that do not serve <c>getRepo</c>
+/// and for comparison (<c>scripts/bench.sh pds-scan</c>).
 /// </summary>
 public sealed class SyncOptions
 {

@@ -34,7 +34,13 @@ public sealed class VerifiedSyncTests(ChiveAppFixture fixture)
         var synced = await admin.DidSyncAsync(account.Did);
 
         Assert.Equal(("completed", 3L, "0"), (synced.Status(), synced.Records(), synced.Meta("reposUnverified")));
-        Assert.Equal((1, 1, 0), (proxy.CountOf("com.atproto.repo.describeRepo"), proxy.CountOf("com.atproto.sync.getRepo"), proxy.CountOf("com.atproto.repo.listRecords")));
+        Assert.Equal((1, 1, 0, 0), (proxy.CountOf("com.atproto.repo.describeRepo"), proxy.CountOf("com.atproto.sync.getRepo"),
+            proxy.CountOf("com.atproto.repo.listRecords"), proxy.CountOf("com.atproto.sync.getLatestCommit")));
+        // The revision recorded for the freshness scan is the signed commit's that was read (no getLatestCommit asked).
+        var latest = await Chive.Testing.TestClients.Xrpc().GetLatestCommitAsync(network.PdsUrls[0], Chive.AtProto.Identifiers.Did.Parse(account.Did));
+        var state = new ScanDatabase(Fixture.DatabaseConnectionString);
+        Assert.Equal(latest.Rev, await state.ScalarAsync<string>("SELECT rev FROM repo_sync_state WHERE did = @d", ("d", account.Did)));
+        Assert.Equal(latest.Cid.Value, await state.ScalarAsync<string>("SELECT commit_cid FROM repo_sync_state WHERE did = @d", ("d", account.Did)));
         var expected = account.Records.Where(r => ScanWorld.IsChive(r.Uri)).ToDictionary(r => r.Uri, r => r.Cid);
         var db = new ScanDatabase(Fixture.DatabaseConnectionString);
         Assert.Equal(expected.OrderBy(p => p.Key), (await db.LiveRecordsAsync(account.Did)).OrderBy(p => p.Key));
