@@ -291,9 +291,9 @@ public static class RepoCar
     /// <summary>Whether keys strictly between <paramref name="lower"/> and <paramref name="upper"/> can start with <paramref name="prefix"/>.</summary>
     private static bool MayHold(byte[]? lower, byte[]? upper, byte[] prefix)
     {
-        // Keys with the prefix lie in [prefix, prefix with its last byte + 1).
-        byte[] end = [.. prefix[..^1], (byte)(prefix[^1] + 1)];
-        return (lower is null || Compare(lower, end) < 0) && (upper is null || Compare(upper, prefix) > 0);
+        // Keys with the prefix lie in [prefix, prefix with its last byte + 1); no prefix, or a last byte of 0xFF: no end.
+        byte[]? end = prefix.Length == 0 || prefix[^1] == 0xFF ? null : [.. prefix[..^1], (byte)(prefix[^1] + 1)];
+        return (lower is null || end is null || Compare(lower, end) < 0) && (upper is null || Compare(upper, prefix) > 0);
     }
 
     private static int Compare(byte[] a, byte[] b) => a.AsSpan().SequenceCompareTo(b);

@@ -56,6 +56,13 @@ public sealed class RepoCarTests(AtprotoNetworkFixture fixture)
 
             Assert.DoesNotContain(repo.Records, r => r.Collection.StartsWith("app.bsky", StringComparison.Ordinal));
             Assert.Matches("^[a-z0-9]+$", repo.Rev);
+
+            // With no prefix the walk takes every key of the tree, whatever its depth: the same Chive records and the ten posts.
+            await using var again = await xrpc.GetRepoAsync(Pds, did).WaitAsync(Timeout);
+            var everything = await RepoCar.ReadAsync(again, did, resolver, "", CancellationToken.None).WaitAsync(Timeout);
+            Assert.Equal(repo.Records.Select(r => $"{r.Collection}/{r.Rkey}").Order(StringComparer.Ordinal),
+                everything.Records.Where(r => r.Collection.StartsWith("pub.chive.", StringComparison.Ordinal)).Select(r => $"{r.Collection}/{r.Rkey}").Order(StringComparer.Ordinal));
+            Assert.Equal(10, everything.Records.Count(r => r.Collection == "app.bsky.feed.post"));
         }
 
         Assert.True(compared >= 3 * 6, $"only {compared} records compared");
