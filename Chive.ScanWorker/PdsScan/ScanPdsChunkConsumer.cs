@@ -71,6 +71,7 @@ public sealed class ScanPdsChunkConsumer(
             await batcher.FlushAsync();
             if (chunk.Did is not null)
             {
+                logger.LogWarning("DID sync {OperationId}: the PDS {Pds} of {Did} failed: {Error}", chunk.OperationId, pds, chunk.Did, ex.Message);
                 if (await AdvanceAsync(context))
                 {
                     await context.Publish(new BackfillWorkFailed(chunk.OperationId, $"the PDS {pds} of {chunk.Did} failed: {ex.Message}"));

@@ -139,3 +139,14 @@ internal sealed class Commit
         return writer.Encode();
     }
 }
+
+/// <summary>Bytes altered the smallest way: a copy with the last bit of the last byte flipped.</summary>
+internal static class Altered
+{
+    public static byte[] Flip(byte[] data)
+    {
+        var copy = (byte[])data.Clone();
+        copy[^1] ^= 0x01;
+        return copy;
+    }
+}

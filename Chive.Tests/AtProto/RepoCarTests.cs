@@ -94,14 +94,14 @@ public sealed class RepoCarTests(AtprotoNetworkFixture fixture)
 
         // A record block's bytes changed: its CID no longer matches.
         var record = original.Blocks.Last(b => b.Cid != original.Root);
-        Assert.Contains("does not hash to its CID", await RefusedAsync(original.With(record.Cid, Flip(record.Data)).Write()), StringComparison.Ordinal);
+        Assert.Contains("does not hash to its CID", await RefusedAsync(original.With(record.Cid, Altered.Flip(record.Data)).Write()), StringComparison.Ordinal);
 
         // Truncated.
         Assert.Contains("cut short", await RefusedAsync(car[..(car.Length - 10)]), StringComparison.Ordinal);
 
         // The commit's signature altered (the block re-addressed, so every CID matches).
         var commit = original.Commit();
-        var badSignature = original.WithCommit(commit.With("sig", Flip(commit.Bytes("sig"))));
+        var badSignature = original.WithCommit(commit.With("sig", Altered.Flip(commit.Bytes("sig"))));
         Assert.Contains("not signed by the DID's key", await RefusedAsync(badSignature.Write()), StringComparison.Ordinal);
 
         // Signed by another key: a valid signature, by a key that is not the DID's.
@@ -118,12 +118,6 @@ public sealed class RepoCarTests(AtprotoNetworkFixture fixture)
         Assert.Contains("not signed by the DID's key", await RefusedAsync(missing.Write()), StringComparison.Ordinal);
     }
 
-    private static byte[] Flip(byte[] data)
-    {
-        var copy = (byte[])data.Clone();
-        copy[^1] ^= 0x01;
-        return copy;
-    }
 
     /// <summary>Accounts with six Chive records each — a submission with a PDF blob, one with bytes and a link, four tags — and ten Bluesky posts.</summary>
     private async Task<IReadOnlyList<SeededAccount>> SeedAsync(string prefix, int count)

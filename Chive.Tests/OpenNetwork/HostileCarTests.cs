@@ -62,10 +62,10 @@ public sealed class HostileCarTests(ChiveAppFixture fixture)
 
         (string Case, byte[] Car, string Reason)[] rewrites =
         [
-            ("a record's bytes changed under its CID", car.With(recordBlock.Cid, Flip(recordBlock.Data)).Write(), "does not hash to its CID"),
+            ("a record's bytes changed under its CID", car.With(recordBlock.Cid, Altered.Flip(recordBlock.Data)).Write(), "does not hash to its CID"),
             ("a record swapped for a forged block under its own CID",
                 (car with { Blocks = [.. car.Blocks.Where(b => b.Cid != recordBlock.Cid), (BinaryCid.Of(forged), forged)] }).Write(), "missing from the CAR"),
-            ("the commit's signature altered", car.WithCommit(commit.With("sig", Flip(commit.Bytes("sig")))).Write(), "not signed by the DID's key"),
+            ("the commit's signature altered", car.WithCommit(commit.With("sig", Altered.Flip(commit.Bytes("sig")))).Write(), "not signed by the DID's key"),
             ("the commit re-signed by another key", car.WithCommit(commit.With("sig", stranger.SignBytes(commit.Unsigned()))).Write(), "not signed by the DID's key"),
             ("another account's genuine repo", await DownloadAsync(other.Did), $"the commit is for {other.Did}"),
             ("the CAR cut short", real[..(real.Length / 2)], "cut short"),
@@ -102,12 +102,5 @@ public sealed class HostileCarTests(ChiveAppFixture fixture)
         using var copy = new MemoryStream();
         await stream.CopyToAsync(copy);
         return copy.ToArray();
-    }
-
-    private static byte[] Flip(byte[] data)
-    {
-        var copy = (byte[])data.Clone();
-        copy[^1] ^= 0x01;
-        return copy;
     }
 }

@@ -73,7 +73,7 @@ public abstract class DidSyncSuite(ChiveAppFixture fixture)
         Assert.True(again["alreadyRunning"]!.GetValue<bool>());
 
         var done = await admin.WaitForEndAsync(started["operationId"]!.GetValue<string>());
-        Assert.Equal(("completed", 2L), (done.Status(), done.Records()));
+        Assert.True(("completed", 2L) == (done.Status(), done.Records()), done.ToJsonString()); // the operation, error included, if not
         Assert.Equal(2, (await Db.LiveRecordsAsync(host.Did)).Count);
         Assert.Equal([$"at://{host.Did}/pub.chive.eprint.submission/3kwebaaaaaaa2"], (await fixture.SearchDocumentsAsync($"at://{host.Did}/")).Keys);
     }
