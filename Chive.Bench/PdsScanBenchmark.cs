@@ -43,7 +43,7 @@ internal static class PdsScanBenchmark
         foreach (var mode in modes)
         {
             Console.Error.WriteLine($"[bench] starting the system in Sync:Mode = {mode}");
-            var fixture = new ChiveAppFixture { SyncMode = mode == "verified" ? "Verified" : "Listing" };
+            var fixture = new ChiveAppFixture { SyncMode = mode == "verified" ? "Verified" : "Listing", ServiceSettings = Settings(args) };
             await fixture.InitializeAsync();
             try
             {
@@ -79,6 +79,11 @@ internal static class PdsScanBenchmark
 
         return 0;
     }
+
+    /// <summary>Every <c>--set Name=Value</c>: a setting given to every service (e.g. <c>Logging__LogLevel__Npgsql=Warning</c>).</summary>
+    private static Dictionary<string, string> Settings(string[] args) =>
+        args.Select((a, i) => (a, i)).Where(p => p.a == "--set" && p.i + 1 < args.Length).Select(p => args[p.i + 1].Split('=', 2))
+            .Where(kv => kv.Length == 2).ToDictionary(kv => kv[0], kv => kv[1]);
 
     private static async Task<List<Run>> MeasureAsync(ChiveAppFixture fixture, Workload workload, bool loops, string mode)
     {

@@ -68,6 +68,9 @@ public sealed class ChiveAppFixture : IAsyncLifetime
     /// <summary>The XRPC method by which the ScanWorker reads a repo's records in this fixture's mode.</summary>
     public string RepoReadMethod => Verified ? "com.atproto.sync.getRepo" : "com.atproto.repo.listRecords";
 
+    /// <summary>Settings given to every service over the tests' (for the benchmarks: log levels, a time breakdown).</summary>
+    public Dictionary<string, string>? ServiceSettings { get; init; }
+
     /// <summary>Where the services' logs of this fixture go.</summary>
     public FileLoggerProvider? LogFile { get; private set; }
 
@@ -158,6 +161,11 @@ public sealed class ChiveAppFixture : IAsyncLifetime
             ["Citations__SemanticScholar__PageSize"] = "2",
             ["Citations__Crossref__BaseUrl"] = Crossref.BaseAddress.ToString(),
         }, AtProtoClientSettings(), CitationWorkerSettings ?? []));
+        foreach (var service in Services)
+        {
+            Configure(builder, service, ServiceSettings ?? []);
+        }
+
         App = await builder.BuildAsync(timeout.Token);
         await App.StartAsync(timeout.Token);
         await Task.WhenAll(Services.Select(s => App.ResourceNotifications.WaitForResourceHealthyAsync(s, timeout.Token)));
