@@ -24,13 +24,18 @@ internal static class PdsScanBenchmark
 {
     private sealed record Workload(string Name, int Accounts, int ChivePerAccount, int PostsPerAccount);
 
-    private sealed record Run(string Name, long Requests, long Bytes, TimeSpan Elapsed, long Records);
+    private sealed record Run(string Name, long Requests, long Bytes, TimeSpan Elapsed, long Records)
+    {
+        public IReadOnlyList<ConsumeBreakdown.Stage>? Stages { get; init; }
+    }
 
     public static async Task<int> RunAsync(string[] args)
     {
         var accounts = Options.Int(args, "--accounts", 10);
         var perAccount = Options.Int(args, "--records-per-account", 500);
         var posts = Options.Int(args, "--posts-per-account", 2000);
+        // --breakdown: each scan's consume times per service and message, from the services' MassTransit debug logs.
+        var breakdown = args.Contains("--breakdown");
         var modeIndex = Array.IndexOf(args, "--mode");
         string[] modes = modeIndex >= 0 && modeIndex + 1 < args.Length && args[modeIndex + 1] != "both" ? [args[modeIndex + 1]] : ["verified", "listing"];
         Workload[] workloads =
@@ -43,13 +48,19 @@ internal static class PdsScanBenchmark
         foreach (var mode in modes)
         {
             Console.Error.WriteLine($"[bench] starting the system in Sync:Mode = {mode}");
-            var fixture = new ChiveAppFixture { SyncMode = mode == "verified" ? "Verified" : "Listing", ServiceSettings = Settings(args) };
+            var settings = Settings(args);
+            if (breakdown)
+            {
+                settings["Logging__LogLevel__MassTransit"] = "Debug";
+            }
+
+            var fixture = new ChiveAppFixture { SyncMode = mode == "verified" ? "Verified" : "Listing", ServiceSettings = settings };
             await fixture.InitializeAsync();
             try
             {
                 foreach (var workload in workloads)
                 {
-                    results[workload.Name].AddRange(await MeasureAsync(fixture, workload, loops: mode == modes[0], mode));
+                    results[workload.Name].AddRange(await MeasureAsync(fixture, workload, loops: mode == modes[0], mode, breakdown));
                 }
             }
             finally
@@ -75,6 +86,11 @@ internal static class PdsScanBenchmark
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {run.Name} | {run.Requests:N0} | {run.Bytes / 1024.0 / 1024:F1} | {run.Elapsed.TotalSeconds:F1} | {run.Records / run.Elapsed.TotalSeconds:N0} | {run.Elapsed / baseline:F2} |"));
             }
+
+            foreach (var run in runs.Where(r => r.Stages is not null))
+            {
+                ConsumeBreakdown.Print($"{workload.Name}, {run.Name}", run.Stages!, run.Elapsed);
+            }
         }
 
         return 0;
@@ -85,7 +101,7 @@ internal static class PdsScanBenchmark
         args.Select((a, i) => (a, i)).Where(p => p.a == "--set" && p.i + 1 < args.Length).Select(p => args[p.i + 1].Split('=', 2))
             .Where(kv => kv.Length == 2).ToDictionary(kv => kv[0], kv => kv[1]);
 
-    private static async Task<List<Run>> MeasureAsync(ChiveAppFixture fixture, Workload workload, bool loops, string mode)
+    private static async Task<List<Run>> MeasureAsync(ChiveAppFixture fixture, Workload workload, bool loops, string mode, bool breakdown)
     {
         var pds = await fixture.Network.AddPdsAsync();
         var index = fixture.Network.PdsUrls.Count - 1;
@@ -121,8 +137,18 @@ internal static class PdsScanBenchmark
         }
 
         using var admin = fixture.CreateAdminClient();
-        runs.Add(await MeasuredAsync(proxy, $"PDS scan, {mode}, empty index", chive, () => ScanAsync(admin, proxy)));
-        runs.Add(await MeasuredAsync(proxy, $"PDS scan, {mode}, nothing changed", chive, () => ScanAsync(admin, proxy)));
+        foreach (var name in new[] { $"PDS scan, {mode}, empty index", $"PDS scan, {mode}, nothing changed" })
+        {
+            var from = DateTime.UtcNow;
+            var run = await MeasuredAsync(proxy, name, chive, () => ScanAsync(admin, proxy));
+            if (breakdown)
+            {
+                await Task.Delay(500); // the services' last lines reach the log file
+                run = run with { Stages = ConsumeBreakdown.Read(fixture.LogFile!.FilePath, from, from + run.Elapsed) };
+            }
+
+            runs.Add(run);
+        }
         await proxy.DisposeAsync();
         return runs;
     }

@@ -14,7 +14,7 @@ return args switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: scripts/bench.sh pds-scan [--accounts N] [--records-per-account N] [--posts-per-account N] [--mode verified|listing|both] [--set Name=Value]…");
+    Console.Error.WriteLine("usage: scripts/bench.sh pds-scan [--accounts N] [--records-per-account N] [--posts-per-account N] [--mode verified|listing|both] [--set Name=Value]… [--breakdown]");
     Console.Error.WriteLine("       scripts/bench.sh reindex [--eprints N] [--batch-size N]");
     Console.Error.WriteLine("       scripts/bench.sh freshness [--repos N] [--records-per-repo N] [--changed-percent N]");
     Console.Error.WriteLine("       scripts/bench.sh citations [--eprints N] [--references N] [--crossref-per-eprint N] [--s2-rate N] [--grobid-ms N]");

@@ -1,0 +1,59 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Chive.Bench;
+
+/// <summary>
+/// Where an operation's time went, from the services' own logs: with <c>Logging:LogLevel:MassTransit = Debug</c> every
+/// consumed message is logged as <c>RECEIVE … {message type} {consumer}({duration})</c> with the service's UTC time;
+/// the lines of one time window are summed per service and message type (messages, total and largest consume time).
+/// Consume times overlap where a consumer runs several messages at once, so they say where the work is, not a
+/// partition of the wall time.
+/// </summary>
+internal static partial class ConsumeBreakdown
+{
+    public sealed record Stage(string Service, string Message, int Count, double TotalMs, double MaxMs, TimeSpan First, TimeSpan Last);
+
+    public static IReadOnlyList<Stage> Read(string logFile, DateTime fromUtc, DateTime toUtc)
+    {
+        var stages = new Dictionary<(string, string), (int Count, double Total, double Max, TimeSpan First, TimeSpan Last)>();
+        using var stream = new FileStream(logFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        for (var line = reader.ReadLine(); line is not null; line = reader.ReadLine())
+        {
+            var match = Received().Match(line);
+            if (!match.Success || !DateTime.TryParse(match.Groups["at"].Value, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var at)
+                || at < fromUtc || at > toUtc)
+            {
+                continue;
+            }
+
+            var key = (match.Groups["service"].Value, match.Groups["type"].Value[(match.Groups["type"].Value.LastIndexOf('.') + 1)..]);
+            var ms = TimeSpan.Parse(match.Groups["duration"].Value, CultureInfo.InvariantCulture).TotalMilliseconds;
+            var offset = at - fromUtc;
+            stages[key] = stages.TryGetValue(key, out var s)
+                ? (s.Count + 1, s.Total + ms, Math.Max(s.Max, ms), s.First, offset)
+                : (1, ms, ms, offset, offset);
+        }
+
+        return stages.Select(p => new Stage(p.Key.Item1, p.Key.Item2, p.Value.Count, p.Value.Total, p.Value.Max, p.Value.First, p.Value.Last))
+            .OrderBy(s => s.First).ToList();
+    }
+
+    public static void Print(string title, IReadOnlyList<Stage> stages, TimeSpan wall)
+    {
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"*{title}* — {wall.TotalSeconds:F2} s wall; consume times per service and message (overlapping where concurrent):"));
+        Console.WriteLine();
+        Console.WriteLine("| service | message | messages | consume ms (sum) | largest ms | first → last (s after trigger) |");
+        Console.WriteLine("|---|---|---:|---:|---:|---|");
+        foreach (var s in stages)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {s.Service} | {s.Message} | {s.Count} | {s.TotalMs:F0} | {s.MaxMs:F0} | {s.First.TotalSeconds:F2} → {s.Last.TotalSeconds:F2} |"));
+        }
+    }
+
+    [GeneratedRegex(@"Resources\.(?<service>[a-z-]+): \d+: (?<at>\S+Z)\s+RECEIVE \S+ \S+ (?<type>\S+) \S+\((?<duration>\d\d:\d\d:\d\d\.\d+)\)")]
+    private static partial Regex Received();
+}
