@@ -48,7 +48,13 @@ internal static class PdsScanBenchmark
         foreach (var mode in modes)
         {
             Console.Error.WriteLine($"[bench] starting the system in Sync:Mode = {mode}");
-            var settings = Settings(args);
+            // The shipped unit size (100 repos a listRepos page and chunk), not the tests' 2, unless --set says otherwise.
+            var settings = new Dictionary<string, string> { ["PdsScan__ReposPerChunk"] = "100" };
+            foreach (var (name, value) in Settings(args))
+            {
+                settings[name] = value;
+            }
+
             if (breakdown)
             {
                 settings["Logging__LogLevel__MassTransit"] = "Debug";
