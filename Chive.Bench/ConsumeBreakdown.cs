@@ -8,7 +8,7 @@ namespace Chive.Bench;
 /// consumed message is logged as <c>RECEIVE … {message type} {consumer}({duration})</c> with the service's UTC time;
 /// the lines of one time window are summed per service and message type (messages, total and largest consume time).
 /// Consume times overlap where a consumer runs several messages at once, so they say where the work is, not a
-/// partition of the wall time.
+/// partition of the wall time. With the ScanWorker's <c>RepoReader</c> at Debug, each verified repo's steps are summed too.
 /// </summary>
 internal static partial class ConsumeBreakdown
 {
@@ -21,6 +21,21 @@ internal static partial class ConsumeBreakdown
         using var reader = new StreamReader(stream);
         for (var line = reader.ReadLine(); line is not null; line = reader.ReadLine())
         {
+            if (RepoStep().Match(line) is { Success: true } step && DateTime.TryParse(step.Groups["at"].Value, CultureInfo.InvariantCulture,
+                    DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var stepAt) && stepAt >= fromUtc && stepAt <= toUtc)
+            {
+                foreach (var (name, group) in new[] { ("per repo: describeRepo", "describe"), ("per repo: DID document", "resolve"), ("per repo: getRepo and verify", "fetch"), ("per repo: batches sent", "apply") })
+                {
+                    var stepMs = double.Parse(step.Groups[group].Value, CultureInfo.InvariantCulture);
+                    var stepKey = ("scan-worker", name);
+                    stages[stepKey] = stages.TryGetValue(stepKey, out var t)
+                        ? (t.Count + 1, t.Total + stepMs, Math.Max(t.Max, stepMs), t.First, stepAt - fromUtc)
+                        : (1, stepMs, stepMs, stepAt - fromUtc, stepAt - fromUtc);
+                }
+
+                continue;
+            }
+
             var match = Received().Match(line);
             if (!match.Success || !DateTime.TryParse(match.Groups["at"].Value, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var at)
                 || at < fromUtc || at > toUtc)
@@ -53,6 +68,10 @@ internal static partial class ConsumeBreakdown
                 $"| {s.Service} | {s.Message} | {s.Count} | {s.TotalMs:F0} | {s.MaxMs:F0} | {s.First.TotalSeconds:F2} → {s.Last.TotalSeconds:F2} |"));
         }
     }
+
+    /// <summary>The ScanWorker's <c>RepoReader</c> at Debug: where one verified repo's time went.</summary>
+    [GeneratedRegex(@"Resources\.scan-worker: \d+: (?<at>\S+Z)\s+Repo read \S+: describeRepo (?<describe>[\d.]+) ms, DID document (?<resolve>[\d.]+) ms, getRepo and verify (?<fetch>[\d.]+) ms, batches sent (?<apply>[\d.]+) ms")]
+    private static partial Regex RepoStep();
 
     [GeneratedRegex(@"Resources\.(?<service>[a-z-]+): \d+: (?<at>\S+Z)\s+RECEIVE \S+ \S+ (?<type>\S+) \S+\((?<duration>\d\d:\d\d:\d\d\.\d+)\)")]
     private static partial Regex Received();

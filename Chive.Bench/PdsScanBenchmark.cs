@@ -58,6 +58,7 @@ internal static class PdsScanBenchmark
             if (breakdown)
             {
                 settings["Logging__LogLevel__MassTransit"] = "Debug";
+                settings["Logging__LogLevel__Chive.ScanWorker.PdsScan.RepoReader"] = "Debug";
             }
 
             var fixture = new ChiveAppFixture { SyncMode = mode == "verified" ? "Verified" : "Listing", ServiceSettings = settings };
