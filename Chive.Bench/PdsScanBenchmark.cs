@@ -38,6 +38,12 @@ internal static class PdsScanBenchmark
         var breakdown = args.Contains("--breakdown");
         var modeIndex = Array.IndexOf(args, "--mode");
         string[] modes = modeIndex >= 0 && modeIndex + 1 < args.Length && args[modeIndex + 1] != "both" ? [args[modeIndex + 1]] : ["verified", "listing"];
+        if (modes.Any(m => m is not ("verified" or "listing")))
+        {
+            Console.Error.WriteLine("--mode is verified, listing or both");
+            return 2;
+        }
+
         Workload[] workloads =
         [
             new("Chive-heavy", accounts, perAccount, 0),

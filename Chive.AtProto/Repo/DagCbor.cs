@@ -31,7 +31,7 @@ public static class DagCbor
 
             return value;
         }
-        catch (Exception ex) when (ex is CborContentException or InvalidOperationException or FormatException)
+        catch (Exception ex) when (ex is CborContentException or InvalidOperationException or FormatException or OverflowException)
         {
             throw new DagCborException($"not DAG-CBOR: {ex.Message}", ex);
         }

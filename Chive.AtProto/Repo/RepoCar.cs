@@ -57,8 +57,18 @@ public static class RepoCar
                 resolver.Invalidate(did);
             }
 
-            var key = (await resolver.ResolveAsync(did, cancellationToken)).SigningKey
-                ?? throw new RepoVerificationException("the DID document has no #atproto key");
+            ResolvedIdentity identity;
+            try
+            {
+                identity = await resolver.ResolveAsync(did, cancellationToken);
+            }
+            catch (DidResolutionException ex)
+            {
+                throw new RepoVerificationException($"the DID document could not be read to check the commit: {ex.Message}", ex) { ChargesPds = false };
+            }
+
+            var key = identity.SigningKey
+                ?? throw new RepoVerificationException("the DID document has no #atproto key") { ChargesPds = false };
             switch (AtprotoSignature.Verify(key, signed, signature))
             {
                 case SignatureCheck.Valid:
@@ -117,7 +127,7 @@ public static class RepoCar
             writer.WriteEndMap();
             return (Text("did"), Text("rev"), root, writer.Encode(), signature);
         }
-        catch (Exception ex) when (ex is CborContentException or InvalidOperationException or DagCborException)
+        catch (Exception ex) when (ex is CborContentException or InvalidOperationException or OverflowException or DagCborException)
         {
             throw new RepoVerificationException($"the commit is not a valid commit: {ex.Message}", ex);
         }
@@ -238,7 +248,7 @@ public static class RepoCar
             reader.ReadEndMap();
             return (left, entries);
         }
-        catch (Exception ex) when (ex is CborContentException or InvalidOperationException or DagCborException)
+        catch (Exception ex) when (ex is CborContentException or InvalidOperationException or OverflowException or DagCborException)
         {
             throw new RepoVerificationException($"an MST node is not valid: {ex.Message}", ex);
         }
@@ -361,7 +371,7 @@ public static class RepoCar
 
                 root = version == 1 && first is not null ? first : throw new RepoVerificationException("the CAR header is not version 1 with a root");
             }
-            catch (Exception ex) when (ex is CborContentException or InvalidOperationException or DagCborException)
+            catch (Exception ex) when (ex is CborContentException or InvalidOperationException or OverflowException or DagCborException)
             {
                 throw new RepoVerificationException($"the CAR header is not valid: {ex.Message}", ex);
             }

@@ -14,4 +14,11 @@ public sealed record RepoRecord(string Collection, string Rkey, string Cid, Json
 public sealed record VerifiedRepo(Did Did, string Rev, string CommitCid, IReadOnlyList<RepoRecord> Records);
 
 /// <summary>Why a repo was not believed (a reason for the log and the operation's count).</summary>
-public sealed class RepoVerificationException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class RepoVerificationException(string message, Exception? inner = null) : Exception(message, inner)
+{
+    /// <summary>
+    /// Whether the PDS that served the repo is to blame. Not when the account's DID document is (no <c>#atproto</c> key, or
+    /// a document that could not be read again): its controller, not the PDS, made the repo unverifiable.
+    /// </summary>
+    public bool ChargesPds { get; init; } = true;
+}

@@ -178,6 +178,11 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
         {
             logger.LogWarning("{Did} on {Pds} did not verify: {Reason}; nothing of it is indexed or swept", did, pds, ex.Message);
             batcher.Totals = batcher.Totals with { ReposUnverified = batcher.Totals.ReposUnverified + 1 };
+            if (!ex.ChargesPds)
+            {
+                return RepoRead.Skipped; // the DID document's fault, not the PDS's: counted, not charged
+            }
+
             batcher.Pds = batcher.Pds with { Unverified = batcher.Pds.Unverified ?? $"{did.Value}: {ex.Message}" };
             return RepoRead.Unverified;
         }
@@ -214,7 +219,8 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
         logger.LogDebug("Repo read {Did}: describeRepo {Describe:F1} ms, DID document {Resolve:F1} ms, getRepo and verify {Fetch:F1} ms, batches sent {Apply:F1} ms",
             did, Stopwatch.GetElapsedTime(at.Started, at.Described).TotalMilliseconds, Stopwatch.GetElapsedTime(at.Described, at.Resolved).TotalMilliseconds,
             Stopwatch.GetElapsedTime(at.Resolved, fetched).TotalMilliseconds, Stopwatch.GetElapsedTime(fetched).TotalMilliseconds);
-        return new RepoReadResult(RepoRead.Complete, repo.Rev, repo.CommitCid);
+        // A revision that is not a TID is not recorded (as in listing mode): the next freshness scan reads the repo again.
+        return LatestCommit.IsRev(repo.Rev) ? new RepoReadResult(RepoRead.Complete, repo.Rev, repo.CommitCid) : RepoRead.Complete;
     }
 
     /// <summary>

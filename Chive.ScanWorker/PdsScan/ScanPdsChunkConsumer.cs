@@ -99,6 +99,10 @@ public sealed class ScanPdsChunkConsumer(
             if (chunk.Did is null)
             {
                 await registry.LimitAsync(pds, owner, (int)Math.Min(int.MaxValue, batcher.Pds.Records), reason, context.CancellationToken);
+                if (batcher.Pds.Unverified is { } unverified)
+                {
+                    await registry.ChargeAsync(pds, $"a repo did not verify: {unverified}", context.CancellationToken); // a cap does not excuse it
+                }
             }
 
             await NextPdsAsync(batcher, context, PdsOutcome.Limited);
@@ -142,8 +146,8 @@ public sealed class ScanPdsChunkConsumer(
         {
             cancellationToken.ThrowIfCancellationRequested();
             var read = await reader.ReadAsync(batcher, pds, repo.Did, heldByRepo.GetValueOrDefault(repo.Did.Value) ?? [], SweepCollection.ScanMissing, cancellationToken);
-            // The revision listRepos gave before the repo was read: a repo that changed meanwhile is read again by the next
-            // freshness scan, never missed by it.
+            // The signed commit read (verified mode); else the revision listRepos gave before the repo was read: a repo that
+            // changed meanwhile is read again by the next freshness scan, never missed by it.
             if (read is { Outcome: RepoRead.Complete, Rev: { } signed })
             {
                 batcher.RepoSynced(repo.Did.Value, ServiceOrigin.Normalize(pds), signed, read.CommitCid, unchanged: false);

@@ -12,8 +12,8 @@ public enum SyncMode
 
 /// <summary>
 /// Settings under <c>Sync</c>. <see cref="Mode"/> defaults to <see cref="SyncMode.Verified"/>: nothing of a repo is believed
-/// unless its owner's key signed it. <see cref="SyncMode.Listing"/> stays for PDSes that do not serve <c>getRepo</c>
-/// and for comparison (<c>scripts/bench.sh pds-scan</c>).
+/// unless its owner's key signed it. <see cref="SyncMode.Listing"/> remains a setting of the whole worker (there is
+/// no fallback per PDS), for comparison (<c>scripts/bench.sh pds-scan</c>) or a network where <c>getRepo</c> is not served.
 /// </summary>
 public sealed class SyncOptions
 {

@@ -11,9 +11,11 @@ using Chive.Tests.PdsScan;
 namespace Chive.Tests.OpenNetwork;
 
 /// <summary>
-/// A hostile PDS that relays the real PDS but rewrites the repo it serves (<c>getRepo</c>): a record's bytes changed, a
-/// record swapped for a forged one under its own CID, the commit's signature altered, the commit re-signed by another key,
-/// another account's genuine repo, a CAR cut short, a well-formed repo that omits a record signed by the PDS's own key.
+/// A hostile server named as the accounts' PDS that relays the real PDS but rewrites the repo it serves (<c>getRepo</c>)
+/// without holding the accounts' signing key — a PDS the account left, a mirror: a record's bytes changed, a record
+/// swapped for a forged one under its own CID, the commit's signature altered, the commit re-signed by another key,
+/// another account's genuine repo, a CAR cut short, a well-formed repo that omits a record signed by the server's own key.
+/// (A PDS that does hold the account's key can sign any repo; nothing tells that apart — docs/open-network.md.)
 /// Each time, in verified mode: the sync completes, nothing of the repo is indexed or swept (what we held stays exactly
 /// as it was), the repo is counted as unverified, and the PDS is charged one failure with the reason.
 /// </summary>

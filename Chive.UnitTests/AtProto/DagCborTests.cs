@@ -51,6 +51,8 @@ public sealed class DagCborTests
         { "nesting deeper than 64", Encode(w => { for (var i = 0; i < 70; i++) { w.WriteStartArray(1); } w.WriteInt32(1); for (var i = 0; i < 70; i++) { w.WriteEndArray(); } }) },
         { "a key twice", [0xa2, 0x61, 0x61, 0x01, 0x61, 0x61, 0x02] },
         { "not CBOR at all", [0xff, 0xff] },
+        { "an integer beyond 64 bits signed", Encode(w => w.WriteUInt64(ulong.MaxValue)) },
+        { "a negative integer beyond 64 bits signed", Encode(w => w.WriteCborNegativeIntegerRepresentation(ulong.MaxValue)) },
     };
 
     [Theory]
