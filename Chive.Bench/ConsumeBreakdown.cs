@@ -36,6 +36,21 @@ internal static partial class ConsumeBreakdown
                 continue;
             }
 
+            if (BatchStep().Match(line) is { Success: true } batch && DateTime.TryParse(batch.Groups["at"].Value, CultureInfo.InvariantCulture,
+                    DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var batchAt) && batchAt >= fromUtc && batchAt <= toUtc)
+            {
+                foreach (var (name, group) in new[] { ("per batch: open and claim", "claim"), ("per batch: apply (records, search)", "apply"), ("per batch: ledger and totals", "ledger"), ("per batch: commit", "commit") })
+                {
+                    var batchMs = double.Parse(batch.Groups[group].Value, CultureInfo.InvariantCulture);
+                    var batchKey = ("index-worker", name);
+                    stages[batchKey] = stages.TryGetValue(batchKey, out var t)
+                        ? (t.Count + 1, t.Total + batchMs, Math.Max(t.Max, batchMs), t.First, batchAt - fromUtc)
+                        : (1, batchMs, batchMs, batchAt - fromUtc, batchAt - fromUtc);
+                }
+
+                continue;
+            }
+
             var match = Received().Match(line);
             if (!match.Success || !DateTime.TryParse(match.Groups["at"].Value, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var at)
                 || at < fromUtc || at > toUtc)
@@ -68,6 +83,10 @@ internal static partial class ConsumeBreakdown
                 $"| {s.Service} | {s.Message} | {s.Count} | {s.TotalMs:F0} | {s.MaxMs:F0} | {s.First.TotalSeconds:F2} → {s.Last.TotalSeconds:F2} |"));
         }
     }
+
+    /// <summary>The IndexWorker's <c>IndexBatchProcessor</c> at Debug: where one batch's time went.</summary>
+    [GeneratedRegex(@"Resources\.index-worker: \d+: (?<at>\S+Z)\s+Batch timing \S+: open and claim (?<claim>[\d.]+) ms, apply (?<apply>[\d.]+) ms, ledger and totals (?<ledger>[\d.]+) ms, commit (?<commit>[\d.]+) ms")]
+    private static partial Regex BatchStep();
 
     /// <summary>The ScanWorker's <c>RepoReader</c> at Debug: where one verified repo's time went.</summary>
     [GeneratedRegex(@"Resources\.scan-worker: \d+: (?<at>\S+Z)\s+Repo read \S+: describeRepo (?<describe>[\d.]+) ms, DID document (?<resolve>[\d.]+) ms, getRepo and verify (?<fetch>[\d.]+) ms, batches sent (?<apply>[\d.]+) ms")]

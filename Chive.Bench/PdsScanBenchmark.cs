@@ -65,6 +65,7 @@ internal static class PdsScanBenchmark
             {
                 settings["Logging__LogLevel__MassTransit"] = "Debug";
                 settings["Logging__LogLevel__Chive.ScanWorker.PdsScan.RepoReader"] = "Debug";
+                settings["Logging__LogLevel__Chive.IndexWorker.Indexing.IndexBatchProcessor"] = "Debug";
             }
 
             var fixture = new ChiveAppFixture { SyncMode = mode == "verified" ? "Verified" : "Listing", ServiceSettings = settings };
