@@ -14,56 +14,52 @@ internal static partial class ConsumeBreakdown
 {
     public sealed record Stage(string Service, string Message, int Count, double TotalMs, double MaxMs, TimeSpan First, TimeSpan Last);
 
+    /// <summary>Timing lines of one step each (service, regex, and the stage name of each of its millisecond groups).</summary>
+    private static readonly (string Service, Regex Line, (string Stage, string Group)[] Steps)[] StepLines =
+    [
+        ("scan-worker", RepoStep(), [("per repo: describeRepo", "describe"), ("per repo: DID document", "resolve"), ("per repo: getRepo and verify", "fetch"), ("per repo: batches sent", "apply")]),
+        ("index-worker", BatchStep(), [("per batch: open and claim", "claim"), ("per batch: apply (records, search)", "apply"), ("per batch: ledger and totals", "ledger"), ("per batch: commit", "commit")]),
+    ];
+
     public static IReadOnlyList<Stage> Read(string logFile, DateTime fromUtc, DateTime toUtc)
     {
         var stages = new Dictionary<(string, string), (int Count, double Total, double Max, TimeSpan First, TimeSpan Last)>();
+        void Add(string service, string stage, double ms, TimeSpan offset) =>
+            stages[(service, stage)] = stages.TryGetValue((service, stage), out var s)
+                ? (s.Count + 1, s.Total + ms, Math.Max(s.Max, ms), s.First, offset)
+                : (1, ms, ms, offset, offset);
+        bool InWindow(Match match, out TimeSpan offset)
+        {
+            var ok = DateTime.TryParse(match.Groups["at"].Value, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var at)
+                && at >= fromUtc && at <= toUtc;
+            offset = at - fromUtc;
+            return ok;
+        }
+
         using var stream = new FileStream(logFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         using var reader = new StreamReader(stream);
         for (var line = reader.ReadLine(); line is not null; line = reader.ReadLine())
         {
-            if (RepoStep().Match(line) is { Success: true } step && DateTime.TryParse(step.Groups["at"].Value, CultureInfo.InvariantCulture,
-                    DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var stepAt) && stepAt >= fromUtc && stepAt <= toUtc)
+            var timed = StepLines.Select(t => (t.Service, Match: t.Line.Match(line), t.Steps)).FirstOrDefault(t => t.Match.Success);
+            if (timed.Match is { } step)
             {
-                foreach (var (name, group) in new[] { ("per repo: describeRepo", "describe"), ("per repo: DID document", "resolve"), ("per repo: getRepo and verify", "fetch"), ("per repo: batches sent", "apply") })
+                if (InWindow(step, out var stepOffset))
                 {
-                    var stepMs = double.Parse(step.Groups[group].Value, CultureInfo.InvariantCulture);
-                    var stepKey = ("scan-worker", name);
-                    stages[stepKey] = stages.TryGetValue(stepKey, out var t)
-                        ? (t.Count + 1, t.Total + stepMs, Math.Max(t.Max, stepMs), t.First, stepAt - fromUtc)
-                        : (1, stepMs, stepMs, stepAt - fromUtc, stepAt - fromUtc);
-                }
-
-                continue;
-            }
-
-            if (BatchStep().Match(line) is { Success: true } batch && DateTime.TryParse(batch.Groups["at"].Value, CultureInfo.InvariantCulture,
-                    DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var batchAt) && batchAt >= fromUtc && batchAt <= toUtc)
-            {
-                foreach (var (name, group) in new[] { ("per batch: open and claim", "claim"), ("per batch: apply (records, search)", "apply"), ("per batch: ledger and totals", "ledger"), ("per batch: commit", "commit") })
-                {
-                    var batchMs = double.Parse(batch.Groups[group].Value, CultureInfo.InvariantCulture);
-                    var batchKey = ("index-worker", name);
-                    stages[batchKey] = stages.TryGetValue(batchKey, out var t)
-                        ? (t.Count + 1, t.Total + batchMs, Math.Max(t.Max, batchMs), t.First, batchAt - fromUtc)
-                        : (1, batchMs, batchMs, batchAt - fromUtc, batchAt - fromUtc);
+                    foreach (var (stage, group) in timed.Steps)
+                    {
+                        Add(timed.Service, stage, double.Parse(step.Groups[group].Value, CultureInfo.InvariantCulture), stepOffset);
+                    }
                 }
 
                 continue;
             }
 
             var match = Received().Match(line);
-            if (!match.Success || !DateTime.TryParse(match.Groups["at"].Value, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var at)
-                || at < fromUtc || at > toUtc)
+            if (match.Success && InWindow(match, out var offset))
             {
-                continue;
+                var type = match.Groups["type"].Value;
+                Add(match.Groups["service"].Value, type[(type.LastIndexOf('.') + 1)..], TimeSpan.Parse(match.Groups["duration"].Value, CultureInfo.InvariantCulture).TotalMilliseconds, offset);
             }
-
-            var key = (match.Groups["service"].Value, match.Groups["type"].Value[(match.Groups["type"].Value.LastIndexOf('.') + 1)..]);
-            var ms = TimeSpan.Parse(match.Groups["duration"].Value, CultureInfo.InvariantCulture).TotalMilliseconds;
-            var offset = at - fromUtc;
-            stages[key] = stages.TryGetValue(key, out var s)
-                ? (s.Count + 1, s.Total + ms, Math.Max(s.Max, ms), s.First, offset)
-                : (1, ms, ms, offset, offset);
         }
 
         return stages.Select(p => new Stage(p.Key.Item1, p.Key.Item2, p.Value.Count, p.Value.Total, p.Value.Max, p.Value.First, p.Value.Last))
