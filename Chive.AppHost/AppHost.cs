@@ -22,6 +22,13 @@ var grobid = external ? builder.AddConnectionString(ResourceNames.Grobid) : buil
 var crossrefMailto = builder.AddParameter("crossref-mailto");
 var semanticScholarKey = builder.AddParameter("semantic-scholar-api-key", secret: true);
 
+// Replicas of the two workers that scale out (settings Replicas:ScanWorker and Replicas:IndexWorker, default 1): an
+// operation's units are messages on one queue per kind, which the replicas take as competing consumers; a replica that
+// dies returns its unacknowledged unit to the queue for another. The CitationWorker stays one process: its pace for
+// GROBID, Semantic Scholar and Crossref is kept in memory, per process.
+var scanWorkers = ReplicaCount(builder.Configuration, "ScanWorker");
+var indexWorkers = ReplicaCount(builder.Configuration, "IndexWorker");
+
 // Services. Each references and waits for exactly what it uses; the three that use PostgreSQL apply the
 // schema migrations at start-up under an advisory lock, so whichever starts first migrates and the others wait.
 builder.AddProject<Projects.Chive_AdminApi>(ResourceNames.AdminApi)
@@ -30,7 +37,8 @@ builder.AddProject<Projects.Chive_AdminApi>(ResourceNames.AdminApi)
     .WithHttpHealthCheck("/health");
 
 builder.AddProject<Projects.Chive_ScanWorker>(ResourceNames.ScanWorker)
-    .WithReference(database).WaitFor(database)    // the PDS registry
+    .WithReplicas(scanWorkers)
+    .WithReference(database).WaitFor(database)    // the PDS registry; the pace per PDS shared by every replica
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithHttpHealthCheck("/health");
 
@@ -43,9 +51,18 @@ builder.AddProject<Projects.Chive_CitationWorker>(ResourceNames.CitationWorker)
     .WithHttpHealthCheck("/health");
 
 builder.AddProject<Projects.Chive_IndexWorker>(ResourceNames.IndexWorker)
+    .WithReplicas(indexWorkers)
     .WithReference(database).WaitFor(database)    // indexed records and the eprints projection
     .WithReference(rabbitmq).WaitFor(rabbitmq)
     .WithReference(elasticsearch).WaitFor(elasticsearch)
     .WithHttpHealthCheck("/health");
 
 builder.Build().Run();
+
+static int ReplicaCount(IConfiguration configuration, string worker)
+{
+    var replicas = configuration.GetValue<int?>($"Replicas:{worker}") ?? 1;
+    return replicas is >= 1 and <= 32
+        ? replicas
+        : throw new InvalidOperationException($"Replicas:{worker} is {replicas}: give 1 to 32 replicas");
+}

@@ -17,6 +17,7 @@ public static class AtProtoExtensions
     /// Registers <see cref="XrpcClient"/>, <see cref="DidResolver"/> and the <see cref="SsrfGuard"/> with settings from
     /// <c>AtProto:Xrpc</c>, <c>AtProto:Identity</c> and <c>AtProto:Ssrf</c>. Their HttpClient is built here, not by
     /// the HttpClient factory, so the service defaults' resilience handler never stacks a second retry layer on ours.
+    /// An <see cref="IHostPacing"/> registered by the service (before or after this call) paces each host across processes.
     /// </summary>
     public static IHostApplicationBuilder AddAtProtoClient(this IHostApplicationBuilder builder)
     {
@@ -28,7 +29,8 @@ public static class AtProtoExtensions
             sp.GetRequiredService<SsrfGuard>(),
             sp.GetRequiredService<IOptions<XrpcOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILoggerFactory>()));
+            sp.GetRequiredService<ILoggerFactory>(),
+            sp.GetService<IHostPacing>()));
         builder.Services.AddSingleton<XrpcClient>();
         builder.Services.AddSingleton(sp => new DidResolver(
             sp.GetRequiredService<PoliteHttp>(),
@@ -49,7 +51,8 @@ public static class AtProtoExtensions
     }
 
     /// <summary>The guarded, polite HTTP stack on its own (also what tests build).</summary>
-    public static PoliteHttp CreatePoliteHttp(SsrfGuard guard, XrpcOptions options, TimeProvider time, ILoggerFactory loggerFactory)
+    public static PoliteHttp CreatePoliteHttp(
+        SsrfGuard guard, XrpcOptions options, TimeProvider time, ILoggerFactory loggerFactory, IHostPacing? sharedPacing = null)
     {
         var handler = new SocketsHttpHandler
         {
@@ -65,6 +68,6 @@ public static class AtProtoExtensions
         };
         var client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
         client.DefaultRequestHeaders.UserAgent.ParseAdd("chive-backfill/1.0 (+https://chive.pub)");
-        return new PoliteHttp(client, options, time, loggerFactory.CreateLogger<PoliteHttp>());
+        return new PoliteHttp(client, options, time, loggerFactory.CreateLogger<PoliteHttp>(), sharedPacing);
     }
 }

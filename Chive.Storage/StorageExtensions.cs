@@ -24,4 +24,14 @@ public static class StorageExtensions
         builder.Services.AddHostedService<DatabaseMigrationService>();
         return builder;
     }
+
+    /// <summary>
+    /// Paces requests to each PDS (and the PLC directory, and did:web hosts) across every process that reads them, through
+    /// <see cref="PostgresHostPacing"/>: worker replicas and the two workers together stay within one host's rate.
+    /// </summary>
+    public static IHostApplicationBuilder AddSharedHostPacing(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<Chive.AtProto.Xrpc.IHostPacing, PostgresHostPacing>();
+        return builder;
+    }
 }

@@ -30,8 +30,9 @@ public static class TestClients
         return options;
     }
 
-    public static PoliteHttp Http(XrpcOptions? options = null, SsrfOptions? ssrf = null) =>
-        AtProtoExtensions.CreatePoliteHttp(new SsrfGuard(ssrf ?? LoopbackAllowed), options ?? FastOptions(), TimeProvider.System, NullLoggerFactory.Instance);
+    public static PoliteHttp Http(XrpcOptions? options = null, SsrfOptions? ssrf = null, IHostPacing? sharedPacing = null) =>
+        AtProtoExtensions.CreatePoliteHttp(
+            new SsrfGuard(ssrf ?? LoopbackAllowed), options ?? FastOptions(), TimeProvider.System, NullLoggerFactory.Instance, sharedPacing);
 
     public static XrpcClient Xrpc(XrpcOptions? options = null) => new(Http(options));
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.RateLimiting;
+using Microsoft.Extensions.Logging;
 
 namespace Chive.AtProto.Xrpc;
 
@@ -7,8 +8,15 @@ namespace Chive.AtProto.Xrpc;
 /// Per-host manners: a token bucket (rate and burst from <see cref="XrpcOptions"/>), a "wait until" set by
 /// <c>Retry-After</c> and by <c>RateLimit-Remaining: 0</c> + <c>RateLimit-Reset</c>, and a circuit that opens after
 /// consecutive failures. Each host has its own, so one slow or dead PDS never holds up another.
+/// <para>
+/// With an <see cref="IHostPacing"/> (the workers: PostgreSQL), the rate is also kept across processes: after this
+/// process's own bucket, each request reserves its host's next shared slot and waits for it, so replicas together send a
+/// host no more than one process would. Should the shared pace fail to answer, this process's own bucket still holds and
+/// the failure is logged; the waits set by a host's headers and the circuit stay per process (every replica learns them
+/// from the host's own next answer).
+/// </para>
 /// </summary>
-internal sealed class HostPoliteness(XrpcOptions options, TimeProvider time)
+internal sealed class HostPoliteness(XrpcOptions options, TimeProvider time, IHostPacing? shared = null, ILogger? logger = null)
 {
     private readonly ConcurrentDictionary<string, HostState> _hosts = new(StringComparer.OrdinalIgnoreCase);
     private long _acquisitions;
@@ -41,6 +49,11 @@ internal sealed class HostPoliteness(XrpcOptions options, TimeProvider time)
             if (!lease.IsAcquired)
             {
                 throw new XrpcException(XrpcErrorKind.RateLimited, method, host, "too many requests queued for this host");
+            }
+
+            if (shared is not null)
+            {
+                await WaitForSharedSlotAsync(host, method, cancellationToken);
             }
         }
         catch
@@ -89,6 +102,40 @@ internal sealed class HostPoliteness(XrpcOptions options, TimeProvider time)
             }
         }
     }
+
+    private async ValueTask WaitForSharedSlotAsync(string host, string method, CancellationToken cancellationToken)
+    {
+        TimeSpan wait;
+        try
+        {
+            wait = await shared!.ReserveAsync(host, options.RequestsPerSecondPerHost, options.BurstPerHost, cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            var now = time.GetUtcNow().UtcTicks;
+            var last = Interlocked.Read(ref _lastSharedFailureLog);
+            if (now - last > TimeSpan.TicksPerMinute && Interlocked.CompareExchange(ref _lastSharedFailureLog, now, last) == last)
+            {
+                logger?.LogWarning(ex, "The shared pace per host did not answer: {Host} is paced by this process alone until it does", host);
+            }
+
+            return;
+        }
+
+        if (wait > options.MaxRateLimitWait)
+        {
+            throw new XrpcException(XrpcErrorKind.RateLimited, method, host,
+                $"the next free slot for this host is {wait.TotalSeconds:F0} s away (every replica's requests queue for it), longer than the {options.MaxRateLimitWait.TotalSeconds:F0} s we wait");
+        }
+
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait, time, cancellationToken);
+        }
+    }
+
+    /// <summary>When the shared pace's failure was last logged (UTC ticks): once a minute is enough to be seen.</summary>
+    private long _lastSharedFailureLog;
 
     /// <summary>The longest a host's own headers can keep us away from it at once.</summary>
     public static readonly TimeSpan MaxBlock = TimeSpan.FromHours(1);

@@ -20,13 +20,13 @@ public sealed class PoliteHttp
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
-    internal PoliteHttp(HttpClient http, XrpcOptions options, TimeProvider time, ILogger logger)
+    internal PoliteHttp(HttpClient http, XrpcOptions options, TimeProvider time, ILogger logger, IHostPacing? sharedPacing = null)
     {
         _http = http;
         _options = options;
         _time = time;
         _logger = logger;
-        _politeness = new HostPoliteness(options, time);
+        _politeness = new HostPoliteness(options, time, sharedPacing, logger);
     }
 
     public XrpcOptions Options => _options;

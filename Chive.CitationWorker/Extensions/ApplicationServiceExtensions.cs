@@ -16,6 +16,7 @@ internal static class ApplicationServiceExtensions
             bus.AddCitationExtraction();
         });
         builder.AddAtProtoClient();
+        builder.AddSharedHostPacing();
         builder.AddGrobid();
         builder.AddCitationExtractionServices();
         return builder;

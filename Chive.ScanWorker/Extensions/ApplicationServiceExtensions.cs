@@ -20,6 +20,7 @@ internal static class ApplicationServiceExtensions
             bus.AddFreshnessScan();
         });
         builder.AddAtProtoClient();
+        builder.AddSharedHostPacing();
         builder.AddGovernanceSyncServices();
         builder.AddPdsScanServices();
         builder.AddFreshnessScanServices();

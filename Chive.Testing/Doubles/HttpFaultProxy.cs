@@ -92,6 +92,9 @@ public sealed class HttpFaultProxy : HttpDouble
     /// <summary>The same requests with their query strings (to count the requests about one repo).</summary>
     public ConcurrentQueue<string> LogWithQuery { get; } = new();
 
+    /// <summary>When each request arrived (<see cref="System.Diagnostics.Stopwatch"/> timestamps), in order: the pace a host sees.</summary>
+    public ConcurrentQueue<long> Arrivals { get; } = new();
+
     /// <summary>Optional: counts this proxy's requests in flight together with other proxies'.</summary>
     public InFlightMeter? Meter { get; set; }
 
@@ -128,6 +131,29 @@ public sealed class HttpFaultProxy : HttpDouble
         Interlocked.Exchange(ref _bytes, 0);
         Log.Clear();
         LogWithQuery.Clear();
+        Arrivals.Clear();
+    }
+
+    /// <summary>
+    /// The most requests that arrived within any span of <paramref name="window"/> (a sliding window over
+    /// <see cref="Arrivals"/>): what a host's own rate limiter would count.
+    /// </summary>
+    public int MostArrivalsWithin(TimeSpan window)
+    {
+        var times = Arrivals.Order().ToArray();
+        var span = (long)(window.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        var most = 0;
+        for (int first = 0, last = 0; last < times.Length; last++)
+        {
+            while (times[last] - times[first] > span)
+            {
+                first++;
+            }
+
+            most = Math.Max(most, last - first + 1);
+        }
+
+        return most;
     }
 
     protected override void Map(WebApplication app) => app.Run(HandleAsync);
@@ -135,6 +161,7 @@ public sealed class HttpFaultProxy : HttpDouble
     private async Task HandleAsync(HttpContext context)
     {
         Interlocked.Increment(ref _requests);
+        Arrivals.Enqueue(System.Diagnostics.Stopwatch.GetTimestamp());
         Log.Enqueue($"{context.Request.Method} {context.Request.Path}");
         LogWithQuery.Enqueue($"{context.Request.Method} {context.Request.Path}{context.Request.QueryString}");
         var meter = Meter;

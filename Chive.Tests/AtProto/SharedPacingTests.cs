@@ -1,0 +1,112 @@
+using Chive.AtProto.Xrpc;
+using Chive.Storage;
+using Chive.Testing;
+using Chive.Testing.Doubles;
+using Chive.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace Chive.Tests.AtProto;
+
+/// <summary>
+/// The pace per host shared through PostgreSQL (<see cref="PostgresHostPacing"/>): three clients, each with its own
+/// connection pool and its own in-process bucket — three worker replicas, as far as the host can tell — send one PDS
+/// (the real one, behind a proxy that notes when each request arrives) no more than one client may.
+/// </summary>
+[Collection(AtprotoNetworkCollection.Name)]
+public sealed class SharedPacingTests(AtprotoNetworkFixture fixture) : IAsyncLifetime
+{
+    private const double Rate = 20;
+    private const int Burst = 3;
+    private const int Replicas = 3;
+    private const int RequestsEach = 20;
+
+    /// <summary>What one host may see within any second: its burst and a second's worth of its rate.</summary>
+    private const int AllowedPerSecond = Burst + (int)Rate;
+
+    /// <summary>Arrivals are noted a little after each slot (scheduling, the proxy's own work): one request's leeway.</summary>
+    private const int Jitter = 1;
+
+    private readonly List<NpgsqlDataSource> _pools = [];
+    private HttpFaultProxy _pds = null!;
+    private string _database = null!;
+
+    public async Task InitializeAsync()
+    {
+        _pds = await HttpFaultProxy.StartNewAsync(fixture.Network.PdsUrls[0]);
+        _database = await TestServers.CreateDatabaseAsync("chive_pacing");
+        await using var db = NpgsqlDataSource.Create(TestServers.PostgresConnectionString(_database));
+        await new DatabaseMigrator(db, NullLogger<DatabaseMigrator>.Instance).MigrateAsync(CancellationToken.None);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _pds.DisposeAsync();
+        foreach (var pool in _pools)
+        {
+            await pool.DisposeAsync();
+        }
+    }
+
+    private static XrpcOptions Paced() => TestClients.FastOptions(o =>
+    {
+        o.RequestsPerSecondPerHost = Rate;
+        o.BurstPerHost = Burst;
+    });
+
+    private XrpcClient Replica(bool shared)
+    {
+        IHostPacing? pacing = null;
+        if (shared)
+        {
+            var pool = NpgsqlDataSource.Create(TestServers.PostgresConnectionString(_database));
+            _pools.Add(pool);
+            pacing = new PostgresHostPacing(pool);
+        }
+
+        return new XrpcClient(TestClients.Http(Paced(), sharedPacing: pacing));
+    }
+
+    private async Task SendFromEachAsync(IReadOnlyList<XrpcClient> replicas) =>
+        await Task.WhenAll(replicas.SelectMany(client => Enumerable.Range(0, RequestsEach)
+            .Select(_ => client.ListReposPageAsync(_pds.BaseAddress, limit: 1))));
+
+    [Fact]
+    public async Task Three_replicas_together_send_a_host_no_more_than_its_rate()
+    {
+        var replicas = Enumerable.Range(0, Replicas).Select(_ => Replica(shared: true)).ToList();
+
+        await SendFromEachAsync(replicas).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(Replicas * RequestsEach, _pds.Requests);
+        var most = _pds.MostArrivalsWithin(TimeSpan.FromSeconds(1));
+        Assert.True(most <= AllowedPerSecond + Jitter, $"{most} requests within one second; the host allows {AllowedPerSecond}");
+    }
+
+    [Fact]
+    public async Task Without_the_shared_pace_the_same_three_send_about_three_times_the_rate()
+    {
+        // The control: what the first test would see if the pace were kept per process, as it was before.
+        var replicas = Enumerable.Range(0, Replicas).Select(_ => Replica(shared: false)).ToList();
+
+        await SendFromEachAsync(replicas).WaitAsync(TimeSpan.FromSeconds(60));
+
+        var most = _pds.MostArrivalsWithin(TimeSpan.FromSeconds(1));
+        Assert.True(most > AllowedPerSecond + Jitter, $"only {most} requests within one second");
+    }
+
+    [Fact]
+    public async Task When_the_shared_pace_cannot_be_reached_each_replica_still_keeps_its_own()
+    {
+        // PostgreSQL gone (a port nothing listens on): requests are not refused, and one process stays within the rate.
+        await using var nowhere = NpgsqlDataSource.Create(
+            TestServers.PostgresConnectionString(_database, "127.0.0.1", TestServers.UnusedPort()) + ";Timeout=2");
+        var client = new XrpcClient(TestClients.Http(Paced(), sharedPacing: new PostgresHostPacing(nowhere)));
+
+        await Task.WhenAll(Enumerable.Range(0, RequestsEach).Select(_ => client.ListReposPageAsync(_pds.BaseAddress, limit: 1)))
+            .WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(RequestsEach, _pds.Requests);
+        Assert.True(_pds.MostArrivalsWithin(TimeSpan.FromSeconds(0.5)) <= Burst + (int)(Rate / 2) + Jitter);
+    }
+}
