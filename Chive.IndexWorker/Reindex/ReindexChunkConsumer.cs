@@ -45,6 +45,9 @@ public sealed class ReindexChunkConsumer(
     protected override async Task ConsumeAsync(ConsumeContext<ReindexChunk> context, OperationUnit work)
     {
         var chunk = context.Message;
+        // Which process took which unit, when there are replicas.
+        logger.LogDebug("Reindex {OperationId}: the unit after {AfterUri} started in process {ProcessId}",
+            chunk.OperationId, chunk.AfterUri ?? "(the start)", Environment.ProcessId);
         var progress = chunk;
         var finished = false;
         Task<List<IndexableEprintDocument>>? next = null;

@@ -68,6 +68,14 @@ public sealed class ChiveAppFixture : IAsyncLifetime
     /// <summary>The XRPC method by which the ScanWorker reads a repo's records in this fixture's mode.</summary>
     public string RepoReadMethod => Verified ? "com.atproto.sync.getRepo" : "com.atproto.repo.listRecords";
 
+    /// <summary>The latest state of every resource instance (each replica is one), as the orchestrator reports it.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ResourceEvent> _instances = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopWatching = new();
+    private Task? _watching;
+
+    /// <summary>Replicas per worker (AppHost settings <c>Replicas:ScanWorker</c>, <c>Replicas:IndexWorker</c>); one each if unset.</summary>
+    public Dictionary<string, int> Replicas { get; init; } = [];
+
     /// <summary>Settings given to every service over the tests' (for the benchmarks: log levels, a time breakdown).</summary>
     public Dictionary<string, string>? ServiceSettings { get; init; }
 
@@ -110,6 +118,7 @@ public sealed class ChiveAppFixture : IAsyncLifetime
             $"ConnectionStrings:{ResourceNames.Grobid}=http://127.0.0.1:{Grobid.Port}",
             $"Parameters:semantic-scholar-api-key={SemanticScholarKey}",
             "Parameters:crossref-mailto=tests@chive.test",
+            .. Replicas.Select(r => $"Replicas:{r.Key}={r.Value}"),
         ];
 
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Chive_AppHost>(args, timeout.Token);
@@ -167,8 +176,54 @@ public sealed class ChiveAppFixture : IAsyncLifetime
         }
 
         App = await builder.BuildAsync(timeout.Token);
+        _watching = Task.Run(async () =>
+        {
+            await foreach (var update in App.ResourceNotifications.WatchAsync(_stopWatching.Token))
+            {
+                _instances[update.ResourceId] = update;
+            }
+        });
         await App.StartAsync(timeout.Token);
         await Task.WhenAll(Services.Select(s => App.ResourceNotifications.WaitForResourceHealthyAsync(s, timeout.Token)));
+        foreach (var (worker, count) in Replicas)
+        {
+            await WaitForReplicasAsync(ReplicaResource(worker), count, timeout.Token);
+        }
+    }
+
+    private static string ReplicaResource(string worker) => worker switch
+    {
+        "ScanWorker" => ResourceNames.ScanWorker,
+        "IndexWorker" => ResourceNames.IndexWorker,
+        _ => throw new ArgumentException($"no worker {worker} takes replicas"),
+    };
+
+    /// <summary>Waits until <paramref name="count"/> replicas of <paramref name="resource"/> run and are healthy.</summary>
+    private async Task WaitForReplicasAsync(string resource, int count, CancellationToken cancellationToken)
+    {
+        var healthy = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var update in App.ResourceNotifications.WatchAsync(cancellationToken))
+        {
+            if (update.Resource.Name != resource)
+            {
+                continue;
+            }
+
+            if (update.Snapshot.HealthStatus == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy
+                && update.Snapshot.State?.Text == KnownResourceStates.Running)
+            {
+                healthy.Add(update.ResourceId);
+            }
+            else
+            {
+                healthy.Remove(update.ResourceId);
+            }
+
+            if (healthy.Count >= count)
+            {
+                return;
+            }
+        }
     }
 
     /// <summary>A real Elasticsearch to run against instead of the double (<c>CHIVE_TEST_ELASTICSEARCH_URL</c>), or null.</summary>
@@ -285,6 +340,91 @@ public sealed class ChiveAppFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// The last line of <paramref name="resource"/>'s replicas containing <paramref name="text"/>, which must end
+    /// "in process &lt;pid&gt;" (the services' own Debug lines of a unit's start): that process and the line's text up
+    /// to it; null if none.
+    /// </summary>
+    public (int ProcessId, string Message)? LastLogged(string resource, string text) =>
+        LogLines(resource, text).Select(Parse).LastOrDefault() is { ProcessId: > 0 } last ? last : null;
+
+    /// <summary>The processes of <paramref name="resource"/> that logged a line containing <paramref name="text"/>.</summary>
+    public HashSet<int> ProcessesThatLogged(string resource, string text) =>
+        LogLines(resource, text).Select(line => Parse(line).ProcessId).ToHashSet();
+
+    /// <summary>How many lines of <paramref name="resource"/>'s replicas contain <paramref name="text"/>.</summary>
+    public int LogLinesContaining(string resource, string text) => LogLines(resource, text).Count;
+
+    private static (int ProcessId, string Message) Parse(string line)
+    {
+        const string marker = " in process ";
+        var at = line.LastIndexOf(marker, StringComparison.Ordinal);
+        var stamp = line.IndexOf("Z ", StringComparison.Ordinal);
+        return at < 0 || stamp < 0 || !int.TryParse(line[(at + marker.Length)..].Trim(), out var pid)
+            ? (0, line)
+            : (pid, line[(stamp + 2)..at].Trim());
+    }
+
+    private List<string> LogLines(string resource, string text)
+    {
+        using var stream = new FileStream(LogFile!.FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        var lines = new List<string>();
+        while (reader.ReadLine() is { } line)
+        {
+            if (line.Contains($" Chive.AppHost.Resources.{resource}:", StringComparison.Ordinal) && line.Contains(text, StringComparison.Ordinal))
+            {
+                lines.Add(line);
+            }
+        }
+
+        return lines;
+    }
+
+    /// <summary>
+    /// Starts again the replica of <paramref name="resource"/> that was killed (the orchestrator sees it stopped within
+    /// a few seconds) and waits until it is healthy, so the next test has every replica again.
+    /// </summary>
+    public async Task RestartKilledReplicaAsync(string resource)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(40));
+        string[] Instances() => _instances.Values.Where(u => u.Resource.Name == resource).Select(u => u.ResourceId).Order(StringComparer.Ordinal).ToArray();
+        string? stopped = null;
+        while (stopped is null)
+        {
+            stopped = _instances.Values.FirstOrDefault(u => u.Resource.Name == resource && u.Snapshot.State?.Text != KnownResourceStates.Running)?.ResourceId;
+            await Task.Delay(stopped is null ? 200 : 0, timeout.Token);
+        }
+
+        var commands = App.Services.GetRequiredService<ResourceCommandService>();
+        var result = await commands.ExecuteCommandAsync(stopped, KnownResourceCommands.StartCommand, timeout.Token);
+        for (var attempt = 0; !result.Success && attempt < 60; attempt++)
+        {
+            await Task.Delay(500, timeout.Token);
+            result = await commands.ExecuteCommandAsync(stopped, KnownResourceCommands.StartCommand, timeout.Token);
+        }
+
+        Assert.True(result.Success, result.Message);
+        var process = resource == ResourceNames.ScanWorker ? "Chive.ScanWorker" : "Chive.IndexWorker";
+        var expected = Instances().Length;
+        while (System.Diagnostics.Process.GetProcessesByName(process).Length < expected
+            || _instances.Values.Any(u => u.Resource.Name == resource && (u.Snapshot.State?.Text != KnownResourceStates.Running
+                || u.Snapshot.HealthStatus != Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy)))
+        {
+            await Task.Delay(200, timeout.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            Assert.False(timeout.IsCancellationRequested, $"{stopped} did not start again: " + string.Join(", ", _instances.Values
+                .Where(u => u.Resource.Name == resource).Select(u => $"{u.ResourceId} {u.Snapshot.State?.Text} {u.Snapshot.HealthStatus}")));
+        }
+    }
+
+    /// <summary>SIGKILLs one process of a service (its whole tree): the unit it holds is never acknowledged.</summary>
+    public static async Task KillProcessAsync(int processId)
+    {
+        using var process = System.Diagnostics.Process.GetProcessById(processId);
+        process.Kill(entireProcessTree: true);
+        await process.WaitForExitAsync();
+    }
+
     /// <summary>SIGKILLs every process of a service (no graceful stop: the message in flight is never acknowledged).</summary>
     public static async Task KillAsync(string processName)
     {
@@ -368,6 +508,12 @@ public sealed class ChiveAppFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        await _stopWatching.CancelAsync();
+        if (_watching is not null)
+        {
+            await _watching.ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
         if (App is not null)
         {
             await App.DisposeAsync();

@@ -196,11 +196,43 @@ public abstract class PdsScanSuite(ChiveAppFixture fixture)
         var started = await admin.PostAsync("triggerPDSScan", new JsonObject { ["pdsUrl"] = ScanWorld.Origin(slow) });
         var id = started["operationId"]!.GetValue<string>();
         await admin.WaitForAsync(id, op => op.Records() > 0 && op.Status() == "running"); // mid-scan: some indexed, more to come
-        await ChiveAppFixture.KillAsync(process);
-        await fixture.StartServiceAsync(resource);
+        string? redelivered = null;
+        if (!fixture.Replicas.ContainsKey(process["Chive.".Length..]))
+        {
+            await ChiveAppFixture.KillAsync(process);
+            await fixture.StartServiceAsync(resource);
+        }
+        else if (resource == ResourceNames.ScanWorker)
+        {
+            // Scaled out: hold the PDS still (4 s a request, within the 5 s timeout), so the replica whose unit waits on
+            // it is the one that last started a unit — 2 s for a unit that was ending to hand over and for the log to
+            // show its successor's start —; kill that one alone, and let the PDS go. Its unit must come back to another.
+            slow.Always = new HttpFault.Slow(TimeSpan.FromSeconds(4));
+            await Task.Delay(2000);
+            var (busy, unit) = fixture.LastLogged(resource, $"of operation {id} on") ?? throw new InvalidOperationException("no unit of the scan was logged");
+            redelivered = unit;
+            await ChiveAppFixture.KillProcessAsync(busy);
+            slow.Always = new HttpFault.Slow(TimeSpan.FromMilliseconds(200));
+        }
+        else
+        {
+            // Scaled out: one of the IndexWorkers goes (whichever holds a batch, its batch returns to the queue).
+            using var one = System.Diagnostics.Process.GetProcessesByName(process).First();
+            await ChiveAppFixture.KillProcessAsync(one.Id);
+        }
 
         var done = await admin.WaitForEndAsync(id);
+        if (fixture.Replicas.ContainsKey(process["Chive.".Length..]))
+        {
+            await fixture.RestartKilledReplicaAsync(resource);
+        }
+
         Assert.Equal("completed", done.Status());
+        if (redelivered is not null)
+        {
+            Assert.True(fixture.ProcessesThatLogged(resource, redelivered).Count >= 2, $"'{redelivered}' was not taken again by another replica");
+        }
+
         var expected = world.ExpectedRecords.Where(r => r.Key.Contains(world.Alice.Did, StringComparison.Ordinal) || r.Key.Contains(world.Bob.Did, StringComparison.Ordinal)).ToList();
         Assert.Equal(expected.Count, done.Records());
         Assert.Equal(expected.OrderBy(p => p.Key), (await Db.LiveRecordsAsync(world.Alice.Did, world.Bob.Did)).OrderBy(p => p.Key));
@@ -259,6 +291,10 @@ public abstract class PdsScanSuite(ChiveAppFixture fixture)
 /// <summary>The PDS-scan suite with repos read as signed CARs (the default).</summary>
 [Collection(ChiveAppCollection.Name)]
 public sealed class PdsScanTests(ChiveAppFixture fixture) : PdsScanSuite(fixture);
+
+/// <summary>The PDS-scan suite on three ScanWorker and two IndexWorker replicas (verified sync): the same exact results.</summary>
+[Collection(ReplicaAppCollection.Name)]
+public sealed class PdsScanReplicaTests(ReplicaAppFixture replicas) : PdsScanSuite(replicas.App);
 
 /// <summary>The PDS-scan suite with repos read by <c>listRecords</c>.</summary>
 [Collection(ListingAppCollection.Name)]

@@ -26,7 +26,7 @@ public sealed class FullReindexTests(ChiveAppFixture fixture)
     private const int Seeded = 1234;
     private const int Deleted = 10;
     private static readonly SemaphoreSlim SeedGate = new(1, 1);
-    private static bool _seeded;
+    private static readonly HashSet<string> SeededDatabases = [];
 
     private static bool RealCluster => ChiveAppFixture.RealElasticsearch is not null;
 
@@ -319,7 +319,12 @@ public sealed class FullReindexTests(ChiveAppFixture fixture)
         }
     }
 
-    private async Task<List<string>> LiveEprintsAsync()
+    private Task<List<string>> LiveEprintsAsync() => LiveEprintsAsync(fixture);
+
+    private Task SeedAsync() => SeedAsync(fixture);
+
+    /// <summary>Every live eprint's URI in the fixture's database, in ordinal order.</summary>
+    internal static async Task<List<string>> LiveEprintsAsync(ChiveAppFixture fixture)
     {
         await using var connection = new NpgsqlConnection(fixture.DatabaseConnectionString);
         await connection.OpenAsync();
@@ -334,13 +339,16 @@ public sealed class FullReindexTests(ChiveAppFixture fixture)
         return uris.Order(StringComparer.Ordinal).ToList();
     }
 
-    /// <summary>1,234 eprints through the IndexWorker's own projection, 10 then deleted, and a governance node for a label.</summary>
-    private async Task SeedAsync()
+    /// <summary>
+    /// 1,234 eprints through the IndexWorker's own projection, 10 then deleted, and a governance node for a label (once
+    /// per fixture's database). Their URIs start <see cref="UriPrefix"/>.
+    /// </summary>
+    internal static async Task SeedAsync(ChiveAppFixture fixture)
     {
         await SeedGate.WaitAsync();
         try
         {
-            if (_seeded)
+            if (SeededDatabases.Contains(fixture.DatabaseName))
             {
                 return;
             }
@@ -364,13 +372,15 @@ public sealed class FullReindexTests(ChiveAppFixture fixture)
                 await node.ExecuteNonQueryAsync();
             }
 
-            _seeded = true;
+            SeededDatabases.Add(fixture.DatabaseName);
         }
         finally
         {
             SeedGate.Release();
         }
     }
+
+    internal const string UriPrefix = $"at://{Did}/";
 
     private static string Uri(int i) => $"at://{Did}/pub.chive.eprint.submission/3kreindex{i:D4}";
 

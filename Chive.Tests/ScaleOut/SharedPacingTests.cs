@@ -6,7 +6,7 @@ using Chive.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
-namespace Chive.Tests.AtProto;
+namespace Chive.Tests.ScaleOut;
 
 /// <summary>
 /// The pace per host shared through PostgreSQL (<see cref="PostgresHostPacing"/>): three clients, each with its own
