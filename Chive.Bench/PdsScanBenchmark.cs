@@ -101,6 +101,13 @@ internal static class PdsScanBenchmark
                     $"| {run.Name} | {run.Requests:N0} | {run.Bytes / 1024.0 / 1024:F1} | {run.Elapsed.TotalSeconds:F1} | {run.Records / run.Elapsed.TotalSeconds:N0} | {run.Elapsed / baseline:F2} |"));
             }
 
+            foreach (var run in runs.Where(r => r.Name.StartsWith("PDS scan", StringComparison.Ordinal)))
+            {
+                BenchSummary.Add($"{workload.Name}: {run.Name["PDS scan, ".Length..]}, ÷ plain listRecords loop ({workload.Accounts * workload.ChivePerAccount:N0} records)",
+                    $"{run.Elapsed / baseline:F2}×", "≤ 2×");
+                BenchSummary.Add($"{workload.Name}: {run.Name["PDS scan, ".Length..]}, PDS requests per repo", $"{run.Requests / (double)workload.Accounts:F1}", "—");
+            }
+
             foreach (var run in runs.Where(r => r.Stages is not null))
             {
                 ConsumeBreakdown.Print($"{workload.Name}, {run.Name}", run.Stages!, run.Elapsed);
