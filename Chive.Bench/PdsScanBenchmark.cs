@@ -56,7 +56,7 @@ internal static class PdsScanBenchmark
             Console.Error.WriteLine($"[bench] starting the system in Sync:Mode = {mode}");
             // The shipped unit size (100 repos a listRepos page and chunk), not the tests' 2, unless --set says otherwise.
             var settings = new Dictionary<string, string> { ["PdsScan__ReposPerChunk"] = "100" };
-            foreach (var (name, value) in Settings(args))
+            foreach (var (name, value) in Options.Settings(args))
             {
                 settings[name] = value;
             }
@@ -72,6 +72,10 @@ internal static class PdsScanBenchmark
             await fixture.InitializeAsync();
             try
             {
+                // Warm-up, unmeasured: a small workload scanned twice, so the measured scans find the services' code
+                // compiled (the tiered JIT took four tenths of the machine's CPU during the first scan of a cold system).
+                Console.Error.WriteLine("[bench] warm-up scans");
+                await MeasureAsync(fixture, new Workload("warm-up", 3, 200, 0), loops: false, mode, breakdown: false);
                 foreach (var workload in workloads)
                 {
                     results[workload.Name].AddRange(await MeasureAsync(fixture, workload, loops: mode == modes[0], mode, breakdown));
@@ -116,11 +120,6 @@ internal static class PdsScanBenchmark
 
         return 0;
     }
-
-    /// <summary>Every <c>--set Name=Value</c>: a setting given to every service (e.g. <c>Logging__LogLevel__Npgsql=Warning</c>).</summary>
-    private static Dictionary<string, string> Settings(string[] args) =>
-        args.Select((a, i) => (a, i)).Where(p => p.a == "--set" && p.i + 1 < args.Length).Select(p => args[p.i + 1].Split('=', 2))
-            .Where(kv => kv.Length == 2).ToDictionary(kv => kv[0], kv => kv[1]);
 
     private static async Task<List<Run>> MeasureAsync(ChiveAppFixture fixture, Workload workload, bool loops, string mode, bool breakdown)
     {

@@ -27,7 +27,7 @@ internal static class ReindexBenchmark
         var eprints = Options.Int(args, "--eprints", 100_000);
         var batchSize = Options.Int(args, "--batch-size", 500);
         Console.Error.WriteLine($"[bench] starting the system and seeding {eprints:N0} eprints");
-        var fixture = new ChiveAppFixture();
+        var fixture = new ChiveAppFixture { ServiceSettings = Options.Settings(args) };
         await fixture.InitializeAsync();
         try
         {
@@ -192,4 +192,9 @@ internal static class Options
         var i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var value) ? value : fallback;
     }
+
+    /// <summary>Every <c>--set Name=Value</c>: a setting given to every service (e.g. <c>Logging__LogLevel__Npgsql=Warning</c>).</summary>
+    public static Dictionary<string, string> Settings(string[] args) =>
+        args.Select((a, i) => (a, i)).Where(p => p.a == "--set" && p.i + 1 < args.Length).Select(p => args[p.i + 1].Split('=', 2))
+            .Where(kv => kv.Length == 2).ToDictionary(kv => kv[0], kv => kv[1]);
 }

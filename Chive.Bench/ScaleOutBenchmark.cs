@@ -33,7 +33,7 @@ internal static class ScaleOutBenchmark
             var fixture = new ChiveAppFixture
             {
                 Replicas = count > 1 ? new() { ["ScanWorker"] = count } : [],
-                ServiceSettings = new()
+                ServiceSettings = new Dictionary<string, string>
                 {
                     ["PdsScan__Concurrency"] = count.ToString(CultureInfo.InvariantCulture),
                     ["PdsScan__MaxPdsesPerScan"] = (pdses + 10).ToString(CultureInfo.InvariantCulture),
@@ -41,7 +41,7 @@ internal static class ScaleOutBenchmark
                     // Due again a second after a scan (the shortest allowed), so the measured scan finds every PDS due.
                     ["PdsRegistry__ActiveRescan"] = "00:00:01",
                     ["PdsRegistry__NoRecordsRescan"] = "00:00:01",
-                },
+                }.Concat(Options.Settings(args)).ToDictionary(),
             };
             await fixture.InitializeAsync();
             var proxies = new List<HttpFaultProxy>();

@@ -172,6 +172,9 @@ public sealed class ChiveAppFixture : IAsyncLifetime
         }, AtProtoClientSettings(), CitationWorkerSettings ?? []));
         foreach (var service in Services)
         {
+            // No OTLP export: the tests run no dashboard, and an exporter retrying against an endpoint nothing serves
+            // took a sixth of the workers' thread time in a profile (the benchmarks would measure it).
+            Configure(builder, service, new() { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "" });
             Configure(builder, service, ServiceSettings ?? []);
         }
 
