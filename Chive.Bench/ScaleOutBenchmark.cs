@@ -25,24 +25,31 @@ internal static class ScaleOutBenchmark
         var accounts = Options.Int(args, "--accounts-per-pds", 2);
         var records = Options.Int(args, "--records-per-account", 20);
 
-        var runs = new List<(int Replicas, TimeSpan Elapsed, long Records, long Requests)>();
+        var runs = new List<(int Replicas, int Lanes, TimeSpan Elapsed, long Records, long Requests)>();
         var triggerMs = new List<double>();
-        foreach (var count in new[] { 1, replicas })
+        // One replica with one lane, then the same replica with as many lanes as the replicas to come (what lanes alone
+        // give), then the replicas with their lanes.
+        foreach (var (count, lanes) in new[] { (1, 1), (1, replicas), (replicas, replicas) })
         {
-            Console.Error.WriteLine($"[bench] scale-out: a system with {count} ScanWorker replica(s), {count} lane(s)");
+            Console.Error.WriteLine($"[bench] scale-out: a system with {count} ScanWorker replica(s), {lanes} lane(s)");
             var fixture = new ChiveAppFixture
             {
                 Replicas = count > 1 ? new() { ["ScanWorker"] = count } : [],
                 ServiceSettings = new Dictionary<string, string>
                 {
-                    ["PdsScan__Concurrency"] = count.ToString(CultureInfo.InvariantCulture),
+                    ["PdsScan__Concurrency"] = lanes.ToString(CultureInfo.InvariantCulture),
                     ["PdsScan__MaxPdsesPerScan"] = (pdses + 10).ToString(CultureInfo.InvariantCulture),
                     ["PdsScan__ReposPerChunk"] = "100",
                     // Due again a second after a scan (the shortest allowed), so the measured scan finds every PDS due.
                     ["PdsRegistry__ActiveRescan"] = "00:00:01",
                     ["PdsRegistry__NoRecordsRescan"] = "00:00:01",
-                }.Concat(Options.Settings(args)).ToDictionary(),
+                },
             };
+            foreach (var (name, value) in Options.Settings(args))
+            {
+                fixture.ServiceSettings![name] = value;
+            }
+
             await fixture.InitializeAsync();
             var proxies = new List<HttpFaultProxy>();
             try
@@ -81,9 +88,9 @@ internal static class ScaleOutBenchmark
                 var watch = Stopwatch.StartNew();
                 var done = await ScanAllAsync(admin, expected);
                 watch.Stop();
-                runs.Add((count, watch.Elapsed, done, proxies.Sum(p => (long)p.Requests)));
+                runs.Add((count, lanes, watch.Elapsed, done, proxies.Sum(p => (long)p.Requests)));
 
-                if (count == 1)
+                if (runs.Count == 1)
                 {
                     foreach (var proxy in proxies)
                     {
@@ -109,12 +116,12 @@ internal static class ScaleOutBenchmark
         Console.WriteLine($"Scale-out benchmark, one run: {pdses} PDSes × {accounts} repos × {records} Chive records, {latencyMs} ms added to every " +
             $"PDS request by a proxy, verified sync, the rescan of an index already filled; {Environment.ProcessorCount} cores.");
         Console.WriteLine();
-        Console.WriteLine("| ScanWorker replicas (lanes) | PDS requests | seconds | records/s | × one replica |");
-        Console.WriteLine("|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| ScanWorker replicas | lanes | PDS requests | seconds | records/s | × one replica, one lane |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
         foreach (var run in runs)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {run.Replicas} | {run.Requests:N0} | {run.Elapsed.TotalSeconds:F1} | {run.Records / run.Elapsed.TotalSeconds:N0} | {one / run.Elapsed:F2} |"));
+                $"| {run.Replicas} | {run.Lanes} | {run.Requests:N0} | {run.Elapsed.TotalSeconds:F1} | {run.Records / run.Elapsed.TotalSeconds:N0} | {one / run.Elapsed:F2} |"));
         }
 
         triggerMs.Sort();
@@ -122,7 +129,8 @@ internal static class ScaleOutBenchmark
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Trigger → `running` visible (warm, one replica, {triggerMs.Count} PDS scans of one PDS): median {median:F0} ms, best {triggerMs[0]:F0} ms, worst {triggerMs[^1]:F0} ms."));
-        BenchSummary.Add($"Latency-bound PDS scan, {replicas} ScanWorker replicas ÷ 1 ({pdses} PDSes, +{latencyMs} ms a request)", $"{one / runs[^1].Elapsed:F2}×", "≥ 2.5×");
+        BenchSummary.Add($"Latency-bound PDS scan, {replicas} ScanWorker replicas and lanes ÷ 1 and 1 ({pdses} PDSes, +{latencyMs} ms a request)",
+            $"{one / runs[^1].Elapsed:F2}× (one replica, {replicas} lanes: {one / runs[1].Elapsed:F2}×)", "≥ 2.5×");
         BenchSummary.Add("Trigger → `running` visible, warm (median)", $"{median:F0} ms", "≤ 100 ms");
         return 0;
     }

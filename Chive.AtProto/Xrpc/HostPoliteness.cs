@@ -11,9 +11,10 @@ namespace Chive.AtProto.Xrpc;
 /// <para>
 /// With an <see cref="IHostPacing"/> (the workers: PostgreSQL), the rate is also kept across processes: after this
 /// process's own bucket, each request reserves its host's next shared slot and waits for it, so replicas together send a
-/// host no more than one process would. Should the shared pace fail to answer, this process's own bucket still holds and
-/// the failure is logged; the waits set by a host's headers and the circuit stay per process (every replica learns them
-/// from the host's own next answer).
+/// host no more than one process would; a slot further away than <see cref="XrpcOptions.MaxRateLimitWait"/> is refused as
+/// <c>RateLimited</c>, without taking it. Should the shared pace fail or not answer within its timeout, this process's own
+/// bucket alone holds for <see cref="PaceAloneFor"/> and the failure is logged; the waits set by a host's headers and the
+/// circuit stay per process (every replica learns them from the host's own next answer).
 /// </para>
 /// </summary>
 internal sealed class HostPoliteness(XrpcOptions options, TimeProvider time, IHostPacing? shared = null, ILogger? logger = null)
@@ -105,37 +106,41 @@ internal sealed class HostPoliteness(XrpcOptions options, TimeProvider time, IHo
 
     private async ValueTask WaitForSharedSlotAsync(string host, string method, CancellationToken cancellationToken)
     {
-        TimeSpan wait;
-        try
+        if (Interlocked.Read(ref _pacedAloneUntil) > time.GetUtcNow().UtcTicks)
         {
-            wait = await shared!.ReserveAsync(host, options.RequestsPerSecondPerHost, options.BurstPerHost, cancellationToken);
-        }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            var now = time.GetUtcNow().UtcTicks;
-            var last = Interlocked.Read(ref _lastSharedFailureLog);
-            if (now - last > TimeSpan.TicksPerMinute && Interlocked.CompareExchange(ref _lastSharedFailureLog, now, last) == last)
-            {
-                logger?.LogWarning(ex, "The shared pace per host did not answer: {Host} is paced by this process alone until it does", host);
-            }
-
             return;
         }
 
-        if (wait > options.MaxRateLimitWait)
+        TimeSpan? wait;
+        try
         {
-            throw new XrpcException(XrpcErrorKind.RateLimited, method, host,
-                $"the next free slot for this host is {wait.TotalSeconds:F0} s away (every replica's requests queue for it), longer than the {options.MaxRateLimitWait.TotalSeconds:F0} s we wait");
+            wait = await shared!.ReserveAsync(host, options.RequestsPerSecondPerHost, options.BurstPerHost, options.MaxRateLimitWait, cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Not asked again for a while: a pace that hangs must not add its timeout to every request.
+            Interlocked.Exchange(ref _pacedAloneUntil, (time.GetUtcNow() + PaceAloneFor).UtcTicks);
+            logger?.LogWarning(ex, "The shared pace per host did not answer: every host is paced by this process alone for the next {Seconds} s", PaceAloneFor.TotalSeconds);
+            return;
         }
 
-        if (wait > TimeSpan.Zero)
+        if (wait is not { } reserved)
         {
-            await Task.Delay(wait, time, cancellationToken);
+            throw new XrpcException(XrpcErrorKind.RateLimited, method, host,
+                $"the next free slot for this host is more than {options.MaxRateLimitWait.TotalSeconds:F0} s away (every replica's requests queue for it)");
+        }
+
+        if (reserved > TimeSpan.Zero)
+        {
+            await Task.Delay(reserved, time, cancellationToken);
         }
     }
 
-    /// <summary>When the shared pace's failure was last logged (UTC ticks): once a minute is enough to be seen.</summary>
-    private long _lastSharedFailureLog;
+    /// <summary>How long this process paces alone after the shared pace failed to answer, before asking it again.</summary>
+    public static readonly TimeSpan PaceAloneFor = TimeSpan.FromSeconds(30);
+
+    /// <summary>Until when (UTC ticks) this process paces alone.</summary>
+    private long _pacedAloneUntil;
 
     /// <summary>The longest a host's own headers can keep us away from it at once.</summary>
     public static readonly TimeSpan MaxBlock = TimeSpan.FromHours(1);

@@ -7,6 +7,10 @@ namespace Chive.AtProto.Xrpc;
 /// </summary>
 public interface IHostPacing
 {
-    /// <summary>Reserves a slot for one request to <paramref name="host"/>; returns how long to wait before sending it.</summary>
-    ValueTask<TimeSpan> ReserveAsync(string host, double requestsPerSecond, int burst, CancellationToken cancellationToken);
+    /// <summary>
+    /// Reserves a slot for one request to <paramref name="host"/> and returns how long to wait before sending it; or, when
+    /// the next free slot is more than <paramref name="maxWait"/> away, reserves nothing and returns null (a refusal that
+    /// takes no slot, so callers turned away never push the host's queue further out).
+    /// </summary>
+    ValueTask<TimeSpan?> ReserveAsync(string host, double requestsPerSecond, int burst, TimeSpan maxWait, CancellationToken cancellationToken);
 }

@@ -353,7 +353,32 @@ public sealed class ChiveAppFixture : IAsyncLifetime
 
     /// <summary>The processes of <paramref name="resource"/> that logged a line containing <paramref name="text"/>.</summary>
     public HashSet<int> ProcessesThatLogged(string resource, string text) =>
-        LogLines(resource, text).Select(line => Parse(line).ProcessId).ToHashSet();
+        LogLines(resource, text).Select(line => Parse(line).ProcessId).Where(pid => pid > 0).ToHashSet();
+
+    /// <summary>
+    /// <see cref="LastLogged"/> once it has stayed the same for a second (the work it names is held still), at most 20 s.
+    /// </summary>
+    public async Task<(int ProcessId, string Message)> SettledLastLoggedAsync(string resource, string text)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        (int, string)? last = null;
+        var since = DateTime.UtcNow;
+        while (true)
+        {
+            await Task.Delay(250);
+            var now = LastLogged(resource, text);
+            if (now != last)
+            {
+                (last, since) = (now, DateTime.UtcNow);
+            }
+            else if (now is { } settled && DateTime.UtcNow - since >= TimeSpan.FromSeconds(1))
+            {
+                return settled;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"no settled line containing '{text}'");
+        }
+    }
 
     /// <summary>How many lines of <paramref name="resource"/>'s replicas contain <paramref name="text"/>.</summary>
     public int LogLinesContaining(string resource, string text) => LogLines(resource, text).Count;

@@ -197,34 +197,43 @@ public abstract class PdsScanSuite(ChiveAppFixture fixture)
         var id = started["operationId"]!.GetValue<string>();
         await admin.WaitForAsync(id, op => op.Records() > 0 && op.Status() == "running"); // mid-scan: some indexed, more to come
         string? redelivered = null;
-        if (!fixture.Replicas.ContainsKey(process["Chive.".Length..]))
+        var scaledOut = fixture.Replicas.ContainsKey(process["Chive.".Length..]);
+        JsonObject done;
+        if (!scaledOut)
         {
             await ChiveAppFixture.KillAsync(process);
             await fixture.StartServiceAsync(resource);
-        }
-        else if (resource == ResourceNames.ScanWorker)
-        {
-            // Scaled out: hold the PDS still (4 s a request, within the 5 s timeout), so the replica whose unit waits on
-            // it is the one that last started a unit — 2 s for a unit that was ending to hand over and for the log to
-            // show its successor's start —; kill that one alone, and let the PDS go. Its unit must come back to another.
-            slow.Always = new HttpFault.Slow(TimeSpan.FromSeconds(4));
-            await Task.Delay(2000);
-            var (busy, unit) = fixture.LastLogged(resource, $"of operation {id} on") ?? throw new InvalidOperationException("no unit of the scan was logged");
-            redelivered = unit;
-            await ChiveAppFixture.KillProcessAsync(busy);
-            slow.Always = new HttpFault.Slow(TimeSpan.FromMilliseconds(200));
+            done = await admin.WaitForEndAsync(id);
         }
         else
         {
-            // Scaled out: one of the IndexWorkers goes (whichever holds a batch, its batch returns to the queue).
-            using var one = System.Diagnostics.Process.GetProcessesByName(process).First();
-            await ChiveAppFixture.KillProcessAsync(one.Id);
-        }
+            try
+            {
+                if (resource == ResourceNames.ScanWorker)
+                {
+                    // Hold the PDS still (4 s a request, within the 5 s timeout): the replica whose unit waits on it is
+                    // the one that last started a unit, once that line has stopped changing (a unit that was ending has
+                    // handed over, and the log shows its successor). Kill that one alone and let the PDS go: its unit
+                    // must come back to another replica.
+                    slow.Always = new HttpFault.Slow(TimeSpan.FromSeconds(4));
+                    var (busy, unit) = await fixture.SettledLastLoggedAsync(resource, $"of operation {id} on");
+                    redelivered = unit;
+                    await ChiveAppFixture.KillProcessAsync(busy);
+                    slow.Always = new HttpFault.Slow(TimeSpan.FromMilliseconds(200));
+                }
+                else
+                {
+                    // One of the IndexWorkers goes (whichever holds a batch, its batch returns to the queue).
+                    using var one = System.Diagnostics.Process.GetProcessesByName(process).First();
+                    await ChiveAppFixture.KillProcessAsync(one.Id);
+                }
 
-        var done = await admin.WaitForEndAsync(id);
-        if (fixture.Replicas.ContainsKey(process["Chive.".Length..]))
-        {
-            await fixture.RestartKilledReplicaAsync(resource);
+                done = await admin.WaitForEndAsync(id);
+            }
+            finally
+            {
+                await fixture.RestartKilledReplicaAsync(resource); // the next test has every replica again, whatever happened
+            }
         }
 
         Assert.Equal("completed", done.Status());

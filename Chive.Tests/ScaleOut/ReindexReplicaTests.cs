@@ -32,11 +32,17 @@ public sealed class ReindexReplicaTests(ReplicaAppFixture replicas)
             await Eventually(() => Fixture.LastLogged(ResourceNames.IndexWorker, first) is not null
                 && Fixture.LogLinesContaining(ResourceNames.IndexWorker, $"Reindex {id}: 100 documents") > 0);
             var (busy, unit) = Fixture.LastLogged(ResourceNames.IndexWorker, first)!.Value;
-            await ChiveAppFixture.KillProcessAsync(busy);
-            search.BulkDelay = TimeSpan.Zero;
-
-            var done = await admin.WaitForEndAsync(id);
-            await Fixture.RestartKilledReplicaAsync(ResourceNames.IndexWorker);
+            JsonObject done;
+            try
+            {
+                await ChiveAppFixture.KillProcessAsync(busy);
+                search.BulkDelay = TimeSpan.Zero;
+                done = await admin.WaitForEndAsync(id);
+            }
+            finally
+            {
+                await Fixture.RestartKilledReplicaAsync(ResourceNames.IndexWorker); // the next test has both replicas again
+            }
             Assert.Equal("completed", done.Status());
             var live = await FullReindexTests.LiveEprintsAsync(Fixture);
             Assert.Equal(live.Count, done.Records());
@@ -44,7 +50,6 @@ public sealed class ReindexReplicaTests(ReplicaAppFixture replicas)
             Assert.Equal(live.Where(u => u.StartsWith(FullReindexTests.UriPrefix, StringComparison.Ordinal)),
                 (await Fixture.SearchDocumentsAsync(FullReindexTests.UriPrefix)).Keys.Order(StringComparer.Ordinal));
             Assert.True(Fixture.ProcessesThatLogged(ResourceNames.IndexWorker, unit).Count >= 2, $"'{unit}' was not taken again by the other replica");
-            Assert.True(Fixture.ProcessesThatLogged(ResourceNames.IndexWorker, $"Reindex {id}: the unit after").Count >= 2, "one replica did all the units");
         }
         finally
         {

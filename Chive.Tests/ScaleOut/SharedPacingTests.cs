@@ -16,7 +16,7 @@ namespace Chive.Tests.ScaleOut;
 [Collection(AtprotoNetworkCollection.Name)]
 public sealed class SharedPacingTests(AtprotoNetworkFixture fixture) : IAsyncLifetime
 {
-    private const double Rate = 20;
+    private const double Rate = 10;
     private const int Burst = 3;
     private const int Replicas = 3;
     private const int RequestsEach = 20;
@@ -24,7 +24,7 @@ public sealed class SharedPacingTests(AtprotoNetworkFixture fixture) : IAsyncLif
     /// <summary>What one host may see within any second: its burst and a second's worth of its rate.</summary>
     private const int AllowedPerSecond = Burst + (int)Rate;
 
-    /// <summary>Arrivals are noted a little after each slot (scheduling, the proxy's own work): one request's leeway.</summary>
+    /// <summary>Arrivals are noted a little after each slot (scheduling, the proxy's own work): one request's leeway (100 ms).</summary>
     private const int Jitter = 1;
 
     private readonly List<NpgsqlDataSource> _pools = [];
@@ -93,6 +93,67 @@ public sealed class SharedPacingTests(AtprotoNetworkFixture fixture) : IAsyncLif
 
         var most = _pds.MostArrivalsWithin(TimeSpan.FromSeconds(1));
         Assert.True(most > AllowedPerSecond + Jitter, $"only {most} requests within one second");
+    }
+
+    [Fact]
+    public async Task A_slot_further_away_than_the_caller_waits_is_refused_without_being_taken()
+    {
+        await using var pool = NpgsqlDataSource.Create(TestServers.PostgresConnectionString(_database));
+        var pacing = new PostgresHostPacing(pool);
+        const string host = "refusal.example:443";
+        var maxWait = TimeSpan.FromSeconds(5);
+
+        Assert.Equal(TimeSpan.Zero, await pacing.ReserveAsync(host, 0.1, 1, maxWait, CancellationToken.None)); // 10 s apart
+        var before = await TatAsync(pool, host);
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Null(await pacing.ReserveAsync(host, 0.1, 1, maxWait, CancellationToken.None));
+        }
+
+        // Turned away five times, the host's next slot has not moved: refusals never push its queue further out.
+        Assert.Equal(before, await TatAsync(pool, host));
+        Assert.NotNull(await pacing.ReserveAsync(host, 0.1, 1, TimeSpan.FromSeconds(15), CancellationToken.None));
+        Assert.True(await TatAsync(pool, host) > before);
+    }
+
+    private static async Task<DateTime> TatAsync(NpgsqlDataSource pool, string host)
+    {
+        await using var command = pool.CreateCommand("SELECT tat FROM host_pacing WHERE host = @host");
+        command.Parameters.AddWithValue("host", host);
+        return (DateTime)(await command.ExecuteScalarAsync())!;
+    }
+
+    [Fact]
+    public async Task A_shared_pace_that_hangs_is_asked_once_then_each_replica_paces_alone()
+    {
+        // A "PostgreSQL" that accepts connections and never answers.
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        var accepted = 0;
+        var held = new List<System.Net.Sockets.Socket>();
+        _ = Task.Run(async () =>
+        {
+            while (true)
+            {
+                var socket = await silent.AcceptSocketAsync();
+                Interlocked.Increment(ref accepted);
+                held.Add(socket);
+            }
+        });
+        await using var hanging = NpgsqlDataSource.Create(TestServers.PostgresConnectionString(_database, "127.0.0.1", ((System.Net.IPEndPoint)silent.LocalEndpoint).Port));
+        var client = new XrpcClient(TestClients.Http(Paced(), sharedPacing: new PostgresHostPacing(hanging)));
+
+        for (var i = 0; i < 5; i++)
+        {
+            await client.ListReposPageAsync(_pds.BaseAddress, limit: 1).WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        Assert.Equal(5, _pds.Requests);
+        Assert.Equal(1, Volatile.Read(ref accepted)); // asked once; then this process paced alone
+        foreach (var socket in held)
+        {
+            socket.Dispose();
+        }
     }
 
     [Fact]
