@@ -11,6 +11,7 @@ return args switch
     ["citations", .. var rest] => await CitationBenchmark.RunAsync(rest),
     ["service-auth", .. var rest] => await ServiceAuthBenchmark.RunAsync(rest),
     ["chive-pattern", var connectionString, var esUrl] => await ReindexBenchmark.RunChivePatternAsync(connectionString, esUrl),
+    ["search-double"] => await ReindexBenchmark.RunSearchDoubleAsync(),
     _ => Usage(),
 };
 

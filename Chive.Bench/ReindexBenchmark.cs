@@ -26,6 +26,8 @@ internal static class ReindexBenchmark
     {
         var eprints = Options.Int(args, "--eprints", 100_000);
         var batchSize = Options.Int(args, "--batch-size", 500);
+        // The Elasticsearch double in a process of its own (as a cluster would be), unless a real one is given.
+        using var search = ChiveAppFixture.RealElasticsearch is null ? await StartSearchDoubleAsync() : null;
         Console.Error.WriteLine($"[bench] starting the system and seeding {eprints:N0} eprints");
         var fixture = new ChiveAppFixture { ServiceSettings = Options.Settings(args) };
         await fixture.InitializeAsync();
@@ -61,7 +63,7 @@ internal static class ReindexBenchmark
             }
 
             Console.WriteLine($"Full reindex benchmark: {eprints:N0} eprints, batch size {batchSize}, PostgreSQL 15 and the " +
-                $"{(ChiveAppFixture.RealElasticsearch is null ? "Elasticsearch double" : "Elasticsearch at " + ChiveAppFixture.RealElasticsearch)} on loopback, " +
+                $"{(search is not null ? "Elasticsearch double (its own process)" : "Elasticsearch at " + ChiveAppFixture.RealElasticsearch)} on loopback, " +
                 $"{Environment.ProcessorCount} cores");
             Console.WriteLine();
             Console.WriteLine("| reindex | seconds | documents/s | peak RSS (MiB) |");
@@ -127,24 +129,68 @@ internal static class ReindexBenchmark
 
     private static async Task<(long Documents, double Seconds, long PeakKb)> RunChildAsync(string connectionString, string esUrl)
     {
-        var self = Environment.ProcessPath!;
-        var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
-        {
-            start.ArgumentList.Add(typeof(ReindexBenchmark).Assembly.Location);
-        }
-
-        foreach (var arg in new[] { "chive-pattern", connectionString, esUrl })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var child = Process.Start(start)!;
+        using var child = Process.Start(Self("chive-pattern", connectionString, esUrl))!;
         var output = await child.StandardOutput.ReadToEndAsync();
         await child.WaitForExitAsync();
         Assert.Equal(0, child.ExitCode);
         var parts = output.Trim().Split(' ');
         return (long.Parse(parts[0], CultureInfo.InvariantCulture), double.Parse(parts[1], CultureInfo.InvariantCulture), long.Parse(parts[2], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>This benchmark's own executable with <paramref name="args"/>, its output read by the caller.</summary>
+    private static ProcessStartInfo Self(params string[] args)
+    {
+        var self = Environment.ProcessPath!;
+        var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+        {
+            start.ArgumentList.Add(typeof(ReindexBenchmark).Assembly.Location);
+        }
+
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        return start;
+    }
+
+    /// <summary>
+    /// Starts <c>Chive.Bench search-double</c> and points the fixture at it (<c>CHIVE_TEST_ELASTICSEARCH_URL</c>); the
+    /// child compiles once, optimised, like the services (a cluster is warm). Disposing the handle ends it.
+    /// </summary>
+    private static async Task<SearchDoubleProcess> StartSearchDoubleAsync()
+    {
+        var start = Self("search-double");
+        start.Environment["DOTNET_TieredCompilation"] = "0";
+        var child = Process.Start(start)!;
+        var url = (await child.StandardOutput.ReadLineAsync())!.Trim();
+        Environment.SetEnvironmentVariable("CHIVE_TEST_ELASTICSEARCH_URL", url);
+        return new SearchDoubleProcess(child);
+    }
+
+    /// <summary>The child's work: the Elasticsearch double until its standard input closes. Prints its URL first.</summary>
+    public static async Task<int> RunSearchDoubleAsync()
+    {
+        await using var server = await Chive.Testing.Doubles.ElasticsearchDouble.StartNewAsync();
+        Console.WriteLine(server.BaseAddress.ToString().TrimEnd('/'));
+        await Console.In.ReadToEndAsync();
+        return 0;
+    }
+
+    private sealed class SearchDoubleProcess(Process child) : IDisposable
+    {
+        public void Dispose()
+        {
+            Environment.SetEnvironmentVariable("CHIVE_TEST_ELASTICSEARCH_URL", null);
+            child.StandardInput.Close();
+            if (!child.WaitForExit(5000))
+            {
+                child.Kill();
+            }
+
+            child.Dispose();
+        }
     }
 
     /// <summary>
