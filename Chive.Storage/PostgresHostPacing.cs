@@ -39,7 +39,7 @@ public sealed class PostgresHostPacing(NpgsqlDataSource dataSource, ILogger<Post
                 WHERE p.tat - @tolerance - clock_timestamp() <= @max_wait
             RETURNING greatest(p.tat - @interval - @tolerance - clock_timestamp(), interval '0')
             """);
-        command.Parameters.AddWithValue("host", host);
+        command.Parameters.AddWithValue("host", Key(host));
         command.Parameters.AddWithValue("interval", interval);
         command.Parameters.AddWithValue("tolerance", interval * Math.Max(0, burst - 1));
         command.Parameters.AddWithValue("max_wait", maxWait);
@@ -60,6 +60,17 @@ public sealed class PostgresHostPacing(NpgsqlDataSource dataSource, ILogger<Post
 
         return wait is TimeSpan reserved ? reserved : null;
     }
+
+    /// <summary>
+    /// The row's key: the host itself, or for a name longer than any DNS name, its SHA-256 — a host comes from URLs others
+    /// write (DID documents), and a key past the primary key's size limit would fail every reservation of it, and with
+    /// it the shared pace for every host of this process for a while.
+    /// </summary>
+    public static string Key(string host) => host.Length <= MaxPlainKey
+        ? host
+        : "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(host)));
+
+    private const int MaxPlainKey = 300;
 
     /// <summary>After the reservation, on its own: a prune that fails leaves rows for the next one, and the slot stands.</summary>
     private async Task PruneAsync(CancellationToken cancellationToken)

@@ -201,31 +201,18 @@ public sealed class ChiveAppFixture : IAsyncLifetime
         _ => throw new ArgumentException($"no worker {worker} takes replicas"),
     };
 
-    /// <summary>Waits until <paramref name="count"/> replicas of <paramref name="resource"/> run and are healthy.</summary>
+    /// <summary>
+    /// Waits until <paramref name="count"/> instances of <paramref name="resource"/> run and are healthy, and none is
+    /// anything else (the orchestrator's latest word on each, kept by the watcher started with the app).
+    /// </summary>
     private async Task WaitForReplicasAsync(string resource, int count, CancellationToken cancellationToken)
     {
-        var healthy = new HashSet<string>(StringComparer.Ordinal);
-        await foreach (var update in App.ResourceNotifications.WatchAsync(cancellationToken))
+        bool Ready(ResourceEvent u) => u.Snapshot.State?.Text == KnownResourceStates.Running
+            && u.Snapshot.HealthStatus == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy;
+        while (_instances.Values.Where(u => u.Resource.Name == resource) is var instances
+            && (instances.Count(Ready) < count || !instances.All(Ready)))
         {
-            if (update.Resource.Name != resource)
-            {
-                continue;
-            }
-
-            if (update.Snapshot.HealthStatus == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy
-                && update.Snapshot.State?.Text == KnownResourceStates.Running)
-            {
-                healthy.Add(update.ResourceId);
-            }
-            else
-            {
-                healthy.Remove(update.ResourceId);
-            }
-
-            if (healthy.Count >= count)
-            {
-                return;
-            }
+            await Task.Delay(200, cancellationToken);
         }
     }
 
@@ -416,7 +403,6 @@ public sealed class ChiveAppFixture : IAsyncLifetime
     public async Task RestartKilledReplicaAsync(string resource)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(40));
-        string[] Instances() => _instances.Values.Where(u => u.Resource.Name == resource).Select(u => u.ResourceId).Order(StringComparer.Ordinal).ToArray();
         string? stopped = null;
         while (stopped is null)
         {
@@ -433,16 +419,7 @@ public sealed class ChiveAppFixture : IAsyncLifetime
         }
 
         Assert.True(result.Success, result.Message);
-        var process = resource == ResourceNames.ScanWorker ? "Chive.ScanWorker" : "Chive.IndexWorker";
-        var expected = Instances().Length;
-        while (System.Diagnostics.Process.GetProcessesByName(process).Length < expected
-            || _instances.Values.Any(u => u.Resource.Name == resource && (u.Snapshot.State?.Text != KnownResourceStates.Running
-                || u.Snapshot.HealthStatus != Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy)))
-        {
-            await Task.Delay(200, timeout.Token).ContinueWith(_ => { }, TaskScheduler.Default);
-            Assert.False(timeout.IsCancellationRequested, $"{stopped} did not start again: " + string.Join(", ", _instances.Values
-                .Where(u => u.Resource.Name == resource).Select(u => $"{u.ResourceId} {u.Snapshot.State?.Text} {u.Snapshot.HealthStatus}")));
-        }
+        await WaitForReplicasAsync(resource, Replicas[resource == ResourceNames.ScanWorker ? "ScanWorker" : "IndexWorker"], timeout.Token);
     }
 
     /// <summary>SIGKILLs one process of a service (its whole tree): the unit it holds is never acknowledged.</summary>

@@ -116,6 +116,21 @@ public sealed class SharedPacingTests(AtprotoNetworkFixture fixture) : IAsyncLif
         Assert.True(await TatAsync(pool, host) > before);
     }
 
+    [Fact]
+    public async Task A_host_name_longer_than_any_DNS_name_is_paced_under_its_hash()
+    {
+        // Hosts come from URLs others write; 3,000 characters would pass the primary key's size limit as they are.
+        await using var pool = NpgsqlDataSource.Create(TestServers.PostgresConnectionString(_database));
+        var pacing = new PostgresHostPacing(pool);
+        // Random letters: a repetitive name would be compressed below the limit and prove nothing.
+        var host = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(1500)) + ".example:443";
+
+        Assert.Equal(TimeSpan.Zero, await pacing.ReserveAsync(host, 0.1, 1, TimeSpan.FromSeconds(5), CancellationToken.None));
+        Assert.Null(await pacing.ReserveAsync(host, 0.1, 1, TimeSpan.FromSeconds(5), CancellationToken.None)); // the same row
+        Assert.StartsWith("sha256:", PostgresHostPacing.Key(host), StringComparison.Ordinal);
+        await TatAsync(pool, PostgresHostPacing.Key(host));
+    }
+
     private static async Task<DateTime> TatAsync(NpgsqlDataSource pool, string host)
     {
         await using var command = pool.CreateCommand("SELECT tat FROM host_pacing WHERE host = @host");
