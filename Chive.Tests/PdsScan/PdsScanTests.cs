@@ -289,12 +289,6 @@ public abstract class PdsScanSuite(ChiveAppFixture fixture)
         Assert.False(started["alreadyRunning"]!.GetValue<bool>());
         return await admin.WaitForEndAsync(started["operationId"]!.GetValue<string>());
     }
-
-    /// <summary>Puts a shared proxy back as it was when the test ends, however it ends.</summary>
-    private sealed class Restore(Action undo) : IDisposable
-    {
-        public void Dispose() => undo();
-    }
 }
 
 /// <summary>The PDS-scan suite with repos read as signed CARs (the default).</summary>

@@ -402,9 +402,4 @@ public sealed class FullReindexTests(ChiveAppFixture fixture)
         record["doi"] = $"10.1234/legacy-{i}";
         return record;
     }
-
-    private sealed class Restore(Action undo) : IDisposable
-    {
-        public void Dispose() => undo();
-    }
 }
