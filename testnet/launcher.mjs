@@ -1,4 +1,4 @@
-// Starts the reference atproto PLC directory and one or more PDSes (the real server code, from @atproto/dev-env) on
+// Starts the reference atproto PLC directory (on PostgreSQL when CHIVE_TESTNET_PLC_POSTGRES is set) and one or more PDSes (the real server code, from @atproto/dev-env) on
 // random localhost ports, for Chive's tests. Protocol (one JSON object per line; every line the launcher writes for
 // its caller on stdout starts with "@@chive "; everything else, including the servers' own logs, goes to stderr):
 //
@@ -18,6 +18,7 @@
 // pub.chive.* lexicons): exactly what a real user's client would do.
 import { createInterface } from 'node:readline';
 import { TestNetworkNoAppView, TestPds } from '@atproto/dev-env';
+import { Database as PlcDatabase } from '@did-plc/server';
 
 const say = (obj) => process.stdout.write('@@chive ' + JSON.stringify(obj) + '\n');
 const log = (...args) => console.error('[testnet]', ...args);
@@ -25,7 +26,14 @@ const log = (...args) => console.error('[testnet]', ...args);
 const pdsCountArg = process.argv.indexOf('--pds');
 const initialPdsCount = pdsCountArg > 0 ? Number(process.argv[pdsCountArg + 1]) : 1;
 
-const network = await TestNetworkNoAppView.create({});
+// CHIVE_TESTNET_PLC_POSTGRES (a postgresql:// URL): the PLC directory keeps its operations in PostgreSQL, as
+// plc.directory does, instead of dev-env's in-memory mock, whose /export always answers nothing.
+let plcDb;
+if (process.env.CHIVE_TESTNET_PLC_POSTGRES) {
+  plcDb = PlcDatabase.postgres({ url: process.env.CHIVE_TESTNET_PLC_POSTGRES });
+  await plcDb.migrateToLatestOrThrow();
+}
+const network = await TestNetworkNoAppView.create(plcDb ? { plc: { db: plcDb } } : {});
 const pdses = [network.pds];
 for (let i = 1; i < initialPdsCount; i++) {
   pdses.push(await TestPds.create({ didPlcUrl: network.plc.url }));

@@ -7,7 +7,8 @@ namespace Chive.AdminApi.Operations;
 /// Runs one operation type every <c>interval</c> (off when zero) through the same trigger as the admin method, with
 /// the type's default input, so a scheduled run and an admin-triggered run never overlap: while one runs, the tick finds
 /// it and waits for the next interval. The first run comes one interval after start-up, never during it. Governance
-/// sync (<c>Operations:GovernanceSyncInterval</c>) and freshness scan (<c>Operations:FreshnessScanInterval</c>) run this way.
+/// sync (<c>Operations:GovernanceSyncInterval</c>), freshness scan (<c>Operations:FreshnessScanInterval</c>) and PDS scan
+/// (<c>Operations:PdsScanInterval</c>, discovery first) run this way.
 /// </summary>
 public sealed class OperationScheduler(
     IServiceScopeFactory scopes, string type, TimeSpan interval, TimeProvider time, ILogger<OperationScheduler> logger) : BackgroundService

@@ -30,11 +30,12 @@ public static class OperationsExtensions
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddOperationTypes();
         builder.Services.AddScoped<IOperationTrigger, OperationTrigger>();
-        // Two schedules of one class: registered as plain IHostedService singletons, which AddHostedService would fold into one.
+        // Three schedules of one class: registered as plain IHostedService singletons, which AddHostedService would fold into one.
         foreach (var (type, interval) in new (string, Func<OperationsOptions, TimeSpan>)[]
                  {
                      (BackfillOperationType.GovernanceSync, o => o.GovernanceSyncInterval),
                      (BackfillOperationType.FreshnessScan, o => o.FreshnessScanInterval),
+                     (BackfillOperationType.PdsScan, o => o.PdsScanInterval),
                  })
         {
             builder.Services.AddSingleton<IHostedService>(sp => new OperationScheduler(

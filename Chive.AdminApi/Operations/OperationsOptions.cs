@@ -20,6 +20,13 @@ public sealed class OperationsOptions
     public TimeSpan FreshnessScanInterval { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>
+    /// Interval of the scheduled PDS scan of everything due, which first discovers new PDSes (default 15 min, Chive's;
+    /// zero turns it off).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00")]
+    public TimeSpan PdsScanInterval { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>
     /// A running operation from which no worker has reported anything (progress, a batch indexed, a failure) for this
     /// long is failed as stalled, and its scope released (default 30 min).
     /// </summary>

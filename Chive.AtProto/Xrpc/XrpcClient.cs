@@ -19,6 +19,7 @@ public sealed class XrpcClient(PoliteHttp http)
     public const string GetBlob = "com.atproto.sync.getBlob";
     public const string GetRepo = "com.atproto.sync.getRepo";
     public const string GetLatestCommit = "com.atproto.sync.getLatestCommit";
+    public const string ListHosts = "com.atproto.sync.listHosts";
 
     public async Task<ListReposPage> ListReposPageAsync(Uri service, string? cursor = null, int limit = 500, CancellationToken cancellationToken = default)
     {
@@ -39,6 +40,29 @@ public sealed class XrpcClient(PoliteHttp http)
         }
 
         return new ListReposPage(repos, NonEmpty(String(root, "cursor")), invalid);
+    }
+
+    /// <summary>One page of the hosts a relay knows (<c>com.atproto.sync.listHosts</c>); entries without a hostname are counted, not kept.</summary>
+    public async Task<ListHostsPage> ListHostsPageAsync(Uri relay, string? cursor = null, int limit = 1000, CancellationToken cancellationToken = default)
+    {
+        using var json = await QueryJsonAsync(relay, ListHosts, [("limit", Math.Clamp(limit, 1, 1000)), ("cursor", cursor)], cancellationToken);
+        var root = json.RootElement;
+        var hosts = new List<RelayHost>();
+        var invalid = 0;
+        foreach (var host in Array(root, "hosts", ListHosts, relay))
+        {
+            if (String(host, "hostname") is { Length: > 0 and <= 300 } hostname)
+            {
+                hosts.Add(new RelayHost(hostname, String(host, "status")));
+            }
+            else
+            {
+                invalid++;
+            }
+        }
+
+        var next = NonEmpty(String(root, "cursor"));
+        return new ListHostsPage(hosts, next is not null && next == cursor ? throw Malformed(ListHosts, relay, $"the server returned the same cursor '{next}' twice") : next, invalid);
     }
 
     /// <summary>Every repo of the PDS, page after page, until the PDS returns no cursor (or an empty page).</summary>

@@ -9,6 +9,11 @@ public sealed record RepoEntry(Did Did, string? Head, string? Rev, bool Active, 
 /// <summary>A page of repos; <see cref="InvalidEntries"/> counts entries dropped for an invalid DID.</summary>
 public sealed record ListReposPage(IReadOnlyList<RepoEntry> Repos, string? Cursor, int InvalidEntries);
 
+/// <summary>One host a relay subscribes to (<c>com.atproto.sync.listHosts</c>): its name and the relay's word on it.</summary>
+public sealed record RelayHost(string Hostname, string? Status);
+
+public sealed record ListHostsPage(IReadOnlyList<RelayHost> Hosts, string? Cursor, int InvalidEntries);
+
 /// <summary><c>com.atproto.repo.describeRepo</c>: which collections the repo holds tells whether it has any Chive data.</summary>
 public sealed record RepoDescription(Did Did, string? Handle, bool HandleIsCorrect, IReadOnlyList<Nsid> Collections, JsonElement? DidDocument);
 

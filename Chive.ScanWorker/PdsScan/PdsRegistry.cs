@@ -47,6 +47,51 @@ public sealed class PdsRegistry(NpgsqlDataSource dataSource, IOptions<PdsRegistr
     }
 
     /// <summary>
+    /// Adds up to <paramref name="limit"/> of the PDSes not yet known (status pending, due at once) in one statement, in
+    /// the order given; known ones are left exactly as they are. Returns those that were new.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> RegisterDiscoveredAsync(IReadOnlyList<string> origins, DiscoverySource source, int limit, CancellationToken cancellationToken = default)
+    {
+        if (origins.Count == 0 || limit <= 0)
+        {
+            return [];
+        }
+
+        await using var command = dataSource.CreateCommand("""
+            INSERT INTO pds_registry (pds_url, discovery_source)
+            SELECT url, @source FROM unnest(@urls) WITH ORDINALITY AS given(url, n)
+            WHERE NOT EXISTS (SELECT 1 FROM pds_registry known WHERE known.pds_url = given.url)
+            ORDER BY n
+            LIMIT @limit
+            ON CONFLICT (pds_url) DO NOTHING
+            RETURNING pds_url
+            """);
+        command.Parameters.AddWithValue("urls", origins.ToArray());
+        command.Parameters.AddWithValue("source", SourceName(source));
+        command.Parameters.AddWithValue("limit", limit);
+        return await ReadUrlsAsync(command, cancellationToken);
+    }
+
+    /// <summary>Where discovery stopped reading <paramref name="source"/>, or null before its first run.</summary>
+    public async Task<string?> GetDiscoveryCursorAsync(string source, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("SELECT cursor FROM discovery_cursors WHERE source = @source");
+        command.Parameters.AddWithValue("source", source);
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
+    }
+
+    public async Task SetDiscoveryCursorAsync(string source, string cursor, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand("""
+            INSERT INTO discovery_cursors (source, cursor) VALUES (@source, @cursor)
+            ON CONFLICT (source) DO UPDATE SET cursor = excluded.cursor, updated_at = now()
+            """);
+        command.Parameters.AddWithValue("source", source);
+        command.Parameters.AddWithValue("cursor", cursor);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
     /// Claims up to <paramref name="limit"/> due PDSes for <paramref name="owner"/>: priority first, oldest due first. An
     /// owner that already holds claims (its start ran before) gets exactly those back, renewed, and claims no more.
     /// Sorted by URL.

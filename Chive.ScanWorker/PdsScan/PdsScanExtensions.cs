@@ -1,4 +1,7 @@
+using Chive.AtProto.Identity;
+using Chive.AtProto.Xrpc;
 using MassTransit;
+using Microsoft.Extensions.Options;
 
 namespace Chive.ScanWorker.PdsScan;
 
@@ -17,7 +20,10 @@ internal static class PdsScanExtensions
         builder.Services.AddOptions<PdsRegistryOptions>().BindConfiguration(PdsRegistryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<PdsScanOptions>().BindConfiguration(PdsScanOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<SyncOptions>().BindConfiguration(SyncOptions.SectionName).ValidateOnStart();
+        builder.Services.AddOptions<DiscoveryOptions>().BindConfiguration(DiscoveryOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<PdsRegistry>();
+        builder.Services.AddSingleton(sp => new PlcExport(sp.GetRequiredService<PoliteHttp>(), sp.GetRequiredService<IOptions<IdentityOptions>>().Value));
+        builder.Services.AddSingleton<PdsDiscovery>();
         builder.Services.AddSingleton<HeldCollections>();
         builder.Services.AddSingleton<RepoReader>();
         return builder;

@@ -8,12 +8,14 @@ using Microsoft.Extensions.Options;
 namespace Chive.ScanWorker.PdsScan;
 
 /// <summary>
-/// Starts a PDS scan: claims the PDS asked for (registered if unknown) or up to <see cref="PdsScanOptions.MaxPdsesPerScan"/>
-/// due PDSes, and deals them round-robin into <see cref="PdsScanOptions.Concurrency"/> lanes, each a chain of chunks
+/// Starts a PDS scan: claims the PDS asked for (registered if unknown) or — after <see cref="PdsDiscovery"/> has added
+/// the PDSes the PLC directory and the relay name that the registry does not know yet — up to
+/// <see cref="PdsScanOptions.MaxPdsesPerScan"/> due PDSes, and deals them round-robin into <see cref="PdsScanOptions.Concurrency"/> lanes, each a chain of chunks
 /// that scans its PDSes one after the other. A start delivered twice starts once: a second delivery finds the claims
 /// its first made (the same PDSes, dealt the same way), and the lanes it would send are dropped by their chains.
 /// </summary>
-public sealed class StartPdsScanConsumer(PdsRegistry registry, OperationGate gate, IOptions<PdsScanOptions> options, ILogger<StartPdsScanConsumer> logger)
+public sealed class StartPdsScanConsumer(
+    PdsRegistry registry, PdsDiscovery discovery, OperationGate gate, IOptions<PdsScanOptions> options, ILogger<StartPdsScanConsumer> logger)
     : OperationWorkConsumer<StartPdsScan>(gate)
 {
     protected override async Task ConsumeAsync(ConsumeContext<StartPdsScan> context, OperationUnit work)
@@ -41,6 +43,21 @@ public sealed class StartPdsScanConsumer(PdsRegistry registry, OperationGate gat
         }
         else
         {
+            if (discovery.IsEnabled && !work.IsCancelled)
+            {
+                DiscoveryOutcome found;
+                try
+                {
+                    found = await discovery.DiscoverAsync(work.Token);
+                }
+                catch (OperationCanceledException) when (work.IsCancelled)
+                {
+                    return; // cancelled while reading the directory: nothing claimed, nothing to give back
+                }
+
+                await context.Publish(new BackfillProgressed(message.OperationId, 0, 0, found.Details()));
+            }
+
             pdses = await registry.ClaimDueAsync(owner, options.Value.MaxPdsesPerScan, context.CancellationToken);
         }
 

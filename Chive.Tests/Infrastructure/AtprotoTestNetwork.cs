@@ -32,6 +32,13 @@ public sealed class AtprotoTestNetwork : IAsyncDisposable
     /// <summary>The PDSes, in the order they were started (index 0 is the first).</summary>
     public IReadOnlyList<Uri> PdsUrls => _pdsUrls;
 
+    /// <summary>A database of the test server as the URL node-postgres takes.</summary>
+    private static string PostgresUrl(string database)
+    {
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(TestServers.PostgresConnectionString(database));
+        return $"postgresql://{Uri.EscapeDataString(builder.Username!)}:{Uri.EscapeDataString(builder.Password ?? "")}@{builder.Host}:{builder.Port}/{Uri.EscapeDataString(database)}";
+    }
+
     public static async Task<AtprotoTestNetwork> StartAsync(int pdsCount = 1)
     {
         var node = Environment.GetEnvironmentVariable("CHIVE_TESTNET_NODE")
@@ -53,6 +60,9 @@ public sealed class AtprotoTestNetwork : IAsyncDisposable
         start.ArgumentList.Add("--pds");
         start.ArgumentList.Add(pdsCount.ToString(System.Globalization.CultureInfo.InvariantCulture));
         start.Environment["LOG_ENABLED"] = "false";
+        // The PLC directory on PostgreSQL, as plc.directory runs it, not dev-env's in-memory store: only the real
+        // store answers /export (the mock returns nothing), which PDS discovery reads.
+        start.Environment["CHIVE_TESTNET_PLC_POSTGRES"] = PostgresUrl(await TestServers.CreateDatabaseAsync("chive_plc"));
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the atproto test network");
         var network = new AtprotoTestNetwork(process);

@@ -144,6 +144,8 @@ public sealed class ChiveAppFixture : IAsyncLifetime
             // A start lost between the saga's save and its send is sent again after a few seconds here (2 min by default).
             ["Operations__StartResendAfter"] = "00:00:04",
             ["Operations__WatchInterval"] = "00:00:01",
+            // No scheduled PDS scan: a scan nobody asked for would claim the PDSes the tests scan (DiscoveryTests turns it on).
+            ["Operations__PdsScanInterval"] = "00:00:00",
         }, AtProtoClientSettings()));
         Configure(builder, ResourceNames.ScanWorker, Merge(new()
         {
@@ -157,6 +159,8 @@ public sealed class ChiveAppFixture : IAsyncLifetime
             ["PdsScan__MaxRecordBytes"] = "1048576",
             ["Freshness__ReposPerChunk"] = "2",
             ["Sync__Mode"] = SyncMode,
+            // No discovery: the PLC names the PDS directly, while the tests register it behind fault proxies.
+            ["Discovery__Plc"] = "false",
         }, AtProtoClientSettings(), ScanWorkerSettings is null ? [] : await ScanWorkerSettings(Network)));
         Configure(builder, ResourceNames.CitationWorker, Merge(new()
         {
