@@ -1,7 +1,6 @@
 using Chive.AdminApi.AdminPage;
 using Chive.AdminApi.Apis;
 using Chive.AdminApi.Extensions;
-using Prometheus;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -13,7 +12,6 @@ var app = builder.Build();
 app.UseXrpcErrors();
 app.MapBackfillApi();
 app.MapAdminPage();
-app.MapMetrics();
 app.MapDefaultEndpoints();
 
 app.Run();

@@ -16,11 +16,26 @@ var rabbitmq = external ? builder.AddConnectionString(ResourceNames.RabbitMq) : 
 var elasticsearch = external ? builder.AddConnectionString(ResourceNames.Elasticsearch) : builder.AddElasticsearch();
 var grobid = external ? builder.AddConnectionString(ResourceNames.Grobid) : builder.AddGrobid();
 
-// The citation upstreams' credentials (Parameters:crossref-mailto, Parameters:semantic-scholar-api-key — user secrets
-// locally, the deployment's secret store in production). Empty is allowed: Crossref then puts us in its public pool
-// (the worker warns at start-up) and Semantic Scholar in its shared unauthenticated one.
+// What an operator sets: AppHost parameters (Parameters:<name>; appsettings.json holds the defaults, user secrets
+// override them locally, the deployment's parameter store in production), each handed below to exactly the services
+// that read it. Secret ones are masked in the dashboard and in published manifests.
+// The citation upstreams' credentials. Empty is allowed: Crossref then puts us in its public pool (the worker warns at
+// start-up) and Semantic Scholar in its shared unauthenticated one.
 var crossrefMailto = builder.AddParameter("crossref-mailto");
 var semanticScholarKey = builder.AddParameter("semantic-scholar-api-key", secret: true);
+// Who may call the admin methods: operator keys as label=sha256;label=sha256 (hashes, yet secret: they name who
+// operates) and the administrators' DIDs for service auth, separated by commas; "none" for none (an empty parameter
+// counts as unset, and a run would wait for it).
+var operatorKeys = builder.AddParameter("operator-keys", secret: true);
+var adminDids = builder.AddParameter("admin-dids");
+// Where the governance graph lives, and the PLC directory that resolves every did:plc.
+var governancePdsUrl = builder.AddParameter("governance-pds-url");
+var governanceDid = builder.AddParameter("governance-did");
+var plcDirectoryUrl = builder.AddParameter("plc-directory-url");
+// The schedules (00:00:00 turns one off).
+var governanceSyncInterval = builder.AddParameter("governance-sync-interval");
+var freshnessScanInterval = builder.AddParameter("freshness-scan-interval");
+var pdsScanInterval = builder.AddParameter("pds-scan-interval");
 
 // Replicas of the two workers that scale out (settings Replicas:ScanWorker and Replicas:IndexWorker, default 1): an
 // operation's units are messages on one queue per kind, which the replicas take as competing consumers; a replica that
@@ -34,12 +49,22 @@ var indexWorkers = ReplicaCount(builder.Configuration, "IndexWorker");
 builder.AddProject<Projects.Chive_AdminApi>(ResourceNames.AdminApi)
     .WithReference(redis).WaitFor(redis)          // the operation records (saga state) and their history
     .WithReference(rabbitmq).WaitFor(rabbitmq)    // the saga's endpoint; commands to the workers
+    .WithReference(database)                      // read by the detail view only; not waited for: the rest works without it
+    .WithEnvironment("Admin__OperatorKeys", operatorKeys)
+    .WithEnvironment("Admin__AdminDidList", adminDids)
+    .WithEnvironment("AtProto__Identity__PlcDirectoryUrl", plcDirectoryUrl) // the keys of service-auth tokens
+    .WithEnvironment("Operations__GovernanceSyncInterval", governanceSyncInterval)
+    .WithEnvironment("Operations__FreshnessScanInterval", freshnessScanInterval)
+    .WithEnvironment("Operations__PdsScanInterval", pdsScanInterval)
     .WithHttpHealthCheck("/health");
 
 builder.AddProject<Projects.Chive_ScanWorker>(ResourceNames.ScanWorker)
     .WithReplicas(scanWorkers)
     .WithReference(database).WaitFor(database)    // the PDS registry; the pace per PDS shared by every replica
     .WithReference(rabbitmq).WaitFor(rabbitmq)
+    .WithEnvironment("Governance__PdsUrl", governancePdsUrl)
+    .WithEnvironment("Governance__Did", governanceDid)
+    .WithEnvironment("AtProto__Identity__PlcDirectoryUrl", plcDirectoryUrl)
     .WithHttpHealthCheck("/health");
 
 builder.AddProject<Projects.Chive_CitationWorker>(ResourceNames.CitationWorker)
@@ -48,6 +73,7 @@ builder.AddProject<Projects.Chive_CitationWorker>(ResourceNames.CitationWorker)
     .WithReference(grobid).WaitFor(grobid)        // GROBID loads its models for a minute before it answers
     .WithEnvironment("Citations__Crossref__Mailto", crossrefMailto)
     .WithEnvironment("Citations__SemanticScholar__ApiKey", semanticScholarKey)
+    .WithEnvironment("AtProto__Identity__PlcDirectoryUrl", plcDirectoryUrl)   // PDFs are fetched from each eprint's PDS
     .WithHttpHealthCheck("/health");
 
 builder.AddProject<Projects.Chive_IndexWorker>(ResourceNames.IndexWorker)

@@ -17,12 +17,12 @@ internal static class AtProtoTelemetry
 
     /// <summary>Exported to Prometheus as <c>chive_xrpc_requests_total{method,outcome}</c>; one per attempt.</summary>
     public static readonly Counter<long> Requests = Meter.CreateCounter<long>(
-        "chive.xrpc.requests", description: "XRPC and DID-resolution HTTP attempts, by method and outcome (ok or the error kind)");
+        "chive_xrpc_requests_total", description: "XRPC and DID-resolution HTTP attempts, by method and outcome (ok or the error kind)");
 
     /// <summary>Exported as <c>chive_xrpc_errors_total{method,outcome}</c>; one per call that failed after its retries.</summary>
     public static readonly Counter<long> Errors = Meter.CreateCounter<long>(
-        "chive.xrpc.errors", description: "XRPC calls that failed after retries, by method and error kind");
+        "chive_xrpc_errors_total", description: "XRPC calls that failed after retries, by method and error kind");
 
     public static readonly Histogram<double> Duration = Meter.CreateHistogram<double>(
-        "chive.xrpc.duration", unit: "s", description: "Duration of XRPC calls including retries and politeness waits");
+        "chive_xrpc_duration_seconds", unit: "s", description: "Duration of XRPC calls including retries and politeness waits");
 }

@@ -1,5 +1,4 @@
 using Chive.CitationWorker.Extensions;
-using Prometheus;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -9,6 +8,5 @@ builder.AddApplicationServices();
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
-app.MapMetrics(); // the citation series (CitationMetrics), in Prometheus text
 
 app.Run();

@@ -51,6 +51,7 @@ public static class MessagingExtensions
         builder.Services.AddMassTransit(bus =>
         {
             bus.SetKebabCaseEndpointNameFormatter();
+            bus.AddConsumeObserver<MessageLagObserver>();
             configure?.Invoke(bus);
             bus.UsingRabbitMq((context, rabbit) =>
             {

@@ -20,6 +20,7 @@ public static class Extensions
 {
     public const string HealthEndpointPath = "/health";
     public const string AlivenessEndpointPath = "/alive";
+    public const string MetricsEndpointPath = "/metrics";
 
     /// <summary>Tag of the health checks that say only "the process runs" (served on /alive).</summary>
     public const string LiveTag = "live";
@@ -53,7 +54,11 @@ public static class Extensions
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddMeter(Telemetry.MassTransitName)
-                .AddMeter(Telemetry.ChiveWildcard))
+                .AddMeter(Telemetry.ChiveWildcard)
+                // /metrics in Prometheus text, beside OTLP: the same measurements, read by whichever the operator runs.
+                // Chive's instruments carry their Prometheus names already (chive_backfill_operations_total, and
+                // chive_backfill_records_processed without the suffix, as Chive named it): no "_total" is appended.
+                .AddPrometheusExporter(o => o.DisableTotalNameSuffixForCounters = true))
             .WithTracing(tracing => tracing
                 .AddSource(builder.Environment.ApplicationName)
                 .AddSource(Telemetry.MassTransitName)
@@ -62,7 +67,8 @@ public static class Extensions
                     // Health probes every few seconds would drown the traces that matter.
                     options.Filter = context =>
                         !context.Request.Path.StartsWithSegments(HealthEndpointPath)
-                        && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath))
+                        && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath)
+                        && !context.Request.Path.StartsWithSegments(MetricsEndpointPath))
                 .AddHttpClientInstrumentation());
 
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
@@ -81,11 +87,13 @@ public static class Extensions
     }
 
     /// <summary>
-    /// <c>/health</c>: every dependency (503 when any is unhealthy); <c>/alive</c>: the process only. Both answer with
+    /// <c>/metrics</c>: every meter the service exports, in Prometheus text (unauthenticated, like the health endpoints:
+    /// counts only, no record content). <c>/health</c>: every dependency (503 when any is unhealthy); <c>/alive</c>: the process only. Both answer with
     /// a small JSON body naming each check and its status (no exception text, no connection strings).
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
+        app.MapPrometheusScrapingEndpoint(MetricsEndpointPath);
         app.MapHealthChecks(HealthEndpointPath, new HealthCheckOptions { ResponseWriter = WriteHealthJson });
         app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
         {

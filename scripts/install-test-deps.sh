@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Chive's tests need and a fresh machine lacks. Idempotent: each step checks first.
 #   - Debian packages: PostgreSQL 15, Redis, RabbitMQ (none is started here; scripts/test-services.sh starts them),
-#     Chromium (for the browser tests)
+#     Chromium (for the browser tests), Prometheus (its promtool tests the alert rules in docs/alerts/)
 #   - Node 22 and @atproto/dev-env for the real atproto PDS + PLC directory (testnet/, from its package-lock.json)
 set -euo pipefail
 
@@ -14,6 +14,8 @@ command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v rabbitmq-server >/dev/null || need_apt+=(rabbitmq-server)
 # Debian's Chromium for the browser tests (Playwright drives it through ExecutablePath; its own download is not used).
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# Debian's Prometheus for promtool, which unit-tests docs/alerts/*.rules.yml (the server itself is never started).
+command -v promtool >/dev/null || need_apt+=(prometheus)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -33,6 +33,7 @@ public static class BackfillApi
         xrpc.MapPost(Nsid + "triggerDIDSync", Trigger(BackfillOperationType.DidSync));
         xrpc.MapGet(Nsid + "getBackfillStatus", GetBackfillStatus);
         xrpc.MapGet(Nsid + "getBackfillHistory", GetBackfillHistory);
+        xrpc.MapGet(Nsid + "getBackfillDetails", GetBackfillDetails);
         xrpc.MapPost(Nsid + "cancelBackfill", CancelBackfill);
         xrpc.MapGet(Nsid + "listBackfillTypes", ListBackfillTypes);
         return app;
@@ -47,6 +48,9 @@ public static class BackfillApi
     public sealed record OperationsOutput(IReadOnlyList<OperationView> Operations, string? Cursor = null);
 
     public sealed record CancelOutput(bool Success, Guid Id, string Status);
+
+    public sealed record DetailsOutput(
+        OperationView Operation, IReadOnlyList<PdsOutcomeView>? Pdses, IReadOnlyList<RejectionView>? Rejections, long? RejectionsTotal, string? DetailsError);
 
     public sealed record TypesOutput(IReadOnlyList<TypeAvailability> Types);
 
@@ -79,7 +83,7 @@ public static class BackfillApi
             return XrpcResults.InvalidRequest(check.Refusal ?? type.InputHint);
         }
 
-        var (operation, alreadyRunning) = await trigger.StartAsync(type.Name, input, StartedBy(http), http.RequestAborted);
+        var (operation, alreadyRunning) = await trigger.StartAsync(type.Name, input.WithInput(body), StartedBy(http), http.RequestAborted);
         return TypedResults.Ok(new TriggerBackfillOutput(OperationView.From(operation), alreadyRunning));
     }
 
@@ -104,7 +108,7 @@ public static class BackfillApi
                 return XrpcResults.InvalidRequest(check.Refusal ?? type.InputHint);
             }
 
-            var (operation, alreadyRunning) = await trigger.StartAsync(type.Name, input, StartedBy(http), http.RequestAborted);
+            var (operation, alreadyRunning) = await trigger.StartAsync(type.Name, input.WithInput(body!), StartedBy(http), http.RequestAborted);
             return TypedResults.Ok(new TriggerOutput(operation.CorrelationId, operation.Status, alreadyRunning));
         };
 
@@ -150,6 +154,37 @@ public static class BackfillApi
         var page = await store.ListAsync(OperationFilter.Finished, pageSize, after);
         var next = page.Count == pageSize ? FormatCursor(page[^1]) : null;
         return TypedResults.Ok(new OperationsOutput(page.Select(OperationView.From).ToList(), next));
+    }
+
+    /// <summary>
+    /// One operation with what PostgreSQL holds of it: each PDS a scan recorded, the records the run rejected. The
+    /// operation itself comes from Redis; when PostgreSQL cannot be read, it still does, with <c>detailsError</c>.
+    /// </summary>
+    private static async Task<Results<Ok<DetailsOutput>, JsonHttpResult<XrpcError>>> GetBackfillDetails(
+        string? id, OperationStore store, OperationDetails details, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        if (id is null || !Guid.TryParse(id, out var operationId))
+        {
+            return XrpcResults.InvalidRequest("'id' must be an operation id (a UUID)");
+        }
+
+        if (await store.GetAsync(operationId) is not { } operation)
+        {
+            return XrpcResults.NotFound($"no operation {operationId} (finished operations are kept for 24 hours)");
+        }
+
+        try
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(TimeSpan.FromSeconds(10));
+            var found = await details.GetAsync(operationId, deadline.Token);
+            return TypedResults.Ok(new DetailsOutput(OperationView.From(operation), found.Pdses, found.Rejections, found.RejectionsTotal, null));
+        }
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or OperationCanceledException or TimeoutException && !cancellationToken.IsCancellationRequested)
+        {
+            loggers.CreateLogger(typeof(BackfillApi)).LogWarning(ex, "The details of operation {OperationId} could not be read from PostgreSQL", operationId);
+            return TypedResults.Ok(new DetailsOutput(OperationView.From(operation), null, null, null, "the database could not be read; the operation's own record is shown"));
+        }
     }
 
     private static async Task<Results<Ok<CancelOutput>, JsonHttpResult<XrpcError>>> CancelBackfill(HttpContext http, IRequestClient<CancelBackfill> client)

@@ -56,6 +56,35 @@ public sealed class AdminOptions
     public List<string> AdminDids { get; set; } = [];
 
     /// <summary>
+    /// Operator keys in one setting, <c>label=sha256;label=sha256</c> — the form the AppHost parameter
+    /// <c>operator-keys</c> hands over — added to <see cref="ApiKeys"/>.
+    /// </summary>
+    public string? OperatorKeys { get; set; }
+
+    /// <summary>Administrator DIDs in one setting, separated by commas or spaces (the AppHost parameter <c>admin-dids</c>), added to <see cref="AdminDids"/>.</summary>
+    public string? AdminDidList { get; set; }
+
+    /// <summary>
+    /// Adds the entries of <see cref="OperatorKeys"/> and <see cref="AdminDidList"/> to the lists (a malformed key fails
+    /// validation); <c>none</c> is none (an AppHost parameter cannot be empty).
+    /// </summary>
+    public void MergeLists()
+    {
+        foreach (var entry in None(OperatorKeys).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var equals = entry.IndexOf('=', StringComparison.Ordinal);
+            ApiKeys.Add(equals > 0
+                ? new ApiKeyOptions { Label = entry[..equals].Trim(), Sha256 = entry[(equals + 1)..].Trim() }
+                : new ApiKeyOptions { Label = "", Sha256 = entry });
+        }
+
+        AdminDids.AddRange(None(AdminDidList).Split([',', ' ', ';', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(d => !AdminDids.Contains(d, StringComparer.Ordinal)));
+    }
+
+    private static string None(string? list) => list is null || list.Trim().Equals("none", StringComparison.OrdinalIgnoreCase) ? "" : list;
+
+    /// <summary>
     /// A JSON file of settings (e.g. <c>{"Admin": {"AdminDids": ["did:plc:…"]}}</c>) watched for changes, so the list of
     /// administrators can change without a restart where configuration comes from the environment.
     /// </summary>

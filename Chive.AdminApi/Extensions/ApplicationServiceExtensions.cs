@@ -17,6 +17,7 @@ internal static class ApplicationServiceExtensions
         }
 
         builder.AddOperationStore();
+        builder.AddOperationDetails();
         builder.AddOperationServices();
         // The SSRF guard checks a pdsUrl given to a trigger at once; the DID resolver finds the keys of service-auth tokens.
         builder.AddAtProtoClient();
@@ -25,6 +26,19 @@ internal static class ApplicationServiceExtensions
         // XRPC outputs leave optional fields out rather than sending null.
         builder.Services.ConfigureHttpJsonOptions(o =>
             o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull);
+        return builder;
+    }
+
+    /// <summary>
+    /// PostgreSQL, read for the detail view only (what each PDS of a scan gave, the records a run rejected). Without a
+    /// health check of its own: triggering, listing and cancelling never touch it, and must not be called unhealthy
+    /// when it is down — the detail view then says so.
+    /// </summary>
+    private static IHostApplicationBuilder AddOperationDetails(this IHostApplicationBuilder builder)
+    {
+        builder.Configuration.GetRequiredConnectionString(ResourceNames.Database);
+        builder.AddNpgsqlDataSource(ResourceNames.Database, settings => settings.DisableHealthChecks = true);
+        builder.Services.AddSingleton<OperationDetails>();
         return builder;
     }
 

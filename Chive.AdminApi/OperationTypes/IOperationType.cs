@@ -40,6 +40,13 @@ public sealed record OperationInput(string Scope, IReadOnlyDictionary<string, st
 {
     /// <summary>The scope of a type that runs once at a time whatever its input.</summary>
     public const string Everything = "*";
+
+    /// <summary>
+    /// This input with the trigger's accepted body kept as metadata <c>input</c> (JSON), so "Run again" can start the
+    /// same operation with the same input.
+    /// </summary>
+    public OperationInput WithInput(System.Text.Json.Nodes.JsonObject body) =>
+        this with { Metadata = new Dictionary<string, string>(Metadata) { [BackfillOperation.InputKey] = body.ToJsonString() } };
 }
 
 /// <summary>The outcome of <see cref="IOperationType.CheckInputAsync"/>: an input, or why it was refused.</summary>

@@ -20,8 +20,11 @@ public sealed class BackfillOperation : SagaStateMachineInstance, ISagaVersion
     /// <summary>The metadata key of how many times the watchdog sent the first unit of work again (absent: never).</summary>
     public const string StartResendsKey = "startResends";
 
+    /// <summary>The metadata key of the trigger's accepted input (JSON, without the type): what "Run again" sends.</summary>
+    public const string InputKey = "input";
+
     /// <summary>Keys only the API and the saga write: a worker's details never replace them.</summary>
-    public static bool IsTriggerKey(string key) => key is StartedByKey or CancelledByKey or StartResendsKey;
+    public static bool IsTriggerKey(string key) => key is StartedByKey or CancelledByKey or StartResendsKey or InputKey;
 
     public Guid CorrelationId { get; set; }
 

@@ -17,7 +17,7 @@ namespace Chive.AdminApi.Operations;
 /// </summary>
 public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOperation>
 {
-    public BackfillStateMachine(BackfillMetrics metrics, OperationTypeRegistry types, IOptions<OperationsOptions> options, TimeProvider time)
+    public BackfillStateMachine(OperationTypeRegistry types, IOptions<OperationsOptions> options, TimeProvider time)
     {
         InstanceState(x => x.CurrentState);
 
@@ -44,8 +44,7 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
         EventActivityBinder<BackfillOperation, T> CompleteScanWhenDone<T>(EventActivityBinder<BackfillOperation, T> binder) where T : class =>
             binder.If(c => ScanWork.IsDone(c.Saga), done => done
                 .Then(c => ScanWork.Complete(c.Saga, time, types.Get(c.Saga.Type).DescribeScan))
-                .TransitionTo(Completed)
-                .Then(c => metrics.Finished(c.Saga)));
+                .TransitionTo(Completed));
 
         Initially(
             When(Requested)
@@ -58,7 +57,6 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
                     c.Saga.Metadata = new Dictionary<string, string>(m.Metadata) { [BackfillOperation.StartedByKey] = m.StartedBy };
                 })
                 .TransitionTo(Running)
-                .Then(c => metrics.Started(c.Saga))
                 .Then(c => c.Saga.StartSentAt = time.GetUtcNow())
                 .ThenAsync(c => types.Get(c.Saga.Type).StartAsync(c, c.Saga))
                 .Respond(c => new BackfillAccepted(c.Saga.CorrelationId)));
@@ -100,12 +98,10 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
                         }
                     }
                 })
-                .TransitionTo(Completed)
-                .Then(c => metrics.Finished(c.Saga)),
+                .TransitionTo(Completed),
             When(WorkFailed)
                 .Then(c => Fail(c.Saga, c.Message.Error, time))
-                .TransitionTo(Failed)
-                .Then(c => metrics.Finished(c.Saga)),
+                .TransitionTo(Failed),
             CompleteScanWhenDone(When(LaneProgressed).Then(c => ScanWork.RecordLane(c.Saga, c.Message, types.Get(c.Saga.Type).DescribeScan)).Then(c => c.Saga.LastHeardAt = time.GetUtcNow())),
             CompleteScanWhenDone(When(Indexed).Then(c => ScanWork.RecordIndexed(c.Saga, c.Message, types.Get(c.Saga.Type).DescribeScan)).Then(c => c.Saga.LastHeardAt = time.GetUtcNow())),
             When(Watched)
@@ -119,8 +115,7 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
                     .ThenAsync(c => types.Get(c.Saga.Type).StartAsync(c, c.Saga)))
                 .If(c => Watchdog.IsStalled(c.Saga, options.Value, time.GetUtcNow()), stalled => stalled
                     .Then(c => Fail(c.Saga, Watchdog.StallError(c.Saga, options.Value), time))
-                    .TransitionTo(Failed)
-                    .Then(c => metrics.Finished(c.Saga))),
+                    .TransitionTo(Failed)),
             When(CancelRequested)
                 .Then(c =>
                 {
@@ -128,7 +123,6 @@ public sealed class BackfillStateMachine : MassTransitStateMachine<BackfillOpera
                     c.Saga.Metadata[BackfillOperation.CancelledByKey] = c.Message.CancelledBy;
                 })
                 .TransitionTo(Cancelled)
-                .Then(c => metrics.Finished(c.Saga))
                 .Publish(c => new BackfillCancelled(c.Saga.CorrelationId, c.Saga.Type))
                 .Respond(c => new CancelBackfillResult(c.Saga.CorrelationId, true, BackfillStatus.Cancelled)));
 

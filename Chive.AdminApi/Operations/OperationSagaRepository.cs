@@ -8,13 +8,16 @@ namespace Chive.AdminApi.Operations;
 /// MassTransit's saga repository contract over <see cref="OperationStore"/>, so the saga instance and the operation
 /// record the API lists are one and the same Redis hash. Optimistic concurrency: an update whose version was overtaken throws
 /// <see cref="ConcurrencyException"/>, and the saga endpoint's retry policy runs the message again on fresh state.
+/// The metrics of a transition are counted here, after its write is stored, never in the machine (which may run a
+/// message twice).
 /// </summary>
-public sealed class OperationSagaRepositoryContextFactory(OperationStore store, ISagaConsumeContextFactory<OperationStore, BackfillOperation> factory)
+public sealed class OperationSagaRepositoryContextFactory(
+    OperationStore store, ISagaConsumeContextFactory<OperationStore, BackfillOperation> factory, BackfillMetrics metrics)
     : ISagaRepositoryContextFactory<BackfillOperation>
 {
     public Task Send<T>(ConsumeContext<T> context, IPipe<SagaRepositoryContext<BackfillOperation, T>> next)
         where T : class =>
-        next.Send(new OperationSagaRepositoryContext<T>(store, context, factory));
+        next.Send(new OperationSagaRepositoryContext<T>(store, context, factory, metrics));
 
     public Task SendQuery<T>(ConsumeContext<T> context, ISagaQuery<BackfillOperation> query, IPipe<SagaRepositoryQueryContext<BackfillOperation, T>> next)
         where T : class =>
@@ -38,13 +41,19 @@ internal sealed class OperationSagaRepositoryContext<TMessage> : ConsumeContextS
     private readonly OperationStore _store;
     private readonly ConsumeContext<TMessage> _context;
     private readonly ISagaConsumeContextFactory<OperationStore, BackfillOperation> _factory;
+    private readonly BackfillMetrics _metrics;
 
-    public OperationSagaRepositoryContext(OperationStore store, ConsumeContext<TMessage> context, ISagaConsumeContextFactory<OperationStore, BackfillOperation> factory)
+    /// <summary>The state the instance had when this message loaded it (null: not loaded, a new one).</summary>
+    private string? _loadedState;
+
+    public OperationSagaRepositoryContext(
+        OperationStore store, ConsumeContext<TMessage> context, ISagaConsumeContextFactory<OperationStore, BackfillOperation> factory, BackfillMetrics metrics)
         : base(context)
     {
         _store = store;
         _context = context;
         _factory = factory;
+        _metrics = metrics;
     }
 
     public Task<SagaConsumeContext<BackfillOperation, TMessage>> Add(BackfillOperation instance) =>
@@ -63,6 +72,7 @@ internal sealed class OperationSagaRepositoryContext<TMessage> : ConsumeContextS
     public async Task<SagaConsumeContext<BackfillOperation, TMessage>> Load(Guid correlationId)
     {
         var instance = await _store.GetAsync(correlationId);
+        _loadedState = instance?.CurrentState;
         return instance is null
             ? default!
             : await _factory.CreateSagaConsumeContext(_store, _context, instance, SagaConsumeContextMode.Load);
@@ -75,6 +85,8 @@ internal sealed class OperationSagaRepositoryContext<TMessage> : ConsumeContextS
         {
             throw new ConcurrencyException("An operation with this id was stored concurrently", typeof(BackfillOperation), context.Saga.CorrelationId);
         }
+
+        _metrics.Committed(null, context.Saga);
     }
 
     public async Task Update(SagaConsumeContext<BackfillOperation> context)
@@ -85,6 +97,9 @@ internal sealed class OperationSagaRepositoryContext<TMessage> : ConsumeContextS
         {
             throw new ConcurrencyException($"Operation version {expected} was overtaken", typeof(BackfillOperation), context.Saga.CorrelationId);
         }
+
+        _metrics.Committed(_loadedState, context.Saga);
+        _loadedState = context.Saga.CurrentState;
     }
 
     // Called only for finalized instances; the machine never finalizes (finished operations stay for their retention).

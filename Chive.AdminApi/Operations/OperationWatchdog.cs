@@ -11,7 +11,7 @@ namespace Chive.AdminApi.Operations;
 /// none holds its scope for ever. Any number of AdminApi replicas may run it: the saga decides, once.
 /// </summary>
 public sealed class OperationWatchdog(
-    OperationStore store, IBus bus, IOptions<OperationsOptions> options, TimeProvider time, ILogger<OperationWatchdog> logger) : BackgroundService
+    OperationStore store, IBus bus, BackfillMetrics metrics, IOptions<OperationsOptions> options, TimeProvider time, ILogger<OperationWatchdog> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -35,7 +35,9 @@ public sealed class OperationWatchdog(
     {
         var now = time.GetUtcNow();
         var asked = 0;
-        foreach (var operation in await store.ListAsync(OperationFilter.WithStatus(BackfillStatus.Running), 10_000))
+        var running = await store.ListAsync(OperationFilter.WithStatus(BackfillStatus.Running), 10_000);
+        metrics.Observed(running, now);
+        foreach (var operation in running)
         {
             if (Watchdog.NeedsAttention(operation, options.Value, now))
             {

@@ -47,11 +47,11 @@ public static class OperationsExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RedisDurabilityCheck>());
         builder.Services.AddSingleton<OperationWatchdog>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OperationWatchdog>());
-        builder.Services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.SectionName).ValidateDataAnnotations()
+        builder.Services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.SectionName).PostConfigure(o => o.MergeLists()).ValidateDataAnnotations()
             .Validate(o => o.ServiceDid is null or "" || Chive.AtProto.Identifiers.Did.TryParse(o.ServiceDid, out _), "Admin:ServiceDid must be a did:plc or did:web DID")
             .Validate(o => o.AdminDids.All(d => Chive.AtProto.Identifiers.Did.TryParse(d, out _)), "every Admin:AdminDids entry must be a did:plc or did:web DID")
             .Validate(o => o.ApiKeys.All(k => k.Label.Length > 0 && k.Sha256.Length == 64 && k.Sha256.All(Uri.IsHexDigit)),
-                "every Admin:ApiKeys entry needs a Label and the 64 hex digits of its key's SHA-256 (Sha256)")
+                "every Admin:ApiKeys entry needs a Label and the 64 hex digits of its key's SHA-256 (Sha256); Admin:OperatorKeys is label=sha256;label=sha256")
             .ValidateOnStart();
         builder.Services.AddSingleton<ApiKeyAuthenticator>();
         builder.Services.AddSingleton<ServiceAuthAuthenticator>();

@@ -1,46 +1,56 @@
-using Prometheus;
+using System.Diagnostics.Metrics;
 
 namespace Chive.CitationWorker.Citations;
 
 /// <summary>
-/// Chive's four citation series, with its names, labels and buckets, served on this worker's <c>/metrics</c>.
-/// <c>source</c> is grobid, semantic-scholar or crossref; <c>status</c> success, empty (no references), not_found,
-/// error or skipped (nothing to read: no PDF, no DOI).
+/// Chive's four citation series, with its names, labels and buckets, and our own count of upstream refusals, on the
+/// <c>Chive.CitationWorker</c> meter: this worker's <c>/metrics</c> and OTLP. <c>source</c> is grobid,
+/// semantic-scholar or crossref; <c>status</c> success, empty (no references), not_found, error or skipped (nothing to
+/// read: no PDF, no DOI).
 /// </summary>
 public sealed class CitationMetrics
 {
-    private static readonly Counter Extractions = Metrics.CreateCounter(
-        "chive_citation_extractions_total", "Citation extractions per eprint and source, by outcome.",
-        new CounterConfiguration { LabelNames = ["source", "status"] });
+    public const string MeterName = "Chive.CitationWorker";
 
-    private static readonly Counter Extracted = Metrics.CreateCounter(
-        "chive_citations_extracted_total", "Citations stored, by the source that first found them.",
-        new CounterConfiguration { LabelNames = ["source"] });
+    private static readonly Meter Meter = new(MeterName);
 
-    private static readonly Counter Matched = Metrics.CreateCounter(
-        "chive_citations_matched_total", "Citations matched to one of our eprints, by method (doi, title).",
-        new CounterConfiguration { LabelNames = ["match_method"] });
+    private static readonly Counter<long> Extractions = Meter.CreateCounter<long>(
+        "chive_citation_extractions_total", description: "Citation extractions per eprint and source, by outcome.");
 
-    private static readonly Histogram Duration = Metrics.CreateHistogram(
-        "chive_citation_extraction_duration_seconds", "Time spent on one eprint per source, by outcome.",
-        new HistogramConfiguration { LabelNames = ["source", "status"], Buckets = [0.1, 0.5, 1, 2, 5, 10, 30, 60] });
+    private static readonly Counter<long> Extracted = Meter.CreateCounter<long>(
+        "chive_citations_extracted_total", description: "Citations stored, by the source that first found them.");
+
+    private static readonly Counter<long> Matched = Meter.CreateCounter<long>(
+        "chive_citations_matched_total", description: "Citations matched to one of our eprints, by method (doi, title).");
+
+    private static readonly Histogram<double> Duration = Meter.CreateHistogram(
+        "chive_citation_extraction_duration_seconds", unit: "s", description: "Time spent on one eprint per source, by outcome.",
+        tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.1, 0.5, 1, 2, 5, 10, 30, 60] });
+
+    private static readonly Counter<long> Refusals = Meter.CreateCounter<long>(
+        "chive_citation_upstream_refusals_total",
+        description: "Answers of a citation upstream that were not an answer, by source and reason (rate_limited: 429; busy: GROBID's 503; server_error: another 5xx; timeout; unreachable). Each attempt counts.");
 
     public void Extraction(string source, string status, TimeSpan elapsed)
     {
-        Extractions.WithLabels(source, status).Inc();
-        Duration.WithLabels(source, status).Observe(elapsed.TotalSeconds);
+        Extractions.Add(1, new("source", source), new("status", status));
+        Duration.Record(elapsed.TotalSeconds, new("source", source), new("status", status));
     }
 
     public void Stored(IReadOnlyList<Citation> citations)
     {
         foreach (var group in citations.GroupBy(c => c.Source))
         {
-            Extracted.WithLabels(group.Key).Inc(group.Count());
+            Extracted.Add(group.Count(), new KeyValuePair<string, object?>("source", group.Key));
         }
 
         foreach (var group in citations.Where(c => c.MatchMethod is not null).GroupBy(c => c.MatchMethod!))
         {
-            Matched.WithLabels(group.Key).Inc(group.Count());
+            Matched.Add(group.Count(), new KeyValuePair<string, object?>("match_method", group.Key));
         }
     }
+
+    /// <summary>An upstream turned an attempt away (the caller waits, retries or gives up as its policy says).</summary>
+    public static void Refused(string source, string reason) =>
+        Refusals.Add(1, new("source", source), new("reason", reason));
 }

@@ -35,7 +35,7 @@ public sealed class CrossrefClient
             Math.Min(_options.MaxConcurrency, polite ? PoliteConcurrency : PublicConcurrency),
             time);
         var http = UpstreamClient.CreateHttpClient(new Uri(_options.BaseUrl.ToString().TrimEnd('/') + "/"), CitationUserAgent.Value(_options.Mailto));
-        _client = new UpstreamClient(Service, http, gate,
+        _client = new UpstreamClient(Service, CitationSources.Crossref, http, gate,
             new UpstreamClient.Policy(_options.RequestTimeout, _options.MaxAttempts, _options.MaxRetryAfter, _options.MaxResponseBytes), time, logger);
     }
 

@@ -63,6 +63,7 @@ public sealed class GrobidClient : IDisposable
                         case HttpStatusCode.NoContent:
                             return []; // "no content could be extracted": no references found
                         case HttpStatusCode.ServiceUnavailable:
+                            CitationMetrics.Refused(CitationSources.Grobid, "busy");
                             var wait = UpstreamClient.RetryAfter(response, _time) ?? Jitter(_options.BusyRetryDelay);
                             if (busyWaited + wait > _options.MaxBusyWait)
                             {
@@ -74,16 +75,23 @@ public sealed class GrobidClient : IDisposable
                             await Task.Delay(wait, _time, cancellationToken);
                             continue;
                         default:
+                            if ((int)response.StatusCode >= 500)
+                            {
+                                CitationMetrics.Refused(CitationSources.Grobid, "server_error");
+                            }
+
                             var body = await response.Content.ReadAsStringAsync(deadline.Token);
                             throw new GrobidException($"GROBID answered {(int)response.StatusCode}: {UpstreamJson.Cap(body, 200)}");
                     }
                 }
                 catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
                 {
+                    CitationMetrics.Refused(CitationSources.Grobid, "timeout");
                     throw new GrobidException($"GROBID gave no answer within {_options.DocumentTimeout.TotalSeconds:F0} s", ex);
                 }
                 catch (HttpRequestException ex)
                 {
+                    CitationMetrics.Refused(CitationSources.Grobid, "unreachable");
                     throw new GrobidException($"GROBID is not reachable: {ex.Message}", ex);
                 }
             }

@@ -33,7 +33,7 @@ public sealed class SemanticScholarClient
             http.DefaultRequestHeaders.TryAddWithoutValidation("x-api-key", _options.ApiKey);
         }
 
-        _client = new UpstreamClient(Service, http, new UpstreamGate(_options.RequestsPerSecond, _options.Concurrency, time, _options.PacingMargin),
+        _client = new UpstreamClient(Service, CitationSources.SemanticScholar, http, new UpstreamGate(_options.RequestsPerSecond, _options.Concurrency, time, _options.PacingMargin),
             new UpstreamClient.Policy(_options.RequestTimeout, _options.MaxAttempts, _options.MaxRetryAfter, _options.MaxResponseBytes), time, logger);
     }
 

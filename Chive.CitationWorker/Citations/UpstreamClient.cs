@@ -21,6 +21,7 @@ public sealed class UpstreamException(string service, string message, Exception?
 /// </summary>
 public sealed class UpstreamClient(
     string service,
+    string source,
     HttpClient http,
     UpstreamGate gate,
     UpstreamClient.Policy policy,
@@ -54,6 +55,7 @@ public sealed class UpstreamClient(
                     observe?.Invoke(response.Headers);
                     if (response.StatusCode == HttpStatusCode.TooManyRequests)
                     {
+                        CitationMetrics.Refused(source, "rate_limited");
                         var wait = RetryAfter(response, time) ?? Backoff(attempt);
                         if (wait > policy.MaxRetryAfter)
                         {
@@ -65,6 +67,7 @@ public sealed class UpstreamClient(
                     }
                     else if ((int)response.StatusCode >= 500)
                     {
+                        CitationMetrics.Refused(source, "server_error");
                         if (RetryAfter(response, time) is { } wait && wait <= policy.MaxRetryAfter)
                         {
                             gate.BlockUntil(time.GetUtcNow() + wait);
@@ -81,10 +84,12 @@ public sealed class UpstreamClient(
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
+                    CitationMetrics.Refused(source, "timeout");
                     failure = $"no answer within {policy.RequestTimeout.TotalSeconds:0.###} s";
                 }
                 catch (HttpRequestException ex)
                 {
+                    CitationMetrics.Refused(source, "unreachable");
                     failure = ex.Message;
                 }
             }

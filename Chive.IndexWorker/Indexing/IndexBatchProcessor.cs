@@ -104,11 +104,12 @@ public sealed class IndexBatchProcessor(NpgsqlDataSource dataSource, RecordIndex
         claim.Parameters.AddWithValue("op", operationId);
         claim.Parameters.AddWithValue("batch", batchId);
         RecordsIndexed totals;
+        LedgerEntry? entry = null;
         long claimed = 0, applied = 0;
         if (await claim.ExecuteNonQueryAsync(cancellationToken) == 1)
         {
             claimed = Stopwatch.GetTimestamp();
-            var entry = await apply(connection, transaction);
+            entry = await apply(connection, transaction);
             applied = Stopwatch.GetTimestamp();
             // The batch's counts go to its ledger row and onto the operation's running totals, last, so the totals row
             // is locked only for the moment before the commit.
@@ -145,6 +146,11 @@ public sealed class IndexBatchProcessor(NpgsqlDataSource dataSource, RecordIndex
 
         var recorded = Stopwatch.GetTimestamp();
         await transaction.CommitAsync(cancellationToken);
+        if (entry is not null)
+        {
+            IndexingMetrics.Committed(entry);
+        }
+
         if (applied != 0)
         {
             // Where a batch's time goes (scripts/bench.sh pds-scan --breakdown reads these lines).
@@ -165,5 +171,5 @@ public sealed class IndexBatchProcessor(NpgsqlDataSource dataSource, RecordIndex
             : RecordsIndexed.None(operationId);
     }
 
-    private sealed record LedgerEntry(int Records, int Changed, int Invalid, int Deleted, int SearchErrors, int Added = 0);
+    internal sealed record LedgerEntry(int Records, int Changed, int Invalid, int Deleted, int SearchErrors, int Added = 0);
 }

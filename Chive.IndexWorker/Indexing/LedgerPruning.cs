@@ -15,7 +15,8 @@ public sealed class LedgerPruning(NpgsqlDataSource dataSource, IOptions<LedgerOp
     private const int RowsPerStatement = 5000;
 
     private static readonly (string Table, string Column)[] Tables =
-        [("operation_batches", "indexed_at"), ("operation_totals", "updated_at"), ("operation_chains", "updated_at"), ("freshness_repos", "created_at")];
+        [("operation_batches", "indexed_at"), ("operation_totals", "updated_at"), ("operation_chains", "updated_at"), ("freshness_repos", "created_at"),
+         ("operation_pds_outcomes", "finished_at")];
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -69,7 +69,9 @@ public sealed class PdsRegistry(NpgsqlDataSource dataSource, IOptions<PdsRegistr
         command.Parameters.AddWithValue("urls", origins.ToArray());
         command.Parameters.AddWithValue("source", SourceName(source));
         command.Parameters.AddWithValue("limit", limit);
-        return await ReadUrlsAsync(command, cancellationToken);
+        var added = await ReadUrlsAsync(command, cancellationToken);
+        ScanMetrics.Discovered(SourceName(source), added.Count);
+        return added;
     }
 
     /// <summary>Where discovery stopped reading <paramref name="source"/>, or null before its first run.</summary>
@@ -153,7 +155,7 @@ public sealed class PdsRegistry(NpgsqlDataSource dataSource, IOptions<PdsRegistr
     /// outcome was recorded).
     /// </summary>
     public Task<bool> CompleteAsync(Uri url, string owner, int chiveRecordCount, long? repoCount = null, string? unverified = null, CancellationToken cancellationToken = default) =>
-        FinishAsync(url, owner, """
+        FinishAsync(url, owner, unverified is null ? "completed" : "unverified", """
             UPDATE pds_registry SET
                 status = CASE WHEN CAST(@unverified AS text) IS NOT NULL AND consecutive_failures + 1 >= @maxFailures THEN 'unreachable'
                               WHEN @count > 0 THEN 'active' ELSE 'no_chive_records' END,
@@ -179,16 +181,21 @@ public sealed class PdsRegistry(NpgsqlDataSource dataSource, IOptions<PdsRegistr
                 status = CASE WHEN consecutive_failures + 1 >= @maxFailures THEN 'unreachable' ELSE status END,
                 last_error = left(@error, 2000)
             WHERE pds_url = @url
+            RETURNING status, consecutive_failures = @maxFailures
             """);
         command.Parameters.AddWithValue("url", ServiceOrigin.Normalize(url));
         command.Parameters.AddWithValue("error", error);
         command.Parameters.AddWithValue("maxFailures", options.Value.MaxConsecutiveFailures);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (await reader.ReadAsync(cancellationToken) && reader.GetBoolean(1))
+        {
+            ScanMetrics.BecameUnreachable();
+        }
     }
 
     /// <summary>A failed scan (unreachable, timeout, 5xx after retries): back off, and give up after too many.</summary>
     public Task<bool> FailAsync(Uri url, string owner, string error, CancellationToken cancellationToken = default) =>
-        FinishAsync(url, owner, """
+        FinishAsync(url, owner, "failed", """
             UPDATE pds_registry SET
                 consecutive_failures = consecutive_failures + 1,
                 status = CASE WHEN consecutive_failures + 1 >= @maxFailures THEN 'unreachable'
@@ -205,7 +212,7 @@ public sealed class PdsRegistry(NpgsqlDataSource dataSource, IOptions<PdsRegistr
     /// caps every time, one that loops or never ends costs at most the caps.
     /// </summary>
     public Task<bool> LimitAsync(Uri url, string owner, int chiveRecordCount, string reason, CancellationToken cancellationToken = default) =>
-        FinishAsync(url, owner, """
+        FinishAsync(url, owner, "limited", """
             UPDATE pds_registry SET
                 status = CASE WHEN @count > 0 OR has_chive_records THEN 'active' ELSE 'pending' END,
                 has_chive_records = has_chive_records OR @count > 0, chive_record_count = greatest(chive_record_count, @count),
@@ -246,17 +253,50 @@ public sealed class PdsRegistry(NpgsqlDataSource dataSource, IOptions<PdsRegistr
             : null;
     }
 
-    private async Task<bool> FinishAsync(Uri url, string owner, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
+    /// <summary>
+    /// Records a scan's outcome for one PDS while this owner still holds it; counts it (<see cref="ScanMetrics"/>), and
+    /// the moment it turned the PDS unreachable, once.
+    /// </summary>
+    private async Task<bool> FinishAsync(Uri url, string owner, string outcome, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
     {
-        await using var command = dataSource.CreateCommand(sql);
+        // The outcome is also noted for the operation (its detail view), in the same statement.
+        await using var command = dataSource.CreateCommand($"""
+            WITH done AS (
+            {sql}
+            RETURNING pds_url, status, chive_record_count, last_error, consecutive_failures),
+            noted AS (
+                INSERT INTO operation_pds_outcomes (operation_id, pds_url, outcome, status, chive_records, error)
+                SELECT @owner, pds_url, @outcome, status, chive_record_count, last_error FROM done
+                ON CONFLICT (operation_id, pds_url) DO UPDATE SET outcome = excluded.outcome, status = excluded.status,
+                    chive_records = excluded.chive_records, error = excluded.error, finished_at = now())
+            SELECT status, status = 'unreachable' AND consecutive_failures = @maxFailures FROM done
+            """);
         command.Parameters.AddWithValue("url", ServiceOrigin.Normalize(url));
         command.Parameters.AddWithValue("owner", owner);
+        command.Parameters.AddWithValue("outcome", outcome);
         foreach (var (name, value) in parameters)
         {
             command.Parameters.AddWithValue(name, value);
         }
 
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        if (!command.Parameters.Contains("maxFailures"))
+        {
+            command.Parameters.AddWithValue("maxFailures", options.Value.MaxConsecutiveFailures);
+        }
+
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return false;
+        }
+
+        ScanMetrics.PdsScanned(outcome);
+        if (reader.GetBoolean(1))
+        {
+            ScanMetrics.BecameUnreachable();
+        }
+
+        return true;
     }
 
     private static async Task<IReadOnlyList<string>> ReadUrlsAsync(NpgsqlCommand command, CancellationToken cancellationToken)

@@ -62,8 +62,8 @@ public sealed class TelemetryTests(AtprotoNetworkFixture fixture)
         Assert.Equal(ActivityStatusCode.Error, span.Status);
         Assert.Equal(2, span.GetTagItem("xrpc.attempts"));
 
-        Assert.Contains(measurements, m => m.Instrument == "chive.xrpc.requests" && Equals(m.Tags["outcome"], "ServerError"));
-        Assert.Contains(measurements, m => m.Instrument == "chive.xrpc.requests" && Equals(m.Tags["outcome"], "InvalidRequest"));
-        Assert.Contains(measurements, m => m.Instrument == "chive.xrpc.errors" && Equals(m.Tags["outcome"], "InvalidRequest"));
+        Assert.Contains(measurements, m => m.Instrument == "chive_xrpc_requests_total" && Equals(m.Tags["outcome"], "ServerError"));
+        Assert.Contains(measurements, m => m.Instrument == "chive_xrpc_requests_total" && Equals(m.Tags["outcome"], "InvalidRequest"));
+        Assert.Contains(measurements, m => m.Instrument == "chive_xrpc_errors_total" && Equals(m.Tags["outcome"], "InvalidRequest"));
     }
 }

@@ -85,19 +85,13 @@ public sealed class CitationExtractionTests(ChiveAppFixture fixture, ITestOutput
         // Chive's four series on the CitationWorker's /metrics.
         using (var worker = fixture.CreateClient(Chive.ServiceDefaults.ResourceNames.CitationWorker))
         {
-            var metrics = await worker.GetStringAsync("/metrics");
-            foreach (var series in new[]
-            {
-                "chive_citation_extractions_total{source=\"grobid\",status=\"success\"}",
-                "chive_citation_extractions_total{source=\"crossref\",status=\"success\"}",
-                "chive_citations_extracted_total{source=\"semantic-scholar\"}",
-                "chive_citations_matched_total{match_method=\"doi\"}",
-                "chive_citations_matched_total{match_method=\"title\"}",
-                "chive_citation_extraction_duration_seconds_bucket{source=\"semantic-scholar\",status=\"success\",le=\"60\"}",
-            })
-            {
-                Assert.Contains(series, metrics, StringComparison.Ordinal);
-            }
+            var metrics = new PrometheusText(await worker.GetStringAsync("/metrics"));
+            metrics.AssertHas("chive_citation_extractions_total", ("source", "grobid"), ("status", "success"));
+            metrics.AssertHas("chive_citation_extractions_total", ("source", "crossref"), ("status", "success"));
+            metrics.AssertHas("chive_citations_extracted_total", ("source", "semantic-scholar"));
+            metrics.AssertHas("chive_citations_matched_total", ("match_method", "doi"));
+            metrics.AssertHas("chive_citations_matched_total", ("match_method", "title"));
+            metrics.AssertHasBucket("chive_citation_extraction_duration_seconds", 60, ("source", "semantic-scholar"), ("status", "success"));
         }
 
         // Unchanged document: skipped, nothing asked of anyone, nothing written.

@@ -7,7 +7,8 @@ namespace Chive.Tests.Discovery;
 /// <summary>
 /// The whole system with discovery on and the PDS scan scheduled every 2 s (<c>Operations:PdsScanInterval</c>): its own
 /// AppHost, database and atproto network, so nothing but the schedule starts PDS scans here. Discovery reads the test
-/// network's real PLC directory and a relay double whose host list mixes one honest host with hostile entries.
+/// network's real PLC directory and a relay double whose host list mixes one honest host with hostile entries. The
+/// services export over OTLP (HTTP, every second) to a receiver double, as they do to the Aspire dashboard.
 /// </summary>
 public sealed class DiscoveryAppFixture : IAsyncLifetime
 {
@@ -16,7 +17,12 @@ public sealed class DiscoveryAppFixture : IAsyncLifetime
 
     public DiscoveryAppFixture() => App = new ChiveAppFixture
     {
-        ServiceSettings = new() { ["Operations__PdsScanInterval"] = "00:00:02" },
+        ServiceSettings = new()
+        {
+            ["Operations__PdsScanInterval"] = "00:00:02",
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "1000",
+        },
         ScanWorkerSettings = async _ =>
         {
             Relay = await RelayDouble.StartNewAsync();
@@ -43,12 +49,27 @@ public sealed class DiscoveryAppFixture : IAsyncLifetime
 
     public RelayDouble Relay { get; private set; } = null!;
 
-    public Task InitializeAsync() => App.InitializeAsync();
+    public OtlpReceiverDouble Otlp { get; private set; } = null!;
+
+    /// <summary>
+    /// When this app started: the Redis history is shared with the fixtures that ran before (same key prefix), so an
+    /// operation of this app is one that started after this.
+    /// </summary>
+    public DateTimeOffset StartedAt { get; private set; }
+
+    public async Task InitializeAsync()
+    {
+        StartedAt = DateTimeOffset.UtcNow;
+        Otlp = await OtlpReceiverDouble.StartNewAsync(); // before the app: its address is a setting of every service
+        App.ServiceSettings!["OTEL_EXPORTER_OTLP_ENDPOINT"] = Otlp.BaseAddress.ToString().TrimEnd('/');
+        await App.InitializeAsync();
+    }
 
     public async Task DisposeAsync()
     {
         await App.DisposeAsync();
         await Relay.DisposeAsync();
+        await Otlp.DisposeAsync();
     }
 }
 

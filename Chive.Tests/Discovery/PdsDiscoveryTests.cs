@@ -79,12 +79,44 @@ public sealed class PdsDiscoveryTests(DiscoveryAppFixture fixture)
         Assert.Equal("6", await CursorAsync("relay %"));
     }
 
+    [Fact]
+    public async Task Every_service_exports_its_metrics_on_metrics_and_over_OTLP()
+    {
+        // The schedule runs scans: operations counted by the AdminApi, PDSes by the ScanWorker, messages by every
+        // consumer, and this account's record by the IndexWorker.
+        await App.Network.AddPdsAsync(); // a PDS the registry has not seen, so the schedule scans it at once
+        await App.Network.SeedAsync(App.Network.PdsUrls.Count - 1, new SeedAccount("metrics.test",
+            [new SeedRecord("pub.chive.eprint.submission", ScanWorld.LexiconSubmission("Counted by the IndexWorker", null))]));
+        await EventuallyAsync(() => Task.FromResult(fixture.Otlp.Received("metrics", "chive_backfill_operations_total") ? true : (bool?)null), "the AdminApi's series over OTLP");
+        await EventuallyAsync(() => Task.FromResult(fixture.Otlp.Received("metrics", "chive_pds_scans_total") ? true : (bool?)null), "the ScanWorker's series over OTLP");
+        await EventuallyAsync(() => Task.FromResult(fixture.Otlp.Received("metrics", "chive_message_lag_seconds") ? true : (bool?)null), "the lag over OTLP");
+
+        using var admin = App.CreateClient(Chive.ServiceDefaults.ResourceNames.AdminApi);
+        using var scan = App.CreateClient(Chive.ServiceDefaults.ResourceNames.ScanWorker);
+        using var index = App.CreateClient(Chive.ServiceDefaults.ResourceNames.IndexWorker);
+        var adminMetrics = await ScrapeUntilAsync(admin, m => m.Sum("chive_backfill_operations_total", ("type", "pdsScan"), ("status", "completed")) >= 1);
+        adminMetrics.AssertHas("chive_backfill_operations_total", ("type", "pdsScan"), ("status", "started"));
+        adminMetrics.AssertHas("chive_backfill_running_operations", ("type", "didSync")); // every type, 0 when none runs
+        adminMetrics.AssertHas("chive_backfill_silence_seconds", ("type", "pdsScan"));
+        var scanMetrics = await ScrapeUntilAsync(scan, m => m.Find("chive_pds_scans_total").Count > 0 && m.Find("chive_pdses_discovered_total").Count > 0);
+        scanMetrics.AssertHas("chive_xrpc_requests_total", ("method", "com.atproto.sync.listRepos"));
+        scanMetrics.AssertHasBucket("chive_message_lag_seconds", double.PositiveInfinity, ("message", "StartPdsScan"));
+        var indexMetrics = await ScrapeUntilAsync(index, m => m.Sum("chive_records_indexed_total", ("outcome", "changed")) >= 1);
+        indexMetrics.AssertHas("chive_message_lag_seconds_count", ("message", "IndexRecords"));
+    }
+
+    private static Task<PrometheusText> ScrapeUntilAsync(HttpClient service, Func<PrometheusText, bool> condition) =>
+        EventuallyAsync(async () => new PrometheusText(await service.GetStringAsync("/metrics")) is var m && condition(m) ? m : null,
+            $"the series on {service.BaseAddress}metrics");
+
     private static DateTimeOffset Time(JsonObject operation, string field) =>
         DateTimeOffset.Parse(operation[field]!.GetValue<string>(), CultureInfo.InvariantCulture);
 
-    private static async Task<List<JsonObject>> PdsScansAsync(HttpClient admin) =>
+    /// <summary>The PDS scans of this app (the history in Redis also holds those of the fixtures before it).</summary>
+    private async Task<List<JsonObject>> PdsScansAsync(HttpClient admin) =>
         (await admin.GetFromJsonAsync<JsonObject>("/xrpc/pub.chive.admin.getBackfillStatus"))!["operations"]!.AsArray()
-            .Select(o => o!.AsObject()).Where(o => o["type"]!.GetValue<string>() == "pdsScan").ToList();
+            .Select(o => o!.AsObject())
+            .Where(o => o["type"]!.GetValue<string>() == "pdsScan" && Time(o, "startedAt") >= fixture.StartedAt).ToList();
 
     private async Task<bool> IndexedAsync(string uri)
     {

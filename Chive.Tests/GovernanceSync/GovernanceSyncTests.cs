@@ -170,14 +170,14 @@ public sealed class GovernanceSyncTests(ChiveAppFixture fixture, ITestOutputHelp
         using var admin = fixture.CreateAdminClient();
         await RunToEndAsync(admin);
 
-        var metrics = await admin.GetStringAsync("/metrics");
+        var metrics = new PrometheusText(await admin.GetStringAsync("/metrics"));
 
-        Assert.Contains("chive_backfill_operations_total{type=\"governanceSync\",status=\"started\"}", metrics, StringComparison.Ordinal);
-        Assert.Contains("chive_backfill_operations_total{type=\"governanceSync\",status=\"completed\"}", metrics, StringComparison.Ordinal);
-        Assert.Contains("chive_backfill_records_processed{type=\"governanceSync\"}", metrics, StringComparison.Ordinal);
-        foreach (var le in new[] { "1", "5", "10", "30", "60", "300", "600", "1800", "3600", "+Inf" })
+        metrics.AssertHas("chive_backfill_operations_total", ("type", "governanceSync"), ("status", "started"));
+        metrics.AssertHas("chive_backfill_operations_total", ("type", "governanceSync"), ("status", "completed"));
+        metrics.AssertHas("chive_backfill_records_processed", ("type", "governanceSync"));
+        foreach (var le in new[] { 1, 5, 10, 30, 60, 300, 600, 1800, 3600, double.PositiveInfinity })
         {
-            Assert.Contains($"chive_backfill_duration_seconds_bucket{{type=\"governanceSync\",le=\"{le}\"}}", metrics, StringComparison.Ordinal);
+            metrics.AssertHasBucket("chive_backfill_duration_seconds", le, ("type", "governanceSync"));
         }
     }
 

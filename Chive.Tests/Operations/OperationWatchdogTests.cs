@@ -41,6 +41,7 @@ public sealed class OperationWatchdogTests : IAsyncLifetime
             .AddSingleton(Options.Create(_options))
             .AddSingleton<OperationStore>()
             .AddSingleton(TimeProvider.System)
+            .AddMetrics()
             .AddSingleton<BackfillMetrics>()
             .AddOperationTypes()
             .AddMassTransitTestHarness(x => x.AddOperations())
@@ -59,7 +60,7 @@ public sealed class OperationWatchdogTests : IAsyncLifetime
 
     private OperationStore Store => _provider.GetRequiredService<OperationStore>();
 
-    private OperationWatchdog Watchdog => new(Store, _harness.Bus, Options.Create(_options), TimeProvider.System, NullLogger<OperationWatchdog>.Instance);
+    private OperationWatchdog Watchdog => new(Store, _harness.Bus, _provider.GetRequiredService<BackfillMetrics>(), Options.Create(_options), TimeProvider.System, NullLogger<OperationWatchdog>.Instance);
 
     private OperationTrigger Trigger => new(Store, _harness.GetRequestClient<BackfillRequested>(), TimeProvider.System);
 

@@ -28,6 +28,7 @@ public sealed class RedisSagaRepositoryTests : IAsyncLifetime
             .AddSingleton(Options.Create(_options))
             .AddSingleton<OperationStore>()
             .AddSingleton(TimeProvider.System)
+            .AddMetrics()
             .AddSingleton<BackfillMetrics>()
             .AddOperationTypes()
             .AddMassTransitTestHarness(x => x.AddOperations()) // exactly the AdminApi's registration

@@ -340,29 +340,17 @@ public sealed class FullReindexTests(ChiveAppFixture fixture)
     }
 
     /// <summary>
-    /// 1,234 eprints through the IndexWorker's own projection, 10 then deleted, and a governance node for a label (once
-    /// per fixture's database). Their URIs start <see cref="UriPrefix"/>.
+    /// 1,234 eprints through the IndexWorker's own projection, 10 then deleted (once per fixture's database), and a
+    /// governance node for a label (on every call). Their URIs start <see cref="UriPrefix"/>.
     /// </summary>
     internal static async Task SeedAsync(ChiveAppFixture fixture)
     {
         await SeedGate.WaitAsync();
         try
         {
-            if (SeededDatabases.Contains(fixture.DatabaseName))
-            {
-                return;
-            }
-
             await using var db = NpgsqlDataSource.Create(fixture.DatabaseConnectionString);
-            var records = Enumerable.Range(1, Seeded).Select(i => new FetchedRecord(Uri(i), FakeCid(i), (i % 2 == 1 ? Lexicon(i) : Legacy(i)).ToJsonString())).ToList();
-            var outcome = await new RecordIndexer(db, Microsoft.Extensions.Logging.Abstractions.NullLogger<RecordIndexer>.Instance).IndexAsync("http://pds.reindex.test", records, CancellationToken.None);
-            Assert.Equal(Seeded, outcome.Indexed);
-            await using (var delete = db.CreateCommand("UPDATE eprints_index SET deleted_at = now(), deletion_source = 'admin' WHERE uri = ANY(@uris)"))
-            {
-                delete.Parameters.AddWithValue("uris", Enumerable.Range(0, Deleted).Select(i => Uri(3 + (i * 100))).ToArray());
-                Assert.Equal(Deleted, await delete.ExecuteNonQueryAsync());
-            }
-
+            // Every time: a governance sync of the fixture's test governance repo (another test class) removes nodes
+            // that repo does not hold, this one among them.
             await using (var node = db.CreateCommand("""
                 INSERT INTO governance_nodes (uri, cid, id, kind, label, status, record)
                 VALUES ('at://did:plc:aaaaaaaaaaaaaaaaaaaaaaaa/pub.chive.graph.node/physics', 'bafyreiphysics', 'physics', 'type', 'Physics', 'established', '{}')
@@ -370,6 +358,20 @@ public sealed class FullReindexTests(ChiveAppFixture fixture)
                 """))
             {
                 await node.ExecuteNonQueryAsync();
+            }
+
+            if (SeededDatabases.Contains(fixture.DatabaseName))
+            {
+                return;
+            }
+
+            var records = Enumerable.Range(1, Seeded).Select(i => new FetchedRecord(Uri(i), FakeCid(i), (i % 2 == 1 ? Lexicon(i) : Legacy(i)).ToJsonString())).ToList();
+            var outcome = await new RecordIndexer(db, Microsoft.Extensions.Logging.Abstractions.NullLogger<RecordIndexer>.Instance).IndexAsync("http://pds.reindex.test", records, CancellationToken.None);
+            Assert.Equal(Seeded, outcome.Indexed);
+            await using (var delete = db.CreateCommand("UPDATE eprints_index SET deleted_at = now(), deletion_source = 'admin' WHERE uri = ANY(@uris)"))
+            {
+                delete.Parameters.AddWithValue("uris", Enumerable.Range(0, Deleted).Select(i => Uri(3 + (i * 100))).ToArray());
+                Assert.Equal(Deleted, await delete.ExecuteNonQueryAsync());
             }
 
             SeededDatabases.Add(fixture.DatabaseName);

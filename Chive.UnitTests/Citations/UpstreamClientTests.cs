@@ -258,7 +258,7 @@ public sealed class UpstreamClientTests
     private static UpstreamClient Client(
         HttpClient http, UpstreamGate? gate = null, int maxAttempts = 3, TimeSpan? requestTimeout = null, TimeSpan? maxRetryAfter = null,
         long maxResponseBytes = 1_000_000) =>
-        new("Test service", http, gate ?? new UpstreamGate(requestsPerSecond: 1000, concurrency: 4, TimeProvider.System),
+        new("Test service", "test", http, gate ?? new UpstreamGate(requestsPerSecond: 1000, concurrency: 4, TimeProvider.System),
             new UpstreamClient.Policy(requestTimeout ?? TimeSpan.FromSeconds(10), maxAttempts, maxRetryAfter ?? TimeSpan.FromSeconds(30), maxResponseBytes),
             TimeProvider.System, NullLogger.Instance);
 

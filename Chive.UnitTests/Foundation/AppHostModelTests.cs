@@ -11,8 +11,6 @@ public sealed class AppHostModelTests
     private static readonly string[] Infrastructure =
         [ResourceNames.Redis, ResourceNames.PostgresServer, ResourceNames.RabbitMq, ResourceNames.Elasticsearch, ResourceNames.Grobid];
 
-    private static readonly string[] CitationParameters = ["crossref-mailto", "semantic-scholar-api-key"];
-
     /// <summary>What each service references and waits for — exactly these, no more.</summary>
     private static readonly Dictionary<string, string[]> Dependencies = new()
     {
@@ -75,24 +73,59 @@ public sealed class AppHostModelTests
         Assert.Single(grobid.Annotations.OfType<HealthCheckAnnotation>());
     }
 
-    [Fact]
-    public async Task The_citation_worker_gets_the_Crossref_contact_and_the_Semantic_Scholar_key_as_a_secret()
+    private static IEnumerable<string> OperatorParameters => Wiring.Select(row => (string)row[0]);
+
+    private static readonly string[] ConnectionStrings =
+        [ResourceNames.Redis, ResourceNames.Database, ResourceNames.RabbitMq, ResourceNames.Elasticsearch, ResourceNames.Grobid];
+
+    /// <summary>AppHost parameter → the environment variable it becomes → the services that must receive it (and no other).</summary>
+    public static TheoryData<string, string, string[]> Wiring => new()
+    {
+        { "operator-keys", "Admin__OperatorKeys", [ResourceNames.AdminApi] },
+        { "admin-dids", "Admin__AdminDidList", [ResourceNames.AdminApi] },
+        { "governance-sync-interval", "Operations__GovernanceSyncInterval", [ResourceNames.AdminApi] },
+        { "freshness-scan-interval", "Operations__FreshnessScanInterval", [ResourceNames.AdminApi] },
+        { "pds-scan-interval", "Operations__PdsScanInterval", [ResourceNames.AdminApi] },
+        { "governance-pds-url", "Governance__PdsUrl", [ResourceNames.ScanWorker] },
+        { "governance-did", "Governance__Did", [ResourceNames.ScanWorker] },
+        { "plc-directory-url", "AtProto__Identity__PlcDirectoryUrl", [ResourceNames.AdminApi, ResourceNames.ScanWorker, ResourceNames.CitationWorker] },
+        { "crossref-mailto", "Citations__Crossref__Mailto", [ResourceNames.CitationWorker] },
+        { "semantic-scholar-api-key", "Citations__SemanticScholar__ApiKey", [ResourceNames.CitationWorker] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Wiring))]
+    public async Task Each_operator_setting_is_a_parameter_that_reaches_exactly_the_services_that_read_it(string parameter, string variable, string[] services)
     {
         await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Chive_AppHost>(["UseExternalServices=true"]);
-        var worker = builder.Resources.OfType<ProjectResource>().Single(p => p.Name == ResourceNames.CitationWorker);
 
-        var context = new EnvironmentCallbackContext(new DistributedApplicationExecutionContext(DistributedApplicationOperation.Run));
-        foreach (var callback in worker.Annotations.OfType<EnvironmentCallbackAnnotation>())
+        foreach (var project in builder.Resources.OfType<ProjectResource>())
         {
-            await callback.Callback(context);
+            var environment = await EvaluateEnvironmentObjectsAsync(project);
+            if (services.Contains(project.Name))
+            {
+                Assert.True(environment.TryGetValue(variable, out var value), $"{project.Name} lacks {variable}");
+                Assert.Equal(parameter, Assert.IsType<ParameterResource>(value).Name);
+            }
+            else
+            {
+                Assert.False(environment.ContainsKey(variable), $"{project.Name} receives {variable}, which it does not read");
+                Assert.DoesNotContain(project.Annotations.OfType<ResourceRelationshipAnnotation>(), a => a.Resource.Name == parameter);
+            }
         }
+    }
 
-        var mailto = Assert.IsType<ParameterResource>(context.EnvironmentVariables["Citations__Crossref__Mailto"]);
-        var key = Assert.IsType<ParameterResource>(context.EnvironmentVariables["Citations__SemanticScholar__ApiKey"]);
-        Assert.Equal(("crossref-mailto", false), (mailto.Name, mailto.Secret));
-        Assert.Equal(("semantic-scholar-api-key", true), (key.Name, key.Secret));
-        Assert.DoesNotContain(builder.Resources.OfType<ProjectResource>().Where(p => p.Name != ResourceNames.CitationWorker),
-            p => p.Annotations.OfType<ResourceRelationshipAnnotation>().Any(a => CitationParameters.Contains(a.Resource.Name)));
+    [Fact]
+    public async Task The_keys_are_the_secret_parameters_and_every_parameter_has_a_default()
+    {
+        await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Chive_AppHost>(["UseExternalServices=true"]);
+        // In external mode the connection strings are parameters too; the operator's settings are the others.
+        var parameters = builder.Resources.OfType<ParameterResource>().Where(p => !ConnectionStrings.Contains(p.Name)).ToList();
+
+        Assert.Equal(OperatorParameters.Order(StringComparer.Ordinal), parameters.Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(["operator-keys", "semantic-scholar-api-key"], parameters.Where(p => p.Secret).Select(p => p.Name).Order(StringComparer.Ordinal));
+        // appsettings.json gives each one a value, so `dotnet run` asks for nothing.
+        Assert.All(parameters, p => Assert.NotNull(builder.Configuration[$"Parameters:{p.Name}"]));
     }
 
     private static void AssertServices(IDistributedApplicationTestingBuilder builder)
@@ -103,9 +136,9 @@ public sealed class AppHostModelTests
         foreach (var (service, expected) in Dependencies)
         {
             var project = projects[service];
-            // Parameters (the citation upstreams' credentials) are references too; they have their own test.
+            // Parameters (the operator's settings) are references too; they have their own test.
             var references = Direct(project.Annotations.OfType<ResourceRelationshipAnnotation>()
-                .Where(a => a.Type == "Reference" && !CitationParameters.Contains(a.Resource.Name)).Select(a => a.Resource));
+                .Where(a => a.Type == "Reference" && !OperatorParameters.Contains(a.Resource.Name)).Select(a => a.Resource));
             var waits = Direct(project.Annotations.OfType<WaitAnnotation>().Select(a => a.Resource));
 
             Assert.Equal(expected.Order(), references);
@@ -131,6 +164,19 @@ public sealed class AppHostModelTests
         }
 
         return args.Select(a => a as string ?? a.ToString() ?? "").ToList();
+    }
+
+    /// <summary>The environment a resource's callbacks produce, values as given (a parameter stays a <see cref="ParameterResource"/>).</summary>
+    private static async Task<Dictionary<string, object>> EvaluateEnvironmentObjectsAsync(IResource resource)
+    {
+        var environment = new Dictionary<string, object>();
+        var context = new EnvironmentCallbackContext(new DistributedApplicationExecutionContext(DistributedApplicationOperation.Run), environment);
+        foreach (var callback in resource.Annotations.OfType<EnvironmentCallbackAnnotation>())
+        {
+            await callback.Callback(context);
+        }
+
+        return environment;
     }
 
     private static async Task<Dictionary<string, string>> EvaluateEnvironmentAsync(IResource resource)

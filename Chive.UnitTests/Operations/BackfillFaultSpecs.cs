@@ -44,6 +44,7 @@ public sealed class BackfillFaultSpecs
     {
         await using var provider = new ServiceCollection()
             .AddSingleton(TimeProvider.System)
+            .AddMetrics()
             .AddSingleton<BackfillMetrics>()
             .AddOperationTypes()
             .AddMassTransitTestHarness(x =>

@@ -22,6 +22,7 @@ public sealed class BackfillStateMachineSpecs : IAsyncLifetime
     {
         _provider = new ServiceCollection()
             .AddSingleton(TimeProvider.System)
+            .AddMetrics()
             .AddSingleton<BackfillMetrics>()
             .AddOperationTypes()
             .AddMassTransitTestHarness(x =>
