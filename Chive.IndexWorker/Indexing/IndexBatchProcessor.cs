@@ -18,7 +18,7 @@ public sealed class IndexBatchProcessor(NpgsqlDataSource dataSource, RecordIndex
     public Task<RecordsIndexed> IndexAsync(IndexRecords batch, CancellationToken cancellationToken) =>
         RunAsync(batch.OperationId, batch.BatchId, async (connection, transaction) =>
         {
-            var outcome = await indexer.IndexAsync(connection, transaction, batch.PdsUrl, batch.Records, cancellationToken);
+            var outcome = await indexer.IndexAsync(connection, transaction, batch.PdsUrl, batch.Records, cancellationToken, batch.OperationId);
             var documents = await EprintDocuments.ForUrisAsync(connection, transaction, outcome.ChangedEprints, cancellationToken);
             var errors = await search.WriteAsync(documents, [], cancellationToken);
             foreach (var (reason, count) in outcome.Invalid)

@@ -114,9 +114,13 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
         return outcome;
     }
 
-    /// <summary>The same, inside the caller's transaction (the caller commits).</summary>
+    /// <summary>
+    /// The same, inside the caller's transaction (the caller commits). A rejection is noted with
+    /// <paramref name="operationId"/>, the run that saw it (its detail view lists it).
+    /// </summary>
     public async Task<IndexOutcome> IndexAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, string pdsUrl, IReadOnlyList<FetchedRecord> records, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string pdsUrl, IReadOnlyList<FetchedRecord> records, CancellationToken cancellationToken,
+        Guid? operationId = null)
     {
         var rejected = new List<Rejection>();
         var valid = new Dictionary<string, ValidRecord>(StringComparer.Ordinal);
@@ -170,7 +174,7 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
             stored = kept;
         }
 
-        await RecordRejectionsAsync(connection, transaction, pdsUrl, stored, rejected, cancellationToken);
+        await RecordRejectionsAsync(connection, transaction, pdsUrl, stored, rejected, operationId, cancellationToken);
         var invalid = rejected.GroupBy(r => r.Reason, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         var eprints = stored.Where(v => v.Eprint is not null && changed.Contains(v.Uri.Value)).Select(v => v.Uri.Value).ToList();
         return new IndexOutcome(changed.Count, stored.Count - changed.Count, invalid, eprints, rejected, added.Count);
@@ -243,7 +247,7 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
     /// </summary>
     private async Task RecordRejectionsAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, string pdsUrl, IReadOnlyList<ValidRecord> stored,
-        IReadOnlyList<Rejection> rejected, CancellationToken cancellationToken)
+        IReadOnlyList<Rejection> rejected, Guid? operationId, CancellationToken cancellationToken)
     {
         foreach (var rejection in rejected.Take(MaxLoggedRejections))
         {
@@ -268,13 +272,15 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
         {
             batch.BatchCommands.Add(new NpgsqlBatchCommand("""
                 INSERT INTO record_rejections AS j (uri, did, collection, cid, reason, pds_url, operation_id)
-                SELECT u, d, c, cid, r, @pds, NULL FROM unnest(@uris, @dids, @collections, @cids, @reasons) AS t(u, d, c, cid, r)
-                ON CONFLICT (uri) DO UPDATE SET cid = EXCLUDED.cid, reason = EXCLUDED.reason, pds_url = EXCLUDED.pds_url, last_seen_at = now()
+                SELECT u, d, c, cid, r, @pds, @op FROM unnest(@uris, @dids, @collections, @cids, @reasons) AS t(u, d, c, cid, r)
+                ON CONFLICT (uri) DO UPDATE SET cid = EXCLUDED.cid, reason = EXCLUDED.reason, pds_url = EXCLUDED.pds_url,
+                    operation_id = EXCLUDED.operation_id, last_seen_at = now()
                 """)
             {
                 Parameters =
                 {
                     new("pds", pdsUrl),
+                    new("op", NpgsqlTypes.NpgsqlDbType.Uuid) { Value = (object?)operationId ?? DBNull.Value },
                     new("uris", attributable.Select(r => r.Uri!.Value).ToArray()),
                     new("dids", attributable.Select(r => r.Uri!.Repo.Value).ToArray()),
                     new("collections", attributable.Select(r => r.Uri!.Collection.Value).ToArray()),

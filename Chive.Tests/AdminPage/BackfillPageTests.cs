@@ -4,6 +4,7 @@ using Chive.Testing;
 using Chive.Testing.Doubles;
 using Chive.Tests.GovernanceSync;
 using Chive.Tests.Infrastructure;
+using Chive.Tests.PdsScan;
 using Microsoft.Playwright;
 using Xunit.Abstractions;
 using static Microsoft.Playwright.Assertions;
@@ -230,6 +231,114 @@ public sealed class BackfillPageTests(ChiveAppFixture fixture, BrowserFixture br
         await Expect(page.Locator("#connection")).ToBeHiddenAsync();
     }
 
+    [Fact]
+    public async Task The_detail_view_shows_a_scans_PDSes_invalid_records_and_metadata_and_Run_again_starts_the_same_scan()
+    {
+        // A PDS of its own, holding one eprint and one a scan must reject.
+        var pds = await fixture.Network.AddPdsAsync();
+        var origin = pds.ToString().TrimEnd('/');
+        var bad = ScanWorld.LexiconSubmission("x", null);
+        bad["title"] = 42;
+        var account = (await fixture.Network.SeedAsync(fixture.Network.PdsUrls.Count - 1, new SeedAccount("detail-view.test",
+        [
+            new SeedRecord(Submission, ScanWorld.LexiconSubmission("Shown in the detail view", null), "3kdetailgood1"),
+            new SeedRecord(Submission, bad, "3kdetailbad01"),
+        ])))[0];
+        var badUri = $"at://{account.Did}/{Submission}/3kdetailbad01";
+        await using var session = await OpenAsync("detail");
+        var page = session.Page;
+        await SignInAsync(page);
+
+        await Card(page, "pdsScan").GetByLabel("PDS URL (optional)").FillAsync(origin);
+        var id = await StartAsync(page, "pdsScan", "Started");
+        await Expect(page.Locator($"#history #op-{id}")).ToHaveAttributeAsync("data-status", "completed", new() { Timeout = 60_000 });
+        await page.GetByRole(AriaRole.Button, new() { Name = $"Details of PDS scan {id[..8]}" }).ClickAsync();
+
+        await Expect(page.Locator("#detail-title")).ToContainTextAsync(id);
+        await Expect(page.Locator("#detail-title")).ToBeFocusedAsync();
+        var row = page.Locator($"#detail-pdses tr[data-pds='{origin}']");
+        await Expect(row).ToContainTextAsync("completed");
+        await Expect(row).ToContainTextAsync("active");
+        await Expect(row.Locator("td[data-label='Chive records']")).ToHaveTextAsync("2"); // what the PDS holds, valid or not
+        await Expect(page.Locator($"#detail-rejections tr[data-uri='{badUri}']")).ToContainTextAsync("submission: missing title");
+        await Expect(page.Locator("#detail-rejections-note")).ToContainTextAsync("1 record this run could not index");
+        await Expect(page.Locator("#detail-metadata tr[data-key=startedBy]")).ToContainTextAsync(ChiveAppFixture.AdminKeyLabel);
+        await Expect(page.Locator("#detail-metadata tr[data-key=invalidRecords]")).ToContainTextAsync("1");
+        await Expect(page.Locator("#detail-metadata tr[data-key=input]")).ToContainTextAsync(origin);
+        await Expect(page.Locator("#detail-error")).ToBeHiddenAsync();
+        await session.ScreenshotAsync("detail-view");
+        await session.ScreenshotAsync("detail-panel", page.Locator("#detail")); // docs/images/admin-page-detail-view.png
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Run again" }).ClickAsync();
+        var result = page.Locator("#run-again-result");
+        await Expect(result).ToContainTextAsync("Started again");
+        var again = (await result.Locator("a").GetAttributeAsync("href"))!["#op-".Length..];
+        Assert.NotEqual(id, again);
+        using var admin = fixture.CreateAdminClient();
+        var first = await admin.GetOperationAsync(id);
+        var second = await admin.WaitForEndAsync(again);
+        Assert.Equal(("pdsScan", "completed"), (second["type"]!.GetValue<string>(), second.Status()));
+        Assert.Equal(first.Meta("pdsUrl"), second.Meta("pdsUrl"));
+        Assert.Equal(first.Meta("input"), second.Meta("input"));
+
+        // The link in the answer opens the new operation's details.
+        await result.Locator("a").ClickAsync();
+        await Expect(page.Locator("#detail-title")).ToContainTextAsync(again);
+    }
+
+    [Fact]
+    public async Task The_detail_view_of_a_failed_operation_shows_its_error_and_says_so_when_the_database_cannot_be_read()
+    {
+        var store = await fixture.OperationStoreAsync();
+        var id = Guid.NewGuid();
+        Assert.True(await store.InsertAsync(new Chive.AdminApi.Operations.BackfillOperation
+        {
+            CorrelationId = id,
+            CurrentState = "Failed",
+            Type = "didSync",
+            Scope = "did:plc:detailfailedaaaaaaaaaaaa",
+            StartedAt = DateTimeOffset.UtcNow.AddMinutes(-2),
+            CompletedAt = DateTimeOffset.UtcNow.AddMinutes(-1),
+            Error = "the DID document of did:plc:detailfailedaaaaaaaaaaaa names no atproto PDS <script>alert(1)</script>",
+            Metadata = new() { ["startedBy"] = "test", ["did"] = "did:plc:detailfailedaaaaaaaaaaaa", ["input"] = "{\"did\":\"did:plc:detailfailedaaaaaaaaaaaa\"}" },
+        }));
+        try
+        {
+            await using var session = await OpenAsync("detail-failed");
+            var page = session.Page;
+            await SignInAsync(page);
+            await page.GetByRole(AriaRole.Button, new() { Name = $"Details of DID sync {id.ToString("D")[..8]}" }).ClickAsync();
+
+            await Expect(page.Locator("#detail-op-error")).ToHaveTextAsync("the DID document of did:plc:detailfailedaaaaaaaaaaaa names no atproto PDS <script>alert(1)</script>");
+            await Expect(page.Locator("#detail-pdses-block")).ToBeHiddenAsync();
+            await Expect(page.Locator("#detail-rejections-block")).ToBeHiddenAsync();
+            await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Run again" })).ToBeVisibleAsync();
+
+            fixture.Postgres.Cut();
+            try
+            {
+                // The next poll reads the details again: the operation still shows, and the page says what is missing.
+                await Expect(page.Locator("#detail-error")).ToContainTextAsync("the database could not be read", new() { Timeout = 30_000 });
+                await Expect(page.Locator("#detail-op-error")).ToBeVisibleAsync();
+                await session.ScreenshotAsync("database-down");
+            }
+            finally
+            {
+                fixture.Postgres.Restore();
+            }
+
+            await Expect(page.Locator("#detail-error")).ToBeHiddenAsync(new() { Timeout = 30_000 });
+            await page.GetByRole(AriaRole.Button, new() { Name = "Close" }).ClickAsync();
+            await Expect(page.Locator("#detail")).ToBeHiddenAsync();
+        }
+        finally
+        {
+            await store.DeleteAsync(id);
+        }
+    }
+
+    private const string Submission = "pub.chive.eprint.submission";
+
     private static ILocator Card(IPage page, string type) => page.Locator($"#cards .card[data-type={type}]");
 
     private static async Task SignInAsync(IPage page)
@@ -308,12 +417,23 @@ public sealed class PageSession : IAsyncDisposable
         return session;
     }
 
-    /// <summary>Saves a full-page screenshot as a test artifact: .test-state/artifacts/screenshots/{test}-{name}.png.</summary>
-    public async Task ScreenshotAsync(string name)
+    /// <summary>
+    /// Saves a screenshot as a test artifact, .test-state/artifacts/screenshots/{test}-{name}.png: the full page, or only
+    /// <paramref name="element"/>.
+    /// </summary>
+    public async Task ScreenshotAsync(string name, ILocator? element = null)
     {
         var directory = Path.Combine(BrowserFixture.ArtifactsDirectory, "screenshots");
         Directory.CreateDirectory(directory);
-        await Page.ScreenshotAsync(new() { Path = Path.Combine(directory, $"{_test}-{name}.png"), FullPage = true });
+        var path = Path.Combine(directory, $"{_test}-{name}.png");
+        if (element is null)
+        {
+            await Page.ScreenshotAsync(new() { Path = path, FullPage = true });
+        }
+        else
+        {
+            await element.ScreenshotAsync(new() { Path = path });
+        }
     }
 
     public async ValueTask DisposeAsync()
