@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Chive.AdminApi.Operations;
 using Chive.ServiceDefaults;
+using Chive.Tests.AdminPage;
 using Chive.Tests.Infrastructure;
 using Chive.Tests.Reindex;
 
@@ -16,7 +17,8 @@ namespace Chive.Tests.AdminCli;
 /// Elasticsearch double (100 ms a bulk request, 20 eprints a request: several seconds).
 /// </summary>
 [Collection(ChiveAppCollection.Name)]
-public sealed partial class ChiveAdminTests(ChiveAppFixture fixture)
+public sealed partial class ChiveAdminTests(ChiveAppFixture fixture, BrowserFixture browser, Xunit.Abstractions.ITestOutputHelper output)
+    : IClassFixture<BrowserFixture>
 {
     [Fact]
     public async Task Types_are_listed_as_a_table_and_as_the_servers_json()
@@ -33,29 +35,55 @@ public sealed partial class ChiveAdminTests(ChiveAppFixture fixture)
     }
 
     [Fact]
-    public async Task A_reindex_triggered_and_watched_in_a_terminal_shows_live_bars_and_exits_0_when_it_completes()
+    public async Task Status_watch_in_a_terminal_shows_a_live_bar_for_the_running_reindex_and_exits_0_when_it_completes()
     {
         await FullReindexTests.SeedAsync(fixture);
         using var slow = SlowBulk();
+        var started = await Cli().RunAsync("trigger", "fullReindex", "--batch-size", "20", "--json");
+        Assert.True(started.ExitCode == 0, started.ToString());
+        var id = JsonNode.Parse(started.Out)!["operation"]!["id"]!.GetValue<string>();
 
-        var run = await Cli().RunInTerminalAsync("trigger", "fullReindex", "--batch-size", "20", "--watch", "--interval", "0.3");
+        var run = await Cli().RunInTerminalAsync("status", "--watch", "--interval", "0.3");
 
         Assert.True(run.ExitCode == 0, run.ToString());
-        var id = StartedId().Match(run.Text).Groups["id"].Value;
         using var admin = fixture.CreateAdminClient();
         var done = await admin.GetOperationAsync(id);
         Assert.Equal("completed", done.Status());
         Assert.Contains("\u001b[", run.Out, StringComparison.Ordinal); // a terminal: ANSI, the bars redrawn in place
         Assert.Contains("━", run.Out, StringComparison.Ordinal);
+        Assert.Contains($"fullReindex {id[..8]}", run.Text, StringComparison.Ordinal);
         Assert.Matches(@"[\d,]+\.\d records/s", run.Text); // a rate, once two polls were a second apart
         Assert.Matches(@"\d+:\d\d left", run.Text);
         var percentages = Percent().Matches(run.Text).Select(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).Distinct().ToList();
         Assert.True(percentages.Count >= 3, $"the bar moved through {string.Join(", ", percentages)}: {run}");
         Assert.Contains($"completed: {done.Records().ToString("N0", CultureInfo.InvariantCulture)} records in", run.Text, StringComparison.Ordinal);
+
+        // What the terminal showed half-way, and at the end: docs/images/chive-admin-status-watch.png.
+        var frames = TerminalRendering.Frames(run.Out);
+        var middle = frames.Where(f => f.Contains("records/s", StringComparison.Ordinal) && f.Contains(" left", StringComparison.Ordinal)
+            && !f.Contains("– left", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(middle);
+        var shown = new[] { "$ chive-admin status --watch" }.Concat(middle[middle.Count / 2].Split('\n').Where(l => l.Trim().Length > 0));
+        await TerminalScreenshotAsync("chive-admin-status-watch", shown);
+        await TerminalScreenshotAsync("chive-admin-status-watch-end",
+            new[] { "$ chive-admin status --watch" }.Concat(frames[^1].Split('\n').Where(l => l.Trim().Length > 0)));
     }
 
     [Fact]
-    public async Task Watching_every_running_operation_as_json_follows_a_cancel_to_its_end_and_exits_4()
+    public async Task Trigger_with_watch_follows_the_new_operation_to_its_end_in_json_lines()
+    {
+        await new Chive.Tests.GovernanceSync.GovernanceSyncTests(fixture, output).EnsureSeededAsync();
+        var run = await Cli().RunAsync("trigger", "governanceSync", "--watch", "--json", "--interval", "0.2");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var lines = run.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
+        var id = lines[0]["operation"]!["id"]!.GetValue<string>(); // the trigger's answer, then one line per poll
+        var last = lines[^1]["operations"]!.AsArray().Single()!;
+        Assert.Equal((id, "completed"), (last["id"]!.GetValue<string>(), last["status"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task Watching_one_operation_as_json_follows_a_cancel_to_its_end_and_exits_4()
     {
         await FullReindexTests.SeedAsync(fixture);
         using var slow = SlowBulk();
@@ -65,7 +93,7 @@ public sealed partial class ChiveAdminTests(ChiveAppFixture fixture)
         using var admin = fixture.CreateAdminClient();
         await admin.WaitForAsync(id, op => op.Records() > 0);
 
-        var watch = Cli().StartAsync("status", "--watch", "--json", "--interval", "0.3");
+        var watch = Cli().StartAsync("status", id, "--watch", "--json", "--interval", "0.3");
         await Task.Delay(TimeSpan.FromSeconds(1));
         var cancel = await Cli().RunAsync("cancel", id);
         var watched = await watch.Completion;
@@ -256,6 +284,23 @@ public sealed partial class ChiveAdminTests(ChiveAppFixture fixture)
         Assert.True(process.ExitCode == 0, $"dotnet {string.Join(' ', args)}: exit {process.ExitCode}\n{await output}\n{await error}");
     }
 
+    /// <summary>Renders terminal lines in Chromium and saves the picture under .test-state/artifacts/screenshots/.</summary>
+    private async Task TerminalScreenshotAsync(string name, IEnumerable<string> lines)
+    {
+        var page = await browser.Browser.NewPageAsync(new() { ViewportSize = new() { Width = 1400, Height = 300 } });
+        try
+        {
+            await page.SetContentAsync(TerminalRendering.ToHtml(lines));
+            var directory = Path.Combine(BrowserFixture.ArtifactsDirectory, "screenshots");
+            Directory.CreateDirectory(directory);
+            await page.Locator("pre").ScreenshotAsync(new() { Path = Path.Combine(directory, name + ".png") });
+        }
+        finally
+        {
+            await page.CloseAsync();
+        }
+    }
+
     private ChiveAdmin Cli(string? key = ChiveAppFixture.AdminKey)
     {
         using var admin = fixture.CreateClient(ResourceNames.AdminApi);
@@ -267,9 +312,6 @@ public sealed partial class ChiveAdminTests(ChiveAppFixture fixture)
         fixture.ElasticsearchServer.BulkDelay = TimeSpan.FromMilliseconds(100);
         return new Restore(() => fixture.ElasticsearchServer.BulkDelay = TimeSpan.Zero);
     }
-
-    [GeneratedRegex(@"Started fullReindex (?<id>[0-9a-f-]{36})")]
-    private static partial Regex StartedId();
 
     [GeneratedRegex(@"\b(\d{1,3})%")]
     private static partial Regex Percent();

@@ -73,6 +73,12 @@ public sealed class AppHostModelTests
         Assert.Single(grobid.Annotations.OfType<HealthCheckAnnotation>());
     }
 
+    /// <summary>
+    /// Referenced without being waited for: the AdminApi reads PostgreSQL for its detail view only, and triggers, lists
+    /// and cancels without it.
+    /// </summary>
+    private static readonly Dictionary<string, string[]> ReferencedOnly = new() { [ResourceNames.AdminApi] = [ResourceNames.Database] };
+
     private static IEnumerable<string> OperatorParameters => Wiring.Select(row => (string)row[0]);
 
     private static readonly string[] ConnectionStrings =
@@ -141,7 +147,7 @@ public sealed class AppHostModelTests
                 .Where(a => a.Type == "Reference" && !OperatorParameters.Contains(a.Resource.Name)).Select(a => a.Resource));
             var waits = Direct(project.Annotations.OfType<WaitAnnotation>().Select(a => a.Resource));
 
-            Assert.Equal(expected.Order(), references);
+            Assert.Equal(expected.Concat(ReferencedOnly.GetValueOrDefault(service, [])).Order(), references);
             Assert.Equal(expected.Order(), waits);
             Assert.Single(project.Annotations.OfType<HealthCheckAnnotation>());
         }

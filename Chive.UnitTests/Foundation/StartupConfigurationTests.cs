@@ -9,7 +9,7 @@ public sealed class StartupConfigurationTests
 {
     private static readonly Dictionary<string, (string Assembly, string[] Needs)> Services = new()
     {
-        [ResourceNames.AdminApi] = ("Chive.AdminApi", [ResourceNames.Redis, ResourceNames.RabbitMq]),
+        [ResourceNames.AdminApi] = ("Chive.AdminApi", [ResourceNames.Redis, ResourceNames.RabbitMq, ResourceNames.Database]),
         [ResourceNames.ScanWorker] = ("Chive.ScanWorker", [ResourceNames.Database, ResourceNames.RabbitMq]),
         [ResourceNames.CitationWorker] = ("Chive.CitationWorker", [ResourceNames.Database, ResourceNames.RabbitMq, ResourceNames.Grobid]),
         [ResourceNames.IndexWorker] = ("Chive.IndexWorker", [ResourceNames.Database, ResourceNames.RabbitMq, ResourceNames.Elasticsearch]),
