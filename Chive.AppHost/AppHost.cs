@@ -19,8 +19,8 @@ var grobid = external ? builder.AddConnectionString(ResourceNames.Grobid) : buil
 // What an operator sets: AppHost parameters (Parameters:<name>; appsettings.json holds the defaults, user secrets
 // override them locally, the deployment's parameter store in production), each handed below to exactly the services
 // that read it. Secret ones are masked in the dashboard and in published manifests.
-// The citation upstreams' credentials. Empty is allowed: Crossref then puts us in its public pool (the worker warns at
-// start-up) and Semantic Scholar in its shared unauthenticated one.
+// The citation upstreams' credentials. "none" (the default) is allowed: Crossref then puts us in its public pool (the
+// worker warns at start-up) and Semantic Scholar in its shared unauthenticated one. An empty parameter counts as unset.
 var crossrefMailto = builder.AddParameter("crossref-mailto");
 var semanticScholarKey = builder.AddParameter("semantic-scholar-api-key", secret: true);
 // Who may call the admin methods: operator keys as label=sha256;label=sha256 (hashes, yet secret: they name who
