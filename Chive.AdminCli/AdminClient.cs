@@ -10,7 +10,7 @@ namespace Chive.AdminCli;
 /// The XRPC calls of <c>pub.chive.admin.*</c>. Every failure becomes an <see cref="AdminCliException"/> whose exit code
 /// says whether the server refused (an XRPC error it chose) or could not be used at all.
 /// </summary>
-public sealed class AdminClient(HttpClient http)
+public sealed class AdminClient(HttpClient http, TimeSpan timeout)
 {
     private const string Prefix = "xrpc/pub.chive.admin.";
 
@@ -19,14 +19,15 @@ public sealed class AdminClient(HttpClient http)
 
     public static AdminClient Create(ConnectionOptions options)
     {
-        var http = new HttpClient { BaseAddress = options.Server, Timeout = options.Timeout };
+        // The timeout is ours, over the whole answer (SendAsync); the client's own would stop at the headers.
+        var http = new HttpClient { BaseAddress = options.Server, Timeout = Timeout.InfiniteTimeSpan };
         if (!string.IsNullOrEmpty(options.Key))
         {
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.Key);
         }
 
         http.DefaultRequestHeaders.UserAgent.ParseAdd("chive-admin/1.0");
-        return new AdminClient(http);
+        return new AdminClient(http, options.Timeout);
     }
 
     public Task<JsonObject> GetAsync(string method, CancellationToken cancellationToken, params (string Name, string? Value)[] query)
@@ -42,40 +43,55 @@ public sealed class AdminClient(HttpClient http)
         }, method, cancellationToken);
 
     public async Task<Operation> GetOperationAsync(string id, CancellationToken cancellationToken) =>
-        Operation.From(Object(await GetAsync("getBackfillStatus", cancellationToken, ("id", id)), "operation", "getBackfillStatus"));
+        Checked(Operation.From(Object(await GetAsync("getBackfillStatus", cancellationToken, ("id", id)), "operation", "getBackfillStatus")), "getBackfillStatus");
 
     public async Task<IReadOnlyList<Operation>> ListOperationsAsync(string? status, CancellationToken cancellationToken) =>
         Operations(await GetAsync("getBackfillStatus", cancellationToken, ("status", status)), "getBackfillStatus");
 
     public static IReadOnlyList<Operation> Operations(JsonObject answer, string method) =>
         answer["operations"] is JsonArray operations
-            ? operations.OfType<JsonObject>().Select(Operation.From).ToList()
+            ? operations.Select(o => Checked(o is JsonObject json ? Operation.From(json) : null, method)).ToList()
             : throw NotXrpc(method, "it has no 'operations' list");
+
+    /// <summary>An operation as the AdminApi describes one (an id and a status it knows), or not the AdminApi's answer.</summary>
+    public static Operation Checked(Operation? operation, string method) =>
+        operation is { Id.Length: > 0, Status: "running" or "completed" or "failed" or "cancelled" }
+            ? operation
+            : throw NotXrpc(method, "an operation in it has no id or a status the AdminApi does not use");
 
     public static JsonObject Object(JsonObject answer, string name, string method) =>
         answer[name] as JsonObject ?? throw NotXrpc(method, $"it has no '{name}' object");
 
+    /// <summary>
+    /// One call, answer included, within the timeout: the client's own timeout ends at the headers, and a server that
+    /// sends headers and then stalls would hold the caller for ever.
+    /// </summary>
     private async Task<JsonObject> SendAsync(HttpRequestMessage request, string method, CancellationToken cancellationToken)
     {
         using (request)
         {
-            HttpResponseMessage response;
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(timeout);
+            HttpResponseMessage? response = null;
+            JsonObject? body;
             try
             {
-                response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+                response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+                body = await ReadAsync(response, method, deadline.Token);
             }
-            catch (HttpRequestException e)
+            catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
             {
+                response?.Dispose();
+                throw new AdminCliException(ExitCodes.Unreachable, $"{http.BaseAddress} did not answer {method} within {timeout.TotalSeconds:0.###} s", e);
+            }
+            catch (Exception e) when (e is HttpRequestException or IOException)
+            {
+                response?.Dispose();
                 throw new AdminCliException(ExitCodes.Unreachable, $"{http.BaseAddress} could not be reached: {Reason(e)}", e);
-            }
-            catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw new AdminCliException(ExitCodes.Unreachable, $"{http.BaseAddress} did not answer {method} within {http.Timeout.TotalSeconds:0} s", e);
             }
 
             using (response)
             {
-                var body = await ReadAsync(response, method, cancellationToken);
                 if (response.IsSuccessStatusCode)
                 {
                     return body ?? throw NotXrpc(method, $"HTTP {(int)response.StatusCode} without a JSON object");
@@ -131,11 +147,12 @@ public sealed class AdminClient(HttpClient http)
     private static AdminCliException NotXrpc(string method, string why) =>
         new(ExitCodes.Unreachable, $"the answer to {method} is not the AdminApi's: {why}");
 
-    private static string Reason(HttpRequestException e) => e.InnerException switch
+    private static string Reason(Exception e) => e.InnerException switch
     {
         SocketException socket => socket.SocketErrorCode == SocketError.ConnectionRefused ? "connection refused" : socket.Message,
         { } inner => inner.Message,
-        null => e.HttpRequestError == HttpRequestError.Unknown ? e.Message : e.HttpRequestError.ToString(),
+        null when e is HttpRequestException { HttpRequestError: not HttpRequestError.Unknown } request => request.HttpRequestError.ToString(),
+        null => e.Message,
     };
 }
 

@@ -9,15 +9,14 @@ public sealed record CliContext(AdminClient Client, bool Json, IAnsiConsole Cons
 /// <summary>The options every command takes (<c>--server</c>, <c>--key</c>, <c>--json</c>, <c>--timeout</c>) and the one way commands run.</summary>
 public sealed class GlobalOptions
 {
-    public Option<Uri> Server { get; } = new("--server")
+    public Option<Uri?> Server { get; } = new("--server")
     {
         Description = $"The AdminApi's base URL [env: {ConnectionOptions.ServerVariable}; default {ConnectionOptions.DefaultServer}]",
         Recursive = true,
-        DefaultValueFactory = _ => new Uri(Environment.GetEnvironmentVariable(ConnectionOptions.ServerVariable) is { Length: > 0 } url ? url : ConnectionOptions.DefaultServer),
         CustomParser = result =>
         {
             var text = result.Tokens.Single().Value;
-            if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
+            if (BaseUrl(text) is { } uri)
             {
                 return uri;
             }
@@ -26,6 +25,12 @@ public sealed class GlobalOptions
             return null;
         },
     };
+
+    /// <summary>An http(s) URL as the base of the XRPC paths (with its trailing slash, so a path prefix is kept), or null.</summary>
+    public static Uri? BaseUrl(string text) =>
+        Uri.TryCreate(text.Trim(), UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+            ? (uri.AbsolutePath.EndsWith('/') ? uri : new Uri(uri + "/"))
+            : null;
 
     public Option<string?> Key { get; } = new("--key")
     {
@@ -66,8 +71,19 @@ public sealed class GlobalOptions
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var key = parseResult.GetValue(Key);
+            var server = parseResult.GetValue(Server);
+            if (server is null)
+            {
+                var fromEnvironment = Environment.GetEnvironmentVariable(ConnectionOptions.ServerVariable) is { Length: > 0 } url ? url : ConnectionOptions.DefaultServer;
+                if ((server = BaseUrl(fromEnvironment)) is null)
+                {
+                    Console.Error.WriteLine($"chive-admin: {ConnectionOptions.ServerVariable} must be an http(s) URL, not '{TerminalText.Clean(fromEnvironment)}'");
+                    return ExitCodes.Usage;
+                }
+            }
+
             var connection = new ConnectionOptions(
-                parseResult.GetValue(Server)!,
+                server,
                 string.IsNullOrEmpty(key) ? Environment.GetEnvironmentVariable(ConnectionOptions.KeyVariable) : key,
                 TimeSpan.FromSeconds(parseResult.GetValue(Timeout)));
             var json = parseResult.GetValue(Json);

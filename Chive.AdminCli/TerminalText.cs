@@ -26,7 +26,7 @@ public static class TerminalText
         var clean = new StringBuilder(Math.Min(text.Length, MaxLength));
         foreach (var c in text.Length > MaxLength ? text[..MaxLength] : text)
         {
-            clean.Append(char.IsControl(c) || c is '\u2028' or '\u2029' || (c >= '\u202A' && c <= '\u202E') || (c >= '\u2066' && c <= '\u2069') ? '?' : c);
+            clean.Append(char.IsControl(c) || c is '\u2028' or '\u2029' or '\u200E' or '\u200F' or '\u061C' || (c >= '\u202A' && c <= '\u202E') || (c >= '\u2066' && c <= '\u2069') ? '?' : c);
         }
 
         if (text.Length > MaxLength)

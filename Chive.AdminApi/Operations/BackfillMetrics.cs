@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Chive.Contracts;
+using Chive.Contracts.Operations;
 
 namespace Chive.AdminApi.Operations;
 
@@ -36,6 +37,21 @@ public sealed class BackfillMetrics
             () => _running.Select(r => new Measurement<double>(r.SilentSeconds, new KeyValuePair<string, object?>("type", r.Type))),
             unit: "s",
             description: "Longest time since a running operation of this type was last heard from (reported anything), as of the watchdog's last look.");
+    }
+
+    /// <summary>
+    /// Every type and status at 0, once the exporters listen (at start): Prometheus's <c>increase()</c> sees nothing in a
+    /// series whose first sample is already 1, so an alert on the first failure after a restart would never fire.
+    /// </summary>
+    public void Baseline()
+    {
+        foreach (var type in BackfillOperationType.All)
+        {
+            foreach (var status in new[] { "started", BackfillStatus.Completed, BackfillStatus.Failed, BackfillStatus.Cancelled })
+            {
+                _operations.Add(0, new("type", type), new("status", status));
+            }
+        }
     }
 
     /// <summary>

@@ -30,20 +30,25 @@ public sealed class OperationDetails(NpgsqlDataSource dataSource)
         long total = 0;
         try
         {
-            await using (var command = new NpgsqlCommand($"""
+            await using var command = new NpgsqlCommand($"""
                 SELECT pds_url, outcome, status, chive_records, error, finished_at FROM operation_pds_outcomes
                 WHERE operation_id = @id ORDER BY pds_url LIMIT {MaxPdses}
-                """, connection))
+                """, connection);
+            command.Parameters.AddWithValue("id", id.ToString("D"));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
             {
-                command.Parameters.AddWithValue("id", id.ToString("D"));
-                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    pdses.Add(new PdsOutcomeView(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3),
-                        reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetFieldValue<DateTimeOffset>(5)));
-                }
+                pdses.Add(new PdsOutcomeView(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3),
+                    reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetFieldValue<DateTimeOffset>(5)));
             }
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UndefinedTable)
+        {
+            // The workers have not migrated this far yet: nothing recorded.
+        }
 
+        try
+        {
             await using (var command = new NpgsqlCommand($"""
                 SELECT uri, reason, cid, pds_url, last_seen_at, count(*) OVER () FROM record_rejections
                 WHERE operation_id = @id ORDER BY uri COLLATE "C" LIMIT {MaxRejections}

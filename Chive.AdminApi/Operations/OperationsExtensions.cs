@@ -27,6 +27,7 @@ public static class OperationsExtensions
         builder.Services.AddOptions<OperationsOptions>().BindConfiguration(OperationsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<OperationStore>();
         builder.Services.AddSingleton<BackfillMetrics>();
+        builder.Services.AddSingleton<IHostedService>(sp => new RunAtStart(sp.GetRequiredService<BackfillMetrics>().Baseline));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddOperationTypes();
         builder.Services.AddScoped<IOperationTrigger, OperationTrigger>();

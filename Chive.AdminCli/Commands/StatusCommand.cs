@@ -34,7 +34,7 @@ public static class StatusCommand
             if (operationId is not null)
             {
                 var answer = await context.Client.GetAsync("getBackfillStatus", cancellationToken, ("id", operationId));
-                var operation = Operation.From(AdminClient.Object(answer, "operation", "getBackfillStatus"));
+                var operation = AdminClient.Checked(Operation.From(AdminClient.Object(answer, "operation", "getBackfillStatus")), "getBackfillStatus");
                 if (context.Json)
                 {
                     context.Out.WriteLine(answer.ToJsonString());

@@ -48,7 +48,7 @@ public static class TriggerCommand
             }
 
             var answer = await context.Client.PostAsync("triggerBackfill", body, cancellationToken);
-            var operation = Operation.From(AdminClient.Object(answer, "operation", "triggerBackfill"));
+            var operation = AdminClient.Checked(Operation.From(AdminClient.Object(answer, "operation", "triggerBackfill")), "triggerBackfill");
             var alreadyRunning = answer["alreadyRunning"] is JsonValue v && v.TryGetValue<bool>(out var b) && b;
             if (context.Json)
             {

@@ -36,7 +36,14 @@ public sealed class DiscoveryOptions : IValidatableObject
     public int MaxRelayPagesPerRun { get; set; } = 20;
 
     /// <summary>
-    /// New PDSes one run adds at most (default 1,000): anyone can create DIDs naming any endpoint, so a flood of invented
+    /// How long one run reads one source at most (default 2 min), however slowly it answers; the next run goes on from
+    /// where it stopped.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan MaxTimePerSource { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// New PDSes one run adds at most from each source (default 1,000): anyone can create DIDs naming any endpoint, so a flood of invented
     /// ones enters the registry a bounded number at a time (each then fails its way to <c>unreachable</c>).
     /// </summary>
     [Range(1, 1_000_000)]

@@ -42,34 +42,51 @@ public sealed class PdsDiscovery(
 {
     public bool IsEnabled => options.Value.Plc || options.Value.RelayUrl is not null;
 
-    public async Task<DiscoveryOutcome> DiscoverAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// One run over every configured source, each within <see cref="DiscoveryOptions.MaxTimePerSource"/>;
+    /// <paramref name="pageRead"/> is told the outcome so far after every page (the scan reports it as progress, so the
+    /// saga hears from a run that reads for minutes).
+    /// </summary>
+    public async Task<DiscoveryOutcome> DiscoverAsync(Func<DiscoveryOutcome, Task> pageRead, CancellationToken cancellationToken)
     {
-        var run = new Run();
+        var run = new Run(pageRead);
         if (options.Value.Plc)
         {
-            await ReadSourceAsync("the PLC directory", run, () => FromPlcAsync(run, cancellationToken));
+            await ReadSourceAsync("the PLC directory", run, token => FromPlcAsync(run, token), cancellationToken);
         }
 
         if (options.Value.RelayUrl is { } relay)
         {
-            await ReadSourceAsync("the relay", run, () => FromRelayAsync(relay, run, cancellationToken));
+            await ReadSourceAsync("the relay", run, token => FromRelayAsync(relay, run, token), cancellationToken);
         }
 
         logger.LogInformation(
             "PDS discovery: {New} new PDSes from {Operations} PLC operations and {Hosts} relay hosts ({Skipped} skipped)",
             run.New.Count, run.PlcOperations, run.RelayHosts, run.Skipped);
-        return new DiscoveryOutcome(run.PlcOperations, run.RelayHosts, run.New, run.Skipped, run.Errors);
+        return run.Outcome();
     }
 
-    private async Task ReadSourceAsync(string name, Run run, Func<Task> read)
+    /// <summary>
+    /// Reads one source; what it reads before a failure or the end of its time is registered and its cursor stored,
+    /// the rest waits for the next run. A failure is reported in the outcome (and logged), never thrown: the scan goes on
+    /// with the PDSes it knows. The caller's cancellation still throws.
+    /// </summary>
+    private async Task ReadSourceAsync(string name, Run run, Func<CancellationToken, Task> read, CancellationToken cancellationToken)
     {
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        budget.CancelAfter(options.Value.MaxTimePerSource);
+        run.Source = name;
         try
         {
-            await read();
+            await read(budget.Token);
         }
-        catch (XrpcException ex)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            // What was read before the failure is registered and its cursor stored; the rest waits for the next run.
+            logger.LogInformation("PDS discovery stopped reading {Source} after {Seconds} s (Discovery:MaxTimePerSource); the next run goes on from there",
+                name, options.Value.MaxTimePerSource.TotalSeconds);
+        }
+        catch (Exception ex) when (ex is XrpcException or Npgsql.NpgsqlException or DiscoveryException)
+        {
             logger.LogWarning("PDS discovery could not read {Source}: {Error}", name, ex.Message);
             run.Errors.Add($"{name}: {ex.Message}");
         }
@@ -96,6 +113,12 @@ public sealed class PdsDiscovery(
 
             if (page.Last is not { } last)
             {
+                if (page.Lines >= PlcExport.PageSize)
+                {
+                    // A whole page and not one operation we could read: the cursor cannot move past it.
+                    throw new DiscoveryException($"a page of {page.Lines} lines after {(cursor is { } from ? PlcExport.Format(from) : "the start")} held no operation we could read; discovery from the PLC is stuck there");
+                }
+
                 return; // nothing new
             }
 
@@ -113,6 +136,7 @@ public sealed class PdsDiscovery(
 
             cursor = last;
             await registry.SetDiscoveryCursorAsync(source, PlcExport.Format(last), cancellationToken);
+            await run.PageReadAsync();
             if (page.Lines < PlcExport.PageSize)
             {
                 return; // the last page there is
@@ -144,6 +168,7 @@ public sealed class PdsDiscovery(
 
             cursor = page.Cursor;
             await registry.SetDiscoveryCursorAsync(source, cursor, cancellationToken);
+            await run.PageReadAsync();
         }
     }
 
@@ -171,9 +196,11 @@ public sealed class PdsDiscovery(
             }
         }
 
-        var room = options.Value.MaxNewPdsesPerRun - run.New.Count;
+        // Each source has its own share, so a PLC catching up on years of history never starves the relay.
+        var room = options.Value.MaxNewPdsesPerRun - run.NewFromSource;
         var added = await registry.RegisterDiscoveredAsync(origins.Order(StringComparer.Ordinal).ToList(), source, room, cancellationToken);
         run.New.AddRange(added);
+        run.NewFromSource += added.Count;
         return added.Count < room;
     }
 
@@ -191,8 +218,23 @@ public sealed class PdsDiscovery(
         return origin;
     }
 
-    private sealed class Run
+    private sealed class Run(Func<DiscoveryOutcome, Task> pageRead)
     {
+        private string _source = "";
+
+        /// <summary>The source being read; setting it starts that source's share of new PDSes.</summary>
+        public string Source
+        {
+            get => _source;
+            set
+            {
+                _source = value;
+                NewFromSource = 0;
+            }
+        }
+
+        public int NewFromSource { get; set; }
+
         public int PlcOperations { get; set; }
 
         public int RelayHosts { get; set; }
@@ -202,5 +244,12 @@ public sealed class PdsDiscovery(
         public List<string> New { get; } = [];
 
         public List<string> Errors { get; } = [];
+
+        public DiscoveryOutcome Outcome() => new(PlcOperations, RelayHosts, [.. New], Skipped, [.. Errors]);
+
+        public Task PageReadAsync() => pageRead(Outcome());
     }
 }
+
+/// <summary>A source that answers but cannot be read further (its cursor cannot move).</summary>
+public sealed class DiscoveryException(string message) : Exception(message);

@@ -24,6 +24,7 @@ internal static class PdsScanExtensions
         builder.Services.AddSingleton<PdsRegistry>();
         builder.Services.AddSingleton(sp => new PlcExport(sp.GetRequiredService<PoliteHttp>(), sp.GetRequiredService<IOptions<IdentityOptions>>().Value));
         builder.Services.AddSingleton<PdsDiscovery>();
+        builder.Services.AddSingleton<IHostedService>(_ => new RunAtStart(ScanMetrics.Baseline));
         builder.Services.AddSingleton<HeldCollections>();
         builder.Services.AddSingleton<RepoReader>();
         return builder;

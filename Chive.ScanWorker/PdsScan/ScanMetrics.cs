@@ -22,6 +22,9 @@ public static class ScanMetrics
     private static readonly Counter<long> DiscoveredPdses = Meter.CreateCounter<long>("chive_pdses_discovered_total",
         description: "PDSes added to the registry by discovery, by source (plc_enumeration, relay_listhosts).");
 
+    /// <summary>At 0 from the start (once the exporters listen): an alert on increase() then sees the first PDS turned unreachable after a restart.</summary>
+    public static void Baseline() => Unreachable.Add(0);
+
     public static void PdsScanned(string outcome) => Scans.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
     public static void BecameUnreachable() => Unreachable.Add(1);

@@ -45,10 +45,14 @@ public sealed class StartPdsScanConsumer(
         {
             if (discovery.IsEnabled && !work.IsCancelled)
             {
+                // Heard from at once and after every page: the watchdog neither sends the start again nor calls a long
+                // first read of the directory stalled.
+                Task Report(DiscoveryOutcome sofar) => context.Publish(new BackfillProgressed(message.OperationId, 0, 0, sofar.Details()));
                 DiscoveryOutcome found;
                 try
                 {
-                    found = await discovery.DiscoverAsync(work.Token);
+                    await Report(new DiscoveryOutcome(0, 0, [], 0, []));
+                    found = await discovery.DiscoverAsync(Report, work.Token);
                 }
                 catch (OperationCanceledException) when (work.IsCancelled)
                 {

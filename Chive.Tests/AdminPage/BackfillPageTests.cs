@@ -287,7 +287,7 @@ public sealed class BackfillPageTests(ChiveAppFixture fixture, BrowserFixture br
     }
 
     [Fact]
-    public async Task The_detail_view_of_a_failed_operation_shows_its_error_and_says_so_when_the_database_cannot_be_read()
+    public async Task The_detail_view_of_a_failed_operation_shows_its_error_says_so_when_the_database_cannot_be_read_and_empties_when_it_is_gone()
     {
         var store = await fixture.OperationStoreAsync();
         var id = Guid.NewGuid();
@@ -328,6 +328,13 @@ public sealed class BackfillPageTests(ChiveAppFixture fixture, BrowserFixture br
             }
 
             await Expect(page.Locator("#detail-error")).ToBeHiddenAsync(new() { Timeout = 30_000 });
+
+            // Gone from the history while open: nothing of it stays on show, and it cannot be run again.
+            session.Expect("the server responded with a status of 404");
+            await store.DeleteAsync(id);
+            await Expect(page.Locator("#detail-error")).ToContainTextAsync("no operation", new() { Timeout = 30_000 });
+            await Expect(page.Locator("#detail-op-error")).ToHaveCountAsync(0);
+            await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Run again" })).ToBeHiddenAsync();
             await page.GetByRole(AriaRole.Button, new() { Name = "Close" }).ClickAsync();
             await Expect(page.Locator("#detail")).ToBeHiddenAsync();
         }

@@ -88,3 +88,79 @@ public sealed class OperationReadingTests
     public void Several_outcomes_exit_with_the_worst(string[] statuses, int expected) =>
         Assert.Equal(expected, ExitCodes.Of(statuses));
 }
+
+public sealed class AdminClientTests
+{
+    [Fact]
+    public async Task An_answer_whose_body_stalls_after_its_headers_is_unreachable_within_the_timeout()
+    {
+        var client = Client(_ => new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = new StreamContent(new StallingStream()) }, TimeSpan.FromMilliseconds(300));
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var refused = await Assert.ThrowsAsync<AdminCliException>(() => client.GetAsync("listBackfillTypes", CancellationToken.None));
+
+        Assert.Equal(ExitCodes.Unreachable, refused.ExitCode);
+        Assert.Contains("did not answer", refused.Message, StringComparison.Ordinal);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task A_connection_reset_in_the_body_is_unreachable_not_a_crash()
+    {
+        var client = Client(_ => new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = new StreamContent(new ResettingStream()) }, TimeSpan.FromSeconds(5));
+
+        var refused = await Assert.ThrowsAsync<AdminCliException>(() => client.GetAsync("listBackfillTypes", CancellationToken.None));
+
+        Assert.Equal(ExitCodes.Unreachable, refused.ExitCode);
+    }
+
+    [Theory]
+    [InlineData("""{"operation": {"id": "a", "status": "exploded"}}""")]
+    [InlineData("""{"operation": {"status": "running"}}""")]
+    [InlineData("""{"operation": {"id": "a"}}""")]
+    public async Task An_operation_without_an_id_or_with_a_status_the_AdminApi_does_not_use_is_not_its_answer(string answer)
+    {
+        var client = Client(_ => new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = new StringContent(answer) }, TimeSpan.FromSeconds(5));
+
+        var refused = await Assert.ThrowsAsync<AdminCliException>(() => client.GetOperationAsync("a", CancellationToken.None));
+
+        Assert.Equal(ExitCodes.Unreachable, refused.ExitCode);
+    }
+
+    private static AdminClient Client(Func<HttpRequestMessage, HttpResponseMessage> answer, TimeSpan timeout) =>
+        new(new HttpClient(new Answering(answer)) { BaseAddress = new Uri("http://admin.test/"), Timeout = Timeout.InfiniteTimeSpan }, timeout);
+
+    private sealed class Answering(Func<HttpRequestMessage, HttpResponseMessage> answer) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromResult(answer(request));
+    }
+
+    /// <summary>A body that never sends a byte (until cancelled).</summary>
+    private sealed class StallingStream : MemoryStream
+    {
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return 0;
+        }
+    }
+
+    /// <summary>A body whose connection is reset after the first bytes.</summary>
+    private sealed class ResettingStream : MemoryStream
+    {
+        private bool _sent;
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_sent)
+            {
+                throw new IOException("Connection reset by peer");
+            }
+
+            _sent = true;
+            "{\"ty"u8.CopyTo(buffer.Span);
+            return ValueTask.FromResult(4);
+        }
+    }
+}
