@@ -43,7 +43,14 @@ public sealed class AdminClient(HttpClient http, TimeSpan timeout)
         }, method, cancellationToken);
 
     public async Task<Operation> GetOperationAsync(string id, CancellationToken cancellationToken) =>
-        Checked(Operation.From(Object(await GetAsync("getBackfillStatus", cancellationToken, ("id", id)), "operation", "getBackfillStatus")), "getBackfillStatus");
+        (await GetOperationAnswerAsync(id, cancellationToken)).Operation;
+
+    /// <summary>One operation, and the answer it came in (what <c>--json</c> prints).</summary>
+    public async Task<(JsonObject Answer, Operation Operation)> GetOperationAnswerAsync(string id, CancellationToken cancellationToken)
+    {
+        var answer = await GetAsync("getBackfillStatus", cancellationToken, ("id", id));
+        return (answer, Checked(Operation.From(Object(answer, "operation", "getBackfillStatus")), "getBackfillStatus"));
+    }
 
     public async Task<IReadOnlyList<Operation>> ListOperationsAsync(string? status, CancellationToken cancellationToken) =>
         Operations(await GetAsync("getBackfillStatus", cancellationToken, ("status", status)), "getBackfillStatus");

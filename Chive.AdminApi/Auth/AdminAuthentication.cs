@@ -70,7 +70,7 @@ public sealed class AdminOptions
     /// </summary>
     public void MergeLists()
     {
-        foreach (var entry in None(OperatorKeys).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var entry in (AppHostParameter.ValueOrNull(OperatorKeys) ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var equals = entry.IndexOf('=', StringComparison.Ordinal);
             ApiKeys.Add(equals > 0
@@ -78,11 +78,9 @@ public sealed class AdminOptions
                 : new ApiKeyOptions { Label = "", Sha256 = entry });
         }
 
-        AdminDids.AddRange(None(AdminDidList).Split([',', ' ', ';', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        AdminDids.AddRange((AppHostParameter.ValueOrNull(AdminDidList) ?? "").Split([',', ' ', ';', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Where(d => !AdminDids.Contains(d, StringComparer.Ordinal)));
     }
-
-    private static string None(string? list) => list is null || list.Trim().Equals("none", StringComparison.OrdinalIgnoreCase) ? "" : list;
 
     /// <summary>
     /// A JSON file of settings (e.g. <c>{"Admin": {"AdminDids": ["did:plc:…"]}}</c>) watched for changes, so the list of

@@ -33,8 +33,7 @@ public static class StatusCommand
 
             if (operationId is not null)
             {
-                var answer = await context.Client.GetAsync("getBackfillStatus", cancellationToken, ("id", operationId));
-                var operation = AdminClient.Checked(Operation.From(AdminClient.Object(answer, "operation", "getBackfillStatus")), "getBackfillStatus");
+                var (answer, operation) = await context.Client.GetOperationAnswerAsync(operationId, cancellationToken);
                 if (context.Json)
                 {
                     context.Out.WriteLine(answer.ToJsonString());

@@ -14,11 +14,10 @@ internal static class CitationExtractionExtensions
     {
         builder.Services.AddOptions<CitationOptions>().BindConfiguration(CitationOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<GrobidOptions>().BindConfiguration(GrobidOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        // "none" is how the AppHost says "not set": an empty AppHost parameter counts as missing, and the run would wait for it.
         builder.Services.AddOptions<SemanticScholarOptions>().BindConfiguration(SemanticScholarOptions.SectionName)
-            .PostConfigure(o => o.ApiKey = NoneIsUnset(o.ApiKey)).ValidateDataAnnotations().ValidateOnStart();
+            .PostConfigure(o => o.ApiKey = AppHostParameter.ValueOrNull(o.ApiKey)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<CrossrefOptions>().BindConfiguration(CrossrefOptions.SectionName)
-            .PostConfigure(o => o.Mailto = NoneIsUnset(o.Mailto)).ValidateDataAnnotations().ValidateOnStart();
+            .PostConfigure(o => o.Mailto = AppHostParameter.ValueOrNull(o.Mailto)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<EprintSource>();
         builder.Services.AddSingleton<LookupCache>();
         builder.Services.AddSingleton<DocumentFetcher>();
@@ -31,9 +30,6 @@ internal static class CitationExtractionExtensions
         builder.Services.AddHostedService<CrossrefContactCheck>();
         return builder;
     }
-
-    internal static string? NoneIsUnset(string? value) =>
-        value is null || value.Trim().Equals("none", StringComparison.OrdinalIgnoreCase) ? null : value;
 }
 
 /// <summary>Says at start-up, once, that Crossref will put us in its public pool (5 requests/s, one at a time) without a contact.</summary>

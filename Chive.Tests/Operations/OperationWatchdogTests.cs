@@ -4,7 +4,6 @@ using Chive.Contracts;
 using Chive.Contracts.GovernanceSync;
 using Chive.Contracts.Operations;
 using Chive.Tests.Infrastructure;
-using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -30,31 +29,21 @@ public sealed class OperationWatchdogTests : IAsyncLifetime
     };
 
     private ConnectionMultiplexer _redis = null!;
+    private SagaHost _host = null!;
     private ServiceProvider _provider = null!;
     private ITestHarness _harness = null!;
 
     public async Task InitializeAsync()
     {
         _redis = await ConnectionMultiplexer.ConnectAsync(TestServers.Redis);
-        _provider = new ServiceCollection()
-            .AddSingleton<IConnectionMultiplexer>(_redis)
-            .AddSingleton(Options.Create(_options))
-            .AddSingleton<OperationStore>()
-            .AddSingleton(TimeProvider.System)
-            .AddMetrics()
-            .AddSingleton<BackfillMetrics>()
-            .AddOperationTypes()
-            .AddMassTransitTestHarness(x => x.AddOperations())
-            .BuildServiceProvider(true);
-        _harness = _provider.GetRequiredService<ITestHarness>();
-        _harness.TestTimeout = Timeout;
-        await _harness.Start();
+        _host = await SagaHost.StartAsync(_redis, _options, Timeout);
+        _provider = _host.Provider;
+        _harness = _host.Harness;
     }
 
     public async Task DisposeAsync()
     {
-        await _harness.Stop();
-        await _provider.DisposeAsync();
+        await _host.DisposeAsync();
         await _redis.DisposeAsync();
     }
 

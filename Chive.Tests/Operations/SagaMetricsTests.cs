@@ -1,13 +1,10 @@
 using System.Diagnostics.Metrics;
 using Chive.AdminApi.Operations;
-using Chive.AdminApi.OperationTypes;
 using Chive.Contracts;
 using Chive.Contracts.Operations;
 using Chive.Tests.Infrastructure;
 using MassTransit;
 using MassTransit.Testing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Chive.Tests.Operations;
@@ -26,8 +23,8 @@ public sealed class SagaMetricsTests : IAsyncLifetime
     private readonly List<(string Status, long Value)> _counted = [];
     private readonly Lock _gate = new();
     private ConnectionMultiplexer _redis = null!;
-    private (ServiceProvider Provider, ITestHarness Harness) _a;
-    private (ServiceProvider Provider, ITestHarness Harness) _b;
+    private SagaHost _a = null!;
+    private SagaHost _b = null!;
     private MeterListener _listener = null!;
 
     public async Task InitializeAsync()
@@ -52,18 +49,15 @@ public sealed class SagaMetricsTests : IAsyncLifetime
             }
         });
         _listener.Start();
-        _a = await StartReplicaAsync();
-        _b = await StartReplicaAsync();
+        _a = await SagaHost.StartAsync(_redis, _options, Timeout);
+        _b = await SagaHost.StartAsync(_redis, _options, Timeout);
     }
 
     public async Task DisposeAsync()
     {
         _listener.Dispose();
-        foreach (var (provider, harness) in new[] { _a, _b })
-        {
-            await harness.Stop();
-            await provider.DisposeAsync();
-        }
+        await _a.DisposeAsync();
+        await _b.DisposeAsync();
 
         await _redis.DisposeAsync();
     }
@@ -84,7 +78,7 @@ public sealed class SagaMetricsTests : IAsyncLifetime
             _a.Harness.Bus.Publish(new BackfillWorkCompleted(id, 10)),
             _b.Harness.Bus.Publish(new BackfillWorkFailed(id, "the other replica's fact")),
         }));
-        var store = _a.Provider.GetRequiredService<OperationStore>();
+        var store = _a.Store;
         var deadline = DateTime.UtcNow + Timeout;
         foreach (var id in ids)
         {
@@ -108,23 +102,5 @@ public sealed class SagaMetricsTests : IAsyncLifetime
         var finishedAs = (await Task.WhenAll(ids.Select(store.GetAsync))).GroupBy(o => o!.Status).ToDictionary(g => g.Key, g => g.Count());
         Assert.Equal(finishedAs.GetValueOrDefault("completed"), counted.Count(c => c.Status == "completed"));
         Assert.Equal(finishedAs.GetValueOrDefault("failed"), counted.Count(c => c.Status == "failed"));
-    }
-
-    private async Task<(ServiceProvider, ITestHarness)> StartReplicaAsync()
-    {
-        var provider = new ServiceCollection()
-            .AddSingleton<IConnectionMultiplexer>(_redis)
-            .AddSingleton(Options.Create(_options))
-            .AddSingleton<OperationStore>()
-            .AddSingleton(TimeProvider.System)
-            .AddMetrics()
-            .AddSingleton<BackfillMetrics>()
-            .AddOperationTypes()
-            .AddMassTransitTestHarness(x => x.AddOperations())
-            .BuildServiceProvider(true);
-        var harness = provider.GetRequiredService<ITestHarness>();
-        harness.TestTimeout = Timeout;
-        await harness.Start();
-        return (provider, harness);
     }
 }
