@@ -81,6 +81,7 @@ public static class ScanWork
         ["pdsesLimited"] = lanes.PdsesLimited,
         ["reposNotHosted"] = lanes.ReposNotHosted,
         ["reposScanned"] = lanes.ReposDone,
+        ["reposUnchanged"] = lanes.ReposUnchanged,
         ["reposSkipped"] = lanes.ReposSkipped,
         ["reposUnverified"] = lanes.ReposUnverified,
         ["recordsChanged"] = indexed.Changed,

@@ -22,7 +22,7 @@ public static class TriggerCommand
         var batchSize = new Option<int?>("--batch-size") { Description = "fullReindex: eprints per bulk request" };
         var tier = new Option<string?>("--tier") { Description = "freshnessScan: the tier to check" };
         var uri = new Option<string?>("--uri") { Description = "citationExtraction: one eprint (its AT-URI)" };
-        var force = new Option<bool>("--force") { Description = "governanceSync, citationExtraction: redo what is unchanged" };
+        var force = new Option<bool>("--force") { Description = "pdsScan, governanceSync, citationExtraction: redo what is unchanged" };
         var watch = new Option<bool>("--watch") { Description = "Watch the operation until it ends; exit with its outcome" };
         var interval = WatchInterval.Create();
 

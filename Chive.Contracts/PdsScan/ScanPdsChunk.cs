@@ -8,7 +8,8 @@ namespace Chive.Contracts.PdsScan;
 /// one after the other, so an operation never has more PDSes in flight than it has lanes. The counters are the lane's
 /// running totals, carried from chunk to chunk; <see cref="Pds"/> what this lane has read of its current PDS (reset for
 /// each PDS, and checked against the per-PDS caps). <see cref="Sequence"/> numbers the chunks of the lane: the lane is
-/// the chain <c>lane-N</c>, and the sequence a chunk's position in it.
+/// the chain <c>lane-N</c>, and the sequence a chunk's position in it. <see cref="Force"/>: the trigger asked for every
+/// repo to be read whole (no repo skipped as unchanged).
 /// </summary>
 public sealed record ScanPdsChunk(
     Guid OperationId,
@@ -19,7 +20,8 @@ public sealed record ScanPdsChunk(
     string? Cursor,
     int Sequence,
     ScanTotals Totals,
-    PdsProgress Pds) : IChainedWork
+    PdsProgress Pds,
+    bool Force = false) : IChainedWork
 {
     string IChainedWork.Chain => $"lane-{Lane}";
 

@@ -47,20 +47,27 @@ public sealed class IndexBatchProcessor(NpgsqlDataSource dataSource, RecordIndex
 
     /// <summary>
     /// Records each repo's revision and confirms its live records (last synced now), moving them to the PDS the repo now
-    /// lives on. The confirmed records of repos found unchanged are the batch's records.
+    /// lives on. The confirmed records of repos found unchanged are the batch's records. A commit is recorded as verified
+    /// only when the repo says so and every batch it names is in the ledger (committed: applied); a commit equal to the
+    /// verified one recorded on the same PDS stays verified (a freshness scan confirming it by its listing).
     /// </summary>
     public Task<RecordsIndexed> RepoSyncedAsync(RepoSynced synced, CancellationToken cancellationToken) =>
         RunAsync(synced.OperationId, synced.BatchId, async (connection, transaction) =>
         {
             var repos = synced.Repos.GroupBy(r => r.Did, StringComparer.Ordinal).Select(g => g.Last()).ToList(); // one row per repo
+            var batches = repos.SelectMany(r => (r.Batches ?? []).Select(b => (r.Did, Batch: b))).ToList();
             await using var command = new NpgsqlCommand("""
                 WITH input AS (
-                    SELECT * FROM unnest(@dids, @pdses, @revs, @cids, @unchanged) AS i(did, pds_url, rev, commit_cid, unchanged)),
+                    SELECT * FROM unnest(@dids, @pdses, @revs, @cids, @unchanged, @verified) AS i(did, pds_url, rev, commit_cid, unchanged, verified)),
+                missing AS (
+                    SELECT DISTINCT b.did FROM unnest(@batchDids, @batchIds) AS b(did, id)
+                    WHERE NOT EXISTS (SELECT 1 FROM operation_batches o WHERE o.operation_id = @op AND o.batch_id = b.id)),
                 state AS (
-                    INSERT INTO repo_sync_state AS s (did, pds_url, rev, commit_cid, operation_id)
-                    SELECT did, pds_url, rev, commit_cid, @op FROM input
+                    INSERT INTO repo_sync_state AS s (did, pds_url, rev, commit_cid, operation_id, verified)
+                    SELECT did, pds_url, rev, commit_cid, @op, verified AND commit_cid IS NOT NULL AND did NOT IN (SELECT did FROM missing) FROM input
                     ON CONFLICT (did) DO UPDATE SET pds_url = EXCLUDED.pds_url, rev = EXCLUDED.rev, commit_cid = EXCLUDED.commit_cid,
-                        operation_id = EXCLUDED.operation_id, synced_at = now()),
+                        operation_id = EXCLUDED.operation_id, synced_at = now(),
+                        verified = EXCLUDED.verified OR (s.verified AND s.commit_cid = EXCLUDED.commit_cid AND s.pds_url = EXCLUDED.pds_url)),
                 eprints AS (
                     UPDATE eprints_index e SET last_synced_at = now(), pds_url = i.pds_url
                     FROM indexed_records r JOIN input i ON i.did = r.did
@@ -76,6 +83,9 @@ public sealed class IndexBatchProcessor(NpgsqlDataSource dataSource, RecordIndex
             command.Parameters.AddWithValue("revs", repos.Select(r => r.Rev).ToArray());
             command.Parameters.AddWithValue("cids", repos.Select(r => r.CommitCid).ToArray());
             command.Parameters.AddWithValue("unchanged", repos.Select(r => r.Unchanged).ToArray());
+            command.Parameters.AddWithValue("verified", repos.Select(r => r.Verified).ToArray());
+            command.Parameters.AddWithValue("batchDids", batches.Select(b => b.Did).ToArray());
+            command.Parameters.AddWithValue("batchIds", batches.Select(b => b.Batch).ToArray());
             command.Parameters.AddWithValue("op", synced.OperationId);
             var confirmed = (int)(await command.ExecuteScalarAsync(cancellationToken))!;
             return new LedgerEntry(Records: confirmed, Changed: 0, Invalid: 0, Deleted: 0, SearchErrors: 0);

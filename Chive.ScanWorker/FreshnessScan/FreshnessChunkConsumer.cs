@@ -236,7 +236,8 @@ public sealed class FreshnessChunkConsumer(
         {
             case RepoRead.Complete or RepoRead.Empty:
                 // The signed commit read, when the repo was read as a CAR; else the revision probed before the read.
-                batcher.RepoSynced(did.Value, origin, read.Rev ?? probe.Rev!, read.Rev is null ? probe.CommitCid : read.CommitCid, unchanged: false);
+                batcher.RepoSynced(did.Value, origin, read.Rev ?? probe.Rev!, read.Rev is null ? probe.CommitCid : read.CommitCid, unchanged: false,
+                    verified: read.Rev is not null);
                 break;
             case RepoRead.NotHosted:
                 Count(batcher, checkedOut: false, t => t);

@@ -26,6 +26,7 @@ internal static class PdsScanExtensions
         builder.Services.AddSingleton<PdsDiscovery>();
         builder.Services.AddSingleton<IHostedService>(_ => new RunAtStart(ScanMetrics.Baseline));
         builder.Services.AddSingleton<HeldCollections>();
+        builder.Services.AddSingleton<VerifiedCommits>();
         builder.Services.AddSingleton<RepoReader>();
         return builder;
     }

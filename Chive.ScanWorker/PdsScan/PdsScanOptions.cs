@@ -19,6 +19,14 @@ public sealed class PdsScanOptions
     [Range(1, 1000)]
     public int ReposPerChunk { get; set; } = 100;
 
+    /// <summary>
+    /// In verified mode, a repo whose PDS lists as its head the commit we recorded as verified for it on that PDS — the
+    /// same CID, so the same signed commit and the same records — is confirmed (its records' last sync now) without being
+    /// read again: no <c>describeRepo</c>, no <c>getRepo</c> (default true). Its DID document must still name the PDS.
+    /// A trigger with <c>force</c> reads every repo whole regardless.
+    /// </summary>
+    public bool SkipUnchangedRepos { get; set; } = true;
+
     /// <summary>Records per batch sent to the IndexWorker (default 200).</summary>
     [Range(1, 2000)]
     public int RecordsPerBatch { get; set; } = 200;

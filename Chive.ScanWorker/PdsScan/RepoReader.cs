@@ -227,7 +227,7 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
     /// Provenance: the repo's own DID document must name this PDS. A PDS listing someone else's DID — by mistake or to
     /// write into their records — gets nothing of that repo indexed or swept.
     /// </summary>
-    private async Task<bool> IsHostedAsync(ScanBatcher batcher, Uri pds, Did did, CancellationToken cancellationToken)
+    public async Task<bool> IsHostedAsync(ScanBatcher batcher, Uri pds, Did did, CancellationToken cancellationToken)
     {
         ResolvedIdentity identity;
         try

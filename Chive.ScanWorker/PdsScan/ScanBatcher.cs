@@ -20,6 +20,8 @@ public sealed class ScanBatcher(Guid operationId, int lane, int sequence, Consum
 {
     private readonly List<FetchedRecord> _buffer = [];
     private readonly List<SyncedRepo> _synced = [];
+    private readonly HashSet<string> _bufferRepos = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<Guid>> _repoBatches = new(StringComparer.Ordinal);
     private long _bufferBytes;
     private int _batches;
     private string _pdsUrl = "";
@@ -83,6 +85,7 @@ public sealed class ScanBatcher(Guid operationId, int lane, int sequence, Consum
 
         _buffer.Add(fetched);
         _bufferBytes += size;
+        _bufferRepos.Add(RepoOf(fetched.Uri));
         Pds = Pds with { Records = Pds.Records + 1 };
         Totals = Totals with { RecordsListed = Totals.RecordsListed + 1 };
         if (_buffer.Count >= settings.RecordsPerBatch)
@@ -103,31 +106,68 @@ public sealed class ScanBatcher(Guid operationId, int lane, int sequence, Consum
         {
             var id = BatchId("records", _buffer.Select(r => $"{r.Uri} {r.Cid}"));
             await context.Publish(new IndexRecords(operationId, id, _pdsUrl, _buffer.ToList()));
+            foreach (var repo in _bufferRepos)
+            {
+                SentFor(repo, id);
+            }
+
             _buffer.Clear();
+            _bufferRepos.Clear();
             _bufferBytes = 0;
         }
 
         if (_synced.Count > 0)
         {
-            var id = BatchId("synced", _synced.Select(r => $"{r.Did} {r.PdsUrl} {r.Rev} {r.Unchanged}"));
-            await context.Publish(new RepoSynced(operationId, id, _synced.ToList()));
+            var id = BatchId("synced", _synced.Select(r => $"{r.Did} {r.PdsUrl} {r.Rev} {r.Unchanged} {r.Verified}"));
+            // Each repo carries the batches its records and sweeps went out in (all sent by now): the IndexWorker records
+            // its commit as verified only if they are all applied.
+            var repos = _synced.Select(r => r with { Batches = _repoBatches.Remove(r.Did, out var batches) ? batches : [] }).ToList();
+            await context.Publish(new RepoSynced(operationId, id, repos));
             _synced.Clear();
         }
     }
 
     /// <summary>A sweep does not need to follow its listing's records: it never touches the keys it lists.</summary>
-    public Task SweepAsync(string did, string collection, IReadOnlyList<string> present, DateTimeOffset listedFrom, string deletionSource) =>
-        context.Publish(new SweepCollection(
-            operationId, BatchId($"sweep {did} {collection} {deletionSource}", present), did, collection, present, listedFrom, deletionSource));
+    public Task SweepAsync(string did, string collection, IReadOnlyList<string> present, DateTimeOffset listedFrom, string deletionSource)
+    {
+        var id = BatchId($"sweep {did} {collection} {deletionSource}", present);
+        SentFor(did, id);
+        return context.Publish(new SweepCollection(operationId, id, did, collection, present, listedFrom, deletionSource));
+    }
 
     /// <summary>
     /// After the repo's records: its revision, and the confirmation of its records (see <see cref="RepoSynced"/>), sent
     /// with the next flush, together with every other repo synced until then. A repo synced twice keeps the last.
+    /// <paramref name="verified"/>: <paramref name="commitCid"/> is a signed commit read and verified (or, with
+    /// <paramref name="unchanged"/>, the verified commit recorded before, listed again).
     /// </summary>
-    public void RepoSynced(string did, string pdsUrl, string rev, string? commitCid, bool unchanged)
+    public void RepoSynced(string did, string pdsUrl, string rev, string? commitCid, bool unchanged, bool verified = false)
     {
         _synced.RemoveAll(r => r.Did == did);
-        _synced.Add(new SyncedRepo(did, pdsUrl, rev, commitCid, unchanged));
+        _synced.Add(new SyncedRepo(did, pdsUrl, rev, commitCid, unchanged, verified));
+    }
+
+    private void SentFor(string did, Guid batch)
+    {
+        if (!_repoBatches.TryGetValue(did, out var batches))
+        {
+            _repoBatches[did] = batches = [];
+        }
+
+        batches.Add(batch);
+    }
+
+    /// <summary>The repo (DID) of a record's AT-URI as the batch carries it; the whole text when it is not one.</summary>
+    private static string RepoOf(string uri)
+    {
+        const string scheme = "at://";
+        if (!uri.StartsWith(scheme, StringComparison.Ordinal))
+        {
+            return uri;
+        }
+
+        var end = uri.IndexOf('/', scheme.Length);
+        return end < 0 ? uri[scheme.Length..] : uri[scheme.Length..end];
     }
 
     public Task RemoveRepoAsync(string did, string deletionSource) =>

@@ -24,6 +24,7 @@ public sealed class ScanPdsChunkConsumer(
     RepoReader reader,
     PdsRegistry registry,
     HeldCollections held,
+    VerifiedCommits verifiedCommits,
     OperationGate gate,
     IOptions<PdsScanOptions> options,
     IOptions<SyncOptions> sync,
@@ -56,7 +57,7 @@ public sealed class ScanPdsChunkConsumer(
             }
             else
             {
-                next = await ScanReposPageAsync(batcher, pds, chunk.Cursor, work.Token);
+                next = await ScanReposPageAsync(batcher, pds, chunk.Cursor, chunk.Force, work.Token);
             }
         }
         catch (OperationCanceledException) when (work.IsCancelled)
@@ -132,8 +133,12 @@ public sealed class ScanPdsChunkConsumer(
         await NextPdsAsync(batcher, context, PdsOutcome.Scanned);
     }
 
-    /// <summary>Scans one <c>listRepos</c> page; returns the cursor of the next page, or null after the last.</summary>
-    private async Task<string?> ScanReposPageAsync(ScanBatcher batcher, Uri pds, string? cursor, CancellationToken cancellationToken)
+    /// <summary>
+    /// Scans one <c>listRepos</c> page; returns the cursor of the next page, or null after the last. In verified mode a repo
+    /// listed with the head we recorded as verified for it on this PDS is confirmed unread (<see cref="PdsScanOptions.SkipUnchangedRepos"/>)
+    /// unless <paramref name="force"/>.
+    /// </summary>
+    private async Task<string?> ScanReposPageAsync(ScanBatcher batcher, Uri pds, string? cursor, bool force, CancellationToken cancellationToken)
     {
         batcher.Spend();
         var page = await xrpc.ListReposPageAsync(pds, cursor, options.Value.ReposPerChunk, cancellationToken);
@@ -144,21 +149,39 @@ public sealed class ScanPdsChunkConsumer(
             ReposKnown = batcher.Totals.ReposKnown + page.Repos.Count,
             ReposSkipped = batcher.Totals.ReposSkipped + (page.Repos.Count - active.Count),
         };
-        var heldByRepo = await held.GetAsync(active.Select(r => r.Did.Value).ToList(), cancellationToken);
+        var dids = active.Select(r => r.Did.Value).ToList();
+        var heldByRepo = await held.GetAsync(dids, cancellationToken);
+        var skip = !force && options.Value.SkipUnchangedRepos && sync.Value.Mode == SyncMode.Verified;
+        var recorded = skip ? await verifiedCommits.GetAsync(dids, cancellationToken) : new Dictionary<string, VerifiedCommit>();
+        var origin = ServiceOrigin.Normalize(pds);
         foreach (var repo in active)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            if (recorded.TryGetValue(repo.Did.Value, out var commit) && commit.PdsUrl == origin && repo.Head == commit.CommitCid)
+            {
+                // The same CID is the same signed commit, and so the same records as the verified read that recorded it. The
+                // PDS could claim an old head while the repo moved on — no more than withholding a change, which the
+                // account's own PDS can do anyway (it holds the signing key); it cannot make us take anything new.
+                if (await reader.IsHostedAsync(batcher, pds, repo.Did, cancellationToken))
+                {
+                    batcher.RepoSynced(repo.Did.Value, origin, commit.Rev, commit.CommitCid, unchanged: true, verified: true);
+                    batcher.Totals = batcher.Totals with { ReposDone = batcher.Totals.ReposDone + 1, ReposUnchanged = batcher.Totals.ReposUnchanged + 1 };
+                }
+
+                continue;
+            }
+
             var read = await reader.ReadAsync(batcher, pds, repo.Did, heldByRepo.GetValueOrDefault(repo.Did.Value) ?? [], SweepCollection.ScanMissing, cancellationToken);
             // The signed commit read (verified mode); else the revision listRepos gave before the repo was read: a repo that
             // changed meanwhile is read again by the next freshness scan, never missed by it.
             if (read is { Outcome: RepoRead.Complete, Rev: { } signed })
             {
-                batcher.RepoSynced(repo.Did.Value, ServiceOrigin.Normalize(pds), signed, read.CommitCid, unchanged: false);
+                batcher.RepoSynced(repo.Did.Value, origin, signed, read.CommitCid, unchanged: false, verified: true);
             }
             else if (read.Outcome == RepoRead.Complete && LatestCommit.IsRev(repo.Rev))
             {
                 var head = Cid.TryParse(repo.Head, out var cid, out _) ? cid.Value : null;
-                batcher.RepoSynced(repo.Did.Value, ServiceOrigin.Normalize(pds), repo.Rev, head, unchanged: false);
+                batcher.RepoSynced(repo.Did.Value, origin, repo.Rev, head, unchanged: false);
             }
         }
 
@@ -197,7 +220,7 @@ public sealed class ScanPdsChunkConsumer(
         var read = await reader.ReadAsync(batcher, pds, did, (await held.GetAsync([single], cancellationToken)).GetValueOrDefault(single) ?? [], SweepCollection.ScanMissing, cancellationToken);
         if (read is { Outcome: RepoRead.Complete, Rev: { } signed })
         {
-            batcher.RepoSynced(single, ServiceOrigin.Normalize(pds), signed, read.CommitCid, unchanged: false);
+            batcher.RepoSynced(single, ServiceOrigin.Normalize(pds), signed, read.CommitCid, unchanged: false, verified: true);
         }
         else if (read.Outcome == RepoRead.Complete && commit is not null)
         {

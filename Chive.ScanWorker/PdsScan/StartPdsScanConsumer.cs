@@ -82,7 +82,8 @@ public sealed class StartPdsScanConsumer(
         for (var lane = 0; lane < lanes; lane++)
         {
             var mine = pdses.Where((_, i) => i % lanes == lane).ToList();
-            await context.Publish(new ScanPdsChunk(message.OperationId, lane, lanes, mine, Did: null, Cursor: null, Sequence: 0, ScanTotals.Zero, PdsProgress.Zero));
+            await context.Publish(new ScanPdsChunk(
+                message.OperationId, lane, lanes, mine, Did: null, Cursor: null, Sequence: 0, ScanTotals.Zero, PdsProgress.Zero, message.Force));
         }
     }
 }

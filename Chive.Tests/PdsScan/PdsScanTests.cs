@@ -154,6 +154,55 @@ public abstract class PdsScanSuite(ChiveAppFixture fixture)
     }
 
     [Fact]
+    public async Task A_repo_listed_with_the_verified_commit_recorded_for_it_is_confirmed_unread_unless_the_trigger_forces()
+    {
+        var network = fixture.Network;
+        var pds = await network.AddPdsAsync();
+        await using var proxy = await HttpFaultProxy.StartNewAsync(pds);
+        var tag = new JsonObject { ["eprintUri"] = "at://x", ["tag"] = "kept", ["createdAt"] = "2026-03-01T00:00:00Z" };
+        var accounts = await network.SeedAsync(network.PdsUrls.Count - 1, proxy.BaseAddress,
+            new SeedAccount("ulla-scan.test", [new("pub.chive.eprint.submission", ScanWorld.LexiconSubmission("Never changes", null)), new("pub.chive.eprint.userTag", tag)]),
+            new SeedAccount("vera-scan.test", [new("pub.chive.eprint.submission", ScanWorld.LexiconSubmission("Gets a tag", null))]));
+        var (ulla, vera) = (accounts[0], accounts[1]);
+        using var admin = fixture.CreateAdminClient();
+        var first = await ScanAsync(admin, proxy);
+        Assert.Equal(("completed", 3L), (first.Status(), first.Records()));
+        var ullaSynced = await LastSyncedAsync(ulla.Did);
+
+        // Vera tags her eprint; Ulla's repo stays at the commit that was read and verified.
+        await ScanWorld.CallAsUserAsync(pds, vera, "com.atproto.repo.createRecord",
+            new JsonObject { ["repo"] = vera.Did, ["collection"] = "pub.chive.eprint.userTag", ["record"] = tag.DeepClone() });
+        proxy.ResetCount();
+        var second = await ScanAsync(admin, proxy);
+
+        Assert.Equal("completed", second.Status());
+        Assert.Equal(2, (await Db.LiveRecordsAsync(vera.Did)).Count);
+        if (fixture.Verified)
+        {
+            // Ulla: nothing asked of her repo; her two records confirmed (they count) and their last sync moved on.
+            Assert.Equal(("1", 1, 1), (second.Meta("reposUnchanged"), proxy.CountOf("com.atproto.sync.getRepo"), proxy.CountOf("com.atproto.repo.describeRepo")));
+            Assert.Equal(4L, second.Records());
+            Assert.True(await LastSyncedAsync(ulla.Did) > ullaSynced);
+        }
+        else
+        {
+            Assert.Equal(("0", 0), (second.Meta("reposUnchanged"), proxy.CountOf("com.atproto.sync.getRepo")));
+            Assert.Equal(2, proxy.CountOf("com.atproto.repo.describeRepo"));
+        }
+
+        // force: every repo read whole, none skipped.
+        proxy.ResetCount();
+        var started = await admin.PostAsync("triggerPDSScan", new JsonObject { ["pdsUrl"] = ScanWorld.Origin(proxy), ["force"] = true });
+        var forced = await admin.WaitForEndAsync(started["operationId"]!.GetValue<string>());
+        Assert.Equal(("completed", "0", 4L), (forced.Status(), forced.Meta("reposUnchanged"), forced.Records()));
+        Assert.Equal(2, proxy.CountOf("com.atproto.repo.describeRepo"));
+        Assert.Equal(fixture.Verified ? 2 : 0, proxy.CountOf("com.atproto.sync.getRepo"));
+    }
+
+    private async Task<DateTime> LastSyncedAsync(string did) =>
+        await Db.ScalarAsync<DateTime>("SELECT min(last_synced_at) FROM indexed_records WHERE did = @d AND deleted_at IS NULL", ("d", did));
+
+    [Fact]
     public async Task Cancel_mid_scan_stops_within_one_unit_and_gives_the_PDS_back()
     {
         var world = await ScanWorld.GetAsync(fixture);
