@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Chive.Contracts.Indexing;
 using Chive.IndexWorker.Search;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Chive.IndexWorker.Indexing;
@@ -13,7 +14,8 @@ namespace Chive.IndexWorker.Indexing;
 /// retry finds the records still "changed". Returns the operation's running totals (<c>operation_totals</c>, updated in
 /// the same transaction: one row, not a sum over the ledger).
 /// </summary>
-public sealed class IndexBatchProcessor(NpgsqlDataSource dataSource, RecordIndexer indexer, SearchWriter search, ILogger<IndexBatchProcessor> logger)
+public sealed class IndexBatchProcessor(
+    NpgsqlDataSource dataSource, RecordIndexer indexer, SearchWriter search, IOptions<LedgerOptions> ledger, TimeProvider time, ILogger<IndexBatchProcessor> logger)
 {
     public Task<RecordsIndexed> IndexAsync(IndexRecords batch, CancellationToken cancellationToken) =>
         RunAsync(batch.OperationId, batch.BatchId, async (connection, transaction) =>
@@ -51,8 +53,10 @@ public sealed class IndexBatchProcessor(NpgsqlDataSource dataSource, RecordIndex
     /// only when the repo says so and every batch it names is in the ledger (committed: applied); a commit equal to the
     /// verified one recorded on the same PDS stays verified (a freshness scan confirming it by its listing).
     /// </summary>
-    public Task<RecordsIndexed> RepoSyncedAsync(RepoSynced synced, CancellationToken cancellationToken) =>
-        RunAsync(synced.OperationId, synced.BatchId, async (connection, transaction) =>
+    public async Task<RecordsIndexed> RepoSyncedAsync(RepoSynced synced, CancellationToken cancellationToken)
+    {
+        await WaitForBatchesAsync(synced, cancellationToken);
+        return await RunAsync(synced.OperationId, synced.BatchId, async (connection, transaction) =>
         {
             var repos = synced.Repos.GroupBy(r => r.Did, StringComparer.Ordinal).Select(g => g.Last()).ToList(); // one row per repo
             var batches = repos.SelectMany(r => (r.Batches ?? []).Select(b => (r.Did, Batch: b))).ToList();
@@ -90,6 +94,37 @@ public sealed class IndexBatchProcessor(NpgsqlDataSource dataSource, RecordIndex
             var confirmed = (int)(await command.ExecuteScalarAsync(cancellationToken))!;
             return new LedgerEntry(Records: confirmed, Changed: 0, Invalid: 0, Deleted: 0, SearchErrors: 0);
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Waits (at most <see cref="LedgerOptions.RepoBatchesWait"/>) until every batch the verified repos of
+    /// <paramref name="synced"/> name is in the ledger: they were published just before it, on other queues. Whatever
+    /// has not landed by then leaves its repo unverified.
+    /// </summary>
+    private async Task WaitForBatchesAsync(RepoSynced synced, CancellationToken cancellationToken)
+    {
+        var wanted = synced.Repos.Where(r => r.Verified).SelectMany(r => r.Batches ?? []).Distinct().ToArray();
+        if (wanted.Length == 0)
+        {
+            return;
+        }
+
+        var deadline = time.GetTimestamp() + (long)(ledger.Value.RepoBatchesWait.TotalSeconds * time.TimestampFrequency);
+        await using var command = dataSource.CreateCommand("SELECT count(*) FROM operation_batches WHERE operation_id = @op AND batch_id = ANY(@ids)");
+        command.Parameters.AddWithValue("op", synced.OperationId);
+        command.Parameters.AddWithValue("ids", wanted);
+        while ((long)(await command.ExecuteScalarAsync(cancellationToken))! < wanted.Length)
+        {
+            if (time.GetTimestamp() >= deadline)
+            {
+                logger.LogInformation("Operation {OperationId}: not every batch of {Count} repos was applied within {Wait}: their commits are recorded unverified (read whole next time)",
+                    synced.OperationId, synced.Repos.Count, ledger.Value.RepoBatchesWait);
+                return;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(50), time, cancellationToken);
+        }
+    }
 
     /// <summary>A repo gone for good: every live record of it marked deleted with the given source, its eprints out of search.</summary>
     public Task<RecordsIndexed> RemoveRepoAsync(RemoveRepo remove, CancellationToken cancellationToken) =>

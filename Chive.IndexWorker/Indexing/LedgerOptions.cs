@@ -14,6 +14,14 @@ public sealed class LedgerOptions
     [Range(typeof(TimeSpan), "01:00:00", "365.00:00:00")]
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>
+    /// How long a repo's revision waits for the batches of the read that recorded it to be applied (they travel on other
+    /// queues, so the last is often still being written) before its commit is recorded as unverified — read whole by the
+    /// next PDS scan instead of skipped (default 15 s).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan RepoBatchesWait { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>How often the old rows are pruned (default hourly).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
     public TimeSpan PruneInterval { get; set; } = TimeSpan.FromHours(1);

@@ -166,6 +166,7 @@ public sealed class ScanPdsChunkConsumer(
                 {
                     batcher.RepoSynced(repo.Did.Value, origin, commit.Rev, commit.CommitCid, unchanged: true, verified: true);
                     batcher.Totals = batcher.Totals with { ReposDone = batcher.Totals.ReposDone + 1, ReposUnchanged = batcher.Totals.ReposUnchanged + 1 };
+                    batcher.Pds = batcher.Pds with { Records = batcher.Pds.Records + commit.Records }; // the registry's count of the PDS's Chive records
                 }
 
                 continue;
