@@ -32,7 +32,13 @@ internal static class CpuUse
                 var fields = stat[(close + 2)..].Split(' ');
                 // After the name: state is field 3 of the whole line, utime 14 and stime 15.
                 var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-                processes[pid] = (stat[(open + 1)..close], ticks);
+                var name = stat[(open + 1)..close];
+                if (name == "Chive.Bench" && File.ReadAllText(Path.Combine(directory, "cmdline")).Contains("search-double", StringComparison.Ordinal))
+                {
+                    name = "search double";
+                }
+
+                processes[pid] = (name, ticks);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or ArgumentOutOfRangeException)
             {
@@ -42,6 +48,10 @@ internal static class CpuUse
 
         return processes;
     }
+
+    /// <summary>The busiest <paramref name="top"/> programs as "name seconds, …".</summary>
+    public static string Describe(IReadOnlyList<(string Program, double Seconds)> cpu, int top = 6) =>
+        string.Join(", ", cpu.Take(top).Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Program} {p.Seconds:F2}")));
 
     /// <summary>CPU seconds per program since <paramref name="before"/>, largest first.</summary>
     public static IReadOnlyList<(string Program, double Seconds)> Since(Dictionary<int, (string Program, long Ticks)> before) =>

@@ -20,7 +20,8 @@ public static class AdminCalls
     public static async Task<JsonObject> GetOperationAsync(this HttpClient admin, string id) =>
         (await admin.GetFromJsonAsync<JsonObject>($"/xrpc/pub.chive.admin.getBackfillStatus?id={id}"))!["operation"]!.AsObject();
 
-    public static async Task<JsonObject> WaitForAsync(this HttpClient admin, string id, Func<JsonObject, bool> condition, TimeSpan? timeout = null)
+    public static async Task<JsonObject> WaitForAsync(
+        this HttpClient admin, string id, Func<JsonObject, bool> condition, TimeSpan? timeout = null, TimeSpan? poll = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? Timeout);
         while (true)
@@ -32,13 +33,13 @@ public static class AdminCalls
             }
 
             Assert.True(DateTime.UtcNow < deadline, $"operation {id} stayed {operation.ToJsonString()}");
-            await Task.Delay(100);
+            await Task.Delay(poll ?? TimeSpan.FromMilliseconds(100));
         }
     }
 
-    /// <summary>Waits until the operation is no longer running and returns it.</summary>
-    public static Task<JsonObject> WaitForEndAsync(this HttpClient admin, string id, TimeSpan? timeout = null) =>
-        admin.WaitForAsync(id, op => op.Status() != "running", timeout);
+    /// <summary>Waits until the operation is no longer running and returns it (polling every 100 ms, or <paramref name="poll"/>).</summary>
+    public static Task<JsonObject> WaitForEndAsync(this HttpClient admin, string id, TimeSpan? timeout = null, TimeSpan? poll = null) =>
+        admin.WaitForAsync(id, op => op.Status() != "running", timeout, poll);
 
     /// <summary>Triggers a DID sync and waits for its end.</summary>
     public static async Task<JsonObject> DidSyncAsync(this HttpClient admin, string did)

@@ -79,6 +79,13 @@ public sealed class ChiveAppFixture : IAsyncLifetime
     /// <summary>Settings given to every service over the tests' (for the benchmarks: log levels, a time breakdown).</summary>
     public Dictionary<string, string>? ServiceSettings { get; init; }
 
+    /// <summary>
+    /// Whether the services reach PostgreSQL, Redis, RabbitMQ and Elasticsearch through this process's TCP proxies (the
+    /// tests cut them there) — true for the tests. The benchmarks connect them directly: every byte of every batch passed
+    /// through the proxies twice, and the proxies were the busiest program on the machine during a scan.
+    /// </summary>
+    public bool ProxyServers { get; init; } = true;
+
     /// <summary>Where the services' logs of this fixture go.</summary>
     public FileLoggerProvider? LogFile { get; private set; }
 
@@ -107,14 +114,16 @@ public sealed class ChiveAppFixture : IAsyncLifetime
             : TcpProxy.Start("127.0.0.1", ElasticsearchServer.Port);
         Grobid = TcpProxy.Start("127.0.0.1", GrobidServer.Port);
 
-        var rabbit = new UriBuilder(TestServers.RabbitMq) { Host = "127.0.0.1", Port = RabbitMq.Port };
+        int Port(TcpProxy proxy, string server) => ProxyServers ? proxy.Port : TestServers.Endpoint(server).Port;
+        var rabbit = new UriBuilder(TestServers.RabbitMq) { Host = "127.0.0.1", Port = Port(RabbitMq, "rabbitmq") };
+        var search = ProxyServers ? $"http://127.0.0.1:{Elasticsearch.Port}" : (RealElasticsearch ?? ElasticsearchServer.BaseAddress).ToString().TrimEnd('/');
         string[] args =
         [
             "UseExternalServices=true",
-            $"ConnectionStrings:{ResourceNames.Redis}=127.0.0.1:{Redis.Port}",
-            $"ConnectionStrings:{ResourceNames.Database}={TestServers.PostgresConnectionString(DatabaseName, "127.0.0.1", Postgres.Port)}",
+            $"ConnectionStrings:{ResourceNames.Redis}=127.0.0.1:{Port(Redis, "redis")}",
+            $"ConnectionStrings:{ResourceNames.Database}={TestServers.PostgresConnectionString(DatabaseName, "127.0.0.1", Port(Postgres, "postgres"))}",
             $"ConnectionStrings:{ResourceNames.RabbitMq}={rabbit.Uri}",
-            $"ConnectionStrings:{ResourceNames.Elasticsearch}=http://127.0.0.1:{Elasticsearch.Port}",
+            $"ConnectionStrings:{ResourceNames.Elasticsearch}={search}",
             $"ConnectionStrings:{ResourceNames.Grobid}=http://127.0.0.1:{Grobid.Port}",
             $"Parameters:semantic-scholar-api-key={SemanticScholarKey}",
             "Parameters:crossref-mailto=tests@chive.test",
