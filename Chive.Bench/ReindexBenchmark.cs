@@ -37,7 +37,14 @@ internal static class ReindexBenchmark
             using var admin = fixture.CreateAdminClient();
             var indexWorker = Process.GetProcessesByName("Chive.IndexWorker").Single();
 
-            Console.Error.WriteLine("[bench] ours: triggerFullReindex");
+            // The peak during the reindex: VmHWM reset to the current RSS when it starts (what the process reached while
+            // starting — compiling, migrating — is printed beside it, not counted).
+            var sinceStart = Status(indexWorker.Id, "VmHWM");
+            await File.WriteAllTextAsync($"/proc/{indexWorker.Id}/clear_refs", "5");
+            var atStart = Status(indexWorker.Id, "VmRSS");
+            var (anonAtStart, fileAtStart) = (Status(indexWorker.Id, "RssAnon"), Status(indexWorker.Id, "RssFile"));
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"[bench] ours: triggerFullReindex (IndexWorker RSS {atStart / 1024.0:F0} MiB; its peak before, since it started: {sinceStart / 1024.0:F0} MiB)"));
             var cpu = CpuUse.Snapshot();
             var watch = Stopwatch.StartNew();
             var started = await admin.PostAsync("triggerFullReindex", new JsonObject { ["batchSize"] = batchSize });
@@ -47,6 +54,8 @@ internal static class ReindexBenchmark
             Assert.Equal(eprints, done.Records());
             var ours = (Seconds: watch.Elapsed.TotalSeconds, PeakKb: PeakKb(indexWorker.Id));
             var oursCpu = CpuUse.Since(cpu);
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"[bench] the IndexWorker after the reindex: RSS {Status(indexWorker.Id, "VmRSS") / 1024.0:F0} MiB = anonymous {Status(indexWorker.Id, "RssAnon") / 1024.0:F0} + files {Status(indexWorker.Id, "RssFile") / 1024.0:F0}; before: RSS {atStart / 1024.0:F0} = anonymous {anonAtStart / 1024.0:F0} + files {fileAtStart / 1024.0:F0}"));
             // Directly, as the services reach it (not through the fixture's TCP proxy): Chive's pattern is measured the same way.
             var esUrl = (ChiveAppFixture.RealElasticsearch ?? fixture.ElasticsearchServer.BaseAddress).ToString().TrimEnd('/');
             Assert.Equal(eprints, await CountAsync(esUrl, SearchWriter.Alias));
@@ -78,6 +87,8 @@ internal static class ReindexBenchmark
             Row("Chive's pattern (OFFSET + COUNT per page, all URIs in memory, one query + one index request per eprint)", chive.Seconds, eprints, chive.PeakKb);
             Console.WriteLine();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Ratio: ours is {chive.Seconds / ours.Seconds:F1}× faster."));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"The IndexWorker's RSS when the reindex started: {atStart / 1024.0:F0} MiB (its peak until then, starting up: {sinceStart / 1024.0:F0} MiB); its peak during the reindex is the table's."));
             Console.WriteLine();
             Console.WriteLine($"CPU seconds by program during each (all processes on the machine; capacity = {Environment.ProcessorCount} cores × wall):");
             Console.WriteLine();
@@ -89,7 +100,8 @@ internal static class ReindexBenchmark
                     $"| {name} | {seconds * Environment.ProcessorCount:F1} | {use.Sum(p => p.Seconds):F1} | {CpuUse.Describe(use)} |"));
             }
             BenchSummary.Add($"Full reindex of {eprints:N0} eprints, × Chive's pattern", $"{chive.Seconds / ours.Seconds:F1}×", "≥ 10×");
-            BenchSummary.Add("Full reindex: the IndexWorker's peak RSS", $"{ours.PeakKb / 1024.0:F0} MiB", "≤ 200 MiB");
+            BenchSummary.Add("Full reindex: the IndexWorker's peak RSS during it",
+                $"{ours.PeakKb / 1024.0:F0} MiB (at its start {atStart / 1024.0:F0}; peak while starting {sinceStart / 1024.0:F0})", "≤ 200 MiB");
             return 0;
         }
         finally
@@ -245,8 +257,11 @@ internal static class ReindexBenchmark
     }
 
     /// <summary>VmHWM: the process's peak resident set size since it started, in KiB.</summary>
-    private static long PeakKb(int pid) =>
-        File.ReadLines($"/proc/{pid}/status").Where(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))
+    private static long PeakKb(int pid) => Status(pid, "VmHWM");
+
+    /// <summary>A KiB value of <c>/proc/PID/status</c> (<c>VmHWM</c>: peak RSS; <c>VmRSS</c>: RSS now).</summary>
+    private static long Status(int pid, string field) =>
+        File.ReadLines($"/proc/{pid}/status").Where(l => l.StartsWith(field + ":", StringComparison.Ordinal))
             .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture)).Single();
 
     private static void Row(string name, double seconds, long documents, long peakKb) =>

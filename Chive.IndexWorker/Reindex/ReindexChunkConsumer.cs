@@ -27,6 +27,9 @@ public sealed class ReindexChunkConsumer(
     TimeProvider time,
     ILogger<ReindexChunkConsumer> logger) : OperationWorkConsumer<ReindexChunk>(gate)
 {
+    /// <summary>When this unit last reported progress (0: not yet — its first report is never held back).</summary>
+    private long _lastReport;
+
     protected override async Task DroppedAsync(ConsumeContext<ReindexChunk> context, string status)
     {
         var chunk = context.Message;
@@ -151,10 +154,12 @@ public sealed class ReindexChunkConsumer(
                     errors += failed;
                     written += request.Count - failed;
                     var indexed = chunk.Indexed + written;
-                    if (indexed / settings.ProgressEvery > reported / settings.ProgressEvery)
+                    if (indexed / settings.ProgressEvery > reported / settings.ProgressEvery
+                        && (_lastReport == 0 || time.GetElapsedTime(_lastReport) >= settings.ProgressInterval))
                     {
-                        // Another multiple of ProgressEvery documents passed (counted across chunks).
+                        // Another multiple of ProgressEvery documents passed (counted across chunks), and not too soon.
                         reported = indexed;
+                        _lastReport = time.GetTimestamp();
                         progress = new BackfillProgressed(chunk.OperationId, (int)Math.Min(99, indexed * 100 / Math.Max(1, chunk.Total)), indexed);
                     }
                 }

@@ -31,6 +31,13 @@ public sealed class ReindexOptions
     public int ProgressEvery { get; set; } = 50;
 
     /// <summary>
+    /// Least time between two progress reports of one unit after its first (default 250 ms): at 14,000 documents a second
+    /// a report per bulk response kept the saga busy with 60 updates a second, for a bar a person watches.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
     /// How far before the reindex's start (and before the first replay) the replay of changes reaches: longer than any
     /// pipeline transaction, whose rows carry the transaction's start time (default 5 min).
     /// </summary>
