@@ -33,9 +33,12 @@ internal static class CpuUse
                 // After the name: state is field 3 of the whole line, utime 14 and stime 15.
                 var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
                 var name = stat[(open + 1)..close];
-                if (name == "Chive.Bench" && File.ReadAllText(Path.Combine(directory, "cmdline")).Contains("search-double", StringComparison.Ordinal))
+                if (name == "Chive.Bench")
                 {
-                    name = "search double";
+                    // This benchmark's children: the search double and Chive's reindex loop.
+                    var commandLine = File.ReadAllText(Path.Combine(directory, "cmdline"));
+                    name = commandLine.Contains("search-double", StringComparison.Ordinal) ? "search double"
+                        : commandLine.Contains("chive-pattern", StringComparison.Ordinal) ? "Chive's pattern" : name;
                 }
 
                 processes[pid] = (name, ticks);
