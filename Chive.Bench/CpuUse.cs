@@ -56,10 +56,13 @@ internal static class CpuUse
     public static string Describe(IReadOnlyList<(string Program, double Seconds)> cpu, int top = 6) =>
         string.Join(", ", cpu.Take(top).Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Program} {p.Seconds:F2}")));
 
-    /// <summary>CPU seconds per program since <paramref name="before"/>, largest first.</summary>
+    /// <summary>
+    /// CPU seconds per program since <paramref name="before"/>, largest first: a process started since counts from 0; one
+    /// that ended before now is not seen (a child the caller waited for reports its own).
+    /// </summary>
     public static IReadOnlyList<(string Program, double Seconds)> Since(Dictionary<int, (string Program, long Ticks)> before) =>
         Snapshot()
-            .Select(p => (p.Value.Program, Ticks: p.Value.Ticks - (before.TryGetValue(p.Key, out var b) && b.Program == p.Value.Program ? b.Ticks : p.Value.Ticks)))
+            .Select(p => (p.Value.Program, Ticks: p.Value.Ticks - (before.TryGetValue(p.Key, out var b) && b.Program == p.Value.Program ? b.Ticks : 0)))
             .GroupBy(p => p.Program, StringComparer.Ordinal)
             .Select(g => (Program: g.Key, Seconds: g.Sum(p => p.Ticks) / TicksPerSecond))
             .Where(p => p.Seconds > 0)

@@ -199,7 +199,7 @@ internal static class PdsScanBenchmark
         return new Run(name, proxy.Requests, proxy.BytesForwarded, watch.Elapsed, records) { Cpu = CpuUse.Since(cpu) };
     }
 
-    /// <summary>Each run's CPU seconds by program (the five busiest, the rest summed), against what the machine had: cores × wall.</summary>
+    /// <summary>Each run's CPU seconds by program (all, and the six busiest), against what the machine had: cores × wall.</summary>
     private static void PrintCpu(string workload, IReadOnlyList<Run> runs)
     {
         Console.WriteLine();
@@ -267,7 +267,8 @@ internal static class PdsScanBenchmark
     private static async Task<long> ScanAsync(HttpClient admin, HttpFaultProxy proxy, bool force = false)
     {
         var started = await admin.PostAsync("triggerPDSScan", new JsonObject { ["pdsUrl"] = proxy.BaseAddress.GetLeftPart(UriPartial.Authority), ["force"] = force });
-        // Polled every 20 ms: the end is seen within 20 ms of when it happens (the tests' 100 ms would add 50 on average; faster polls cost the AdminApi CPU the scan shares).
+        // Polled every 20 ms: the end is seen within 20 ms of when it happens (the tests' 100 ms would add 50 on average;
+        // faster polls cost the AdminApi CPU the scan shares).
         var done = await admin.WaitForEndAsync(started["operationId"]!.GetValue<string>(), TimeSpan.FromMinutes(30), TimeSpan.FromMilliseconds(20));
         Assert.Equal("completed", done.Status());
         return done.Records();

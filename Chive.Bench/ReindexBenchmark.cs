@@ -44,7 +44,7 @@ internal static class ReindexBenchmark
             var atStart = Status(indexWorker.Id, "VmRSS");
             var (anonAtStart, fileAtStart) = (Status(indexWorker.Id, "RssAnon"), Status(indexWorker.Id, "RssFile"));
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"[bench] ours: triggerFullReindex (IndexWorker RSS {atStart / 1024.0:F0} MiB; its peak before, since it started: {sinceStart / 1024.0:F0} MiB)"));
+                $"[bench] ours: triggerFullReindex (IndexWorker RSS {atStart / 1024.0:F0} MiB; its peak before, starting up: {sinceStart / 1024.0:F0} MiB)"));
             var cpu = CpuUse.Snapshot();
             var watch = Stopwatch.StartNew();
             var started = await admin.PostAsync("triggerFullReindex", new JsonObject { ["batchSize"] = batchSize });
@@ -55,13 +55,16 @@ internal static class ReindexBenchmark
             var ours = (Seconds: watch.Elapsed.TotalSeconds, PeakKb: PeakKb(indexWorker.Id));
             var oursCpu = CpuUse.Since(cpu);
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"[bench] the IndexWorker after the reindex: RSS {Status(indexWorker.Id, "VmRSS") / 1024.0:F0} MiB = anonymous {Status(indexWorker.Id, "RssAnon") / 1024.0:F0} + files {Status(indexWorker.Id, "RssFile") / 1024.0:F0}; before: RSS {atStart / 1024.0:F0} = anonymous {anonAtStart / 1024.0:F0} + files {fileAtStart / 1024.0:F0}"));
+                $"[bench] the IndexWorker after the reindex: RSS {Status(indexWorker.Id, "VmRSS") / 1024.0:F0} MiB = " +
+                $"anonymous {Status(indexWorker.Id, "RssAnon") / 1024.0:F0} + files {Status(indexWorker.Id, "RssFile") / 1024.0:F0} + shared; " +
+                $"before: RSS {atStart / 1024.0:F0} = anonymous {anonAtStart / 1024.0:F0} + files {fileAtStart / 1024.0:F0} + shared"));
             // Directly, as the services reach it (not through the fixture's TCP proxy): Chive's pattern is measured the same way.
             var esUrl = (ChiveAppFixture.RealElasticsearch ?? fixture.ElasticsearchServer.BaseAddress).ToString().TrimEnd('/');
             Assert.Equal(eprints, await CountAsync(esUrl, SearchWriter.Alias));
 
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"[bench] ours: {ours.Seconds:F1} s, peak RSS {ours.PeakKb / 1024.0:F0} MiB; CPU s {oursCpu.Sum(p => p.Seconds):F1} of {ours.Seconds * Environment.ProcessorCount:F1}: {CpuUse.Describe(oursCpu)}"));
+                $"[bench] ours: {ours.Seconds:F1} s, peak RSS {ours.PeakKb / 1024.0:F0} MiB; " +
+                $"CPU s {oursCpu.Sum(p => p.Seconds):F1} of {ours.Seconds * Environment.ProcessorCount:F1}: {CpuUse.Describe(oursCpu)}"));
             if (args.Contains("--ours-only"))
             {
                 return 0; // for trying settings quickly: Chive's pattern takes a minute and a half
@@ -70,7 +73,8 @@ internal static class ReindexBenchmark
             Console.Error.WriteLine("[bench] Chive's pattern (child process)");
             cpu = CpuUse.Snapshot();
             var chive = await RunChildAsync(fixture.DatabaseConnectionString, esUrl);
-            var chiveCpu = CpuUse.Since(cpu);
+            // The child has ended by now: its own CPU time comes from its output.
+            var chiveCpu = CpuUse.Since(cpu).Append((Program: "Chive's pattern", Seconds: chive.CpuSeconds)).OrderByDescending(p => p.Seconds).ToList();
             var chiveDocuments = await CountAsync(esUrl, ChiveIndex);
             if (chiveDocuments != eprints)
             {
@@ -88,7 +92,8 @@ internal static class ReindexBenchmark
             Console.WriteLine();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Ratio: ours is {chive.Seconds / ours.Seconds:F1}× faster."));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"The IndexWorker's RSS when the reindex started: {atStart / 1024.0:F0} MiB (its peak until then, starting up: {sinceStart / 1024.0:F0} MiB); its peak during the reindex is the table's."));
+                $"The IndexWorker's RSS when the reindex started: {atStart / 1024.0:F0} MiB (its peak until then, starting up: " +
+                $"{sinceStart / 1024.0:F0} MiB); its peak during the reindex is the table's."));
             Console.WriteLine();
             Console.WriteLine($"CPU seconds by program during each (all processes on the machine; capacity = {Environment.ProcessorCount} cores × wall):");
             Console.WriteLine();
@@ -110,7 +115,7 @@ internal static class ReindexBenchmark
         }
     }
 
-    /// <summary>The child process's work: Chive's reindex loop. Prints "documents seconds peakKb".</summary>
+    /// <summary>The child process's work: Chive's reindex loop. Prints "documents seconds peakKb cpuSeconds".</summary>
     public static async Task<int> RunChivePatternAsync(string connectionString, string esUrl)
     {
         var watch = Stopwatch.StartNew();
@@ -151,18 +156,20 @@ internal static class ReindexBenchmark
             indexed++;
         }
 
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{indexed} {watch.Elapsed.TotalSeconds:F3} {PeakKb(Environment.ProcessId)}"));
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{indexed} {watch.Elapsed.TotalSeconds:F3} {PeakKb(Environment.ProcessId)} {cpu:F2}"));
         return 0;
     }
 
-    private static async Task<(long Documents, double Seconds, long PeakKb)> RunChildAsync(string connectionString, string esUrl)
+    private static async Task<(long Documents, double Seconds, long PeakKb, double CpuSeconds)> RunChildAsync(string connectionString, string esUrl)
     {
         using var child = Process.Start(Self("chive-pattern", connectionString, esUrl))!;
         var output = await child.StandardOutput.ReadToEndAsync();
         await child.WaitForExitAsync();
         Assert.Equal(0, child.ExitCode);
         var parts = output.Trim().Split(' ');
-        return (long.Parse(parts[0], CultureInfo.InvariantCulture), double.Parse(parts[1], CultureInfo.InvariantCulture), long.Parse(parts[2], CultureInfo.InvariantCulture));
+        return (long.Parse(parts[0], CultureInfo.InvariantCulture), double.Parse(parts[1], CultureInfo.InvariantCulture),
+            long.Parse(parts[2], CultureInfo.InvariantCulture), double.Parse(parts[3], CultureInfo.InvariantCulture));
     }
 
     /// <summary>This benchmark's own executable with <paramref name="args"/>, its output read by the caller.</summary>
@@ -256,7 +263,7 @@ internal static class ReindexBenchmark
         return body.GetProperty("count").GetInt64();
     }
 
-    /// <summary>VmHWM: the process's peak resident set size since it started, in KiB.</summary>
+    /// <summary>VmHWM: the process's peak resident set size, in KiB — since it started, or since it was last reset through <c>clear_refs</c>.</summary>
     private static long PeakKb(int pid) => Status(pid, "VmHWM");
 
     /// <summary>A KiB value of <c>/proc/PID/status</c> (<c>VmHWM</c>: peak RSS; <c>VmRSS</c>: RSS now).</summary>

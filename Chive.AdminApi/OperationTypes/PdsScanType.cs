@@ -26,7 +26,8 @@ public sealed class PdsScanType(SsrfGuard guard) : IOperationType
     public string Name => BackfillOperationType.PdsScan;
 
     public string InputHint =>
-        "the body must be {} or {\"pdsUrl\": \"https://pds.example\"} (a PDS origin, http(s)://host[:port], without a path), with \"force\": true|false if wanted";
+        "the body must be {} or {\"pdsUrl\": \"https://pds.example\"} (a PDS origin, http(s)://host[:port], without a path), " +
+        "with \"force\": true|false if wanted";
 
     public async ValueTask<InputCheck> CheckInputAsync(JsonObject input, CancellationToken cancellationToken)
     {
@@ -73,5 +74,6 @@ public sealed class PdsScanType(SsrfGuard guard) : IOperationType
     }
 
     public Task StartAsync(IPublishEndpoint publish, BackfillOperation operation) =>
-        publish.Publish(new StartPdsScan(operation.CorrelationId, operation.Metadata.GetValueOrDefault(PdsUrl), operation.Metadata.GetValueOrDefault(Force) == "true"));
+        publish.Publish(new StartPdsScan(
+            operation.CorrelationId, operation.Metadata.GetValueOrDefault(PdsUrl), Force: operation.Metadata.GetValueOrDefault(Force) == "true"));
 }

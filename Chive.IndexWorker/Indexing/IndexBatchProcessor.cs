@@ -15,7 +15,8 @@ namespace Chive.IndexWorker.Indexing;
 /// the same transaction: one row, not a sum over the ledger).
 /// </summary>
 public sealed class IndexBatchProcessor(
-    NpgsqlDataSource dataSource, RecordIndexer indexer, SearchWriter search, IOptions<LedgerOptions> ledger, TimeProvider time, ILogger<IndexBatchProcessor> logger)
+    NpgsqlDataSource dataSource, RecordIndexer indexer, SearchWriter search, IOptions<LedgerOptions> ledger, TimeProvider time,
+    ILogger<IndexBatchProcessor> logger)
 {
     public Task<RecordsIndexed> IndexAsync(IndexRecords batch, CancellationToken cancellationToken) =>
         RunAsync(batch.OperationId, batch.BatchId, async (connection, transaction) =>
@@ -67,11 +68,17 @@ public sealed class IndexBatchProcessor(
                     SELECT DISTINCT b.did FROM unnest(@batchDids, @batchIds) AS b(did, id)
                     WHERE NOT EXISTS (SELECT 1 FROM operation_batches o WHERE o.operation_id = @op AND o.batch_id = b.id)),
                 state AS (
+                    -- Verified: a signed commit read whose batches all landed, or a confirmation (nothing re-read) of the very
+                    -- commit recorded verified on the same PDS. Anything else — a listing, another commit — is not.
                     INSERT INTO repo_sync_state AS s (did, pds_url, rev, commit_cid, operation_id, verified)
-                    SELECT did, pds_url, rev, commit_cid, @op, verified AND commit_cid IS NOT NULL AND did NOT IN (SELECT did FROM missing) FROM input
+                    SELECT i.did, i.pds_url, i.rev, i.commit_cid, @op,
+                           i.commit_cid IS NOT NULL AND (
+                               (i.verified AND i.did NOT IN (SELECT did FROM missing))
+                               OR (i.unchanged AND EXISTS (SELECT 1 FROM repo_sync_state k
+                                   WHERE k.did = i.did AND k.verified AND k.commit_cid = i.commit_cid AND k.pds_url = i.pds_url)))
+                    FROM input i
                     ON CONFLICT (did) DO UPDATE SET pds_url = EXCLUDED.pds_url, rev = EXCLUDED.rev, commit_cid = EXCLUDED.commit_cid,
-                        operation_id = EXCLUDED.operation_id, synced_at = now(),
-                        verified = EXCLUDED.verified OR (s.verified AND s.commit_cid = EXCLUDED.commit_cid AND s.pds_url = EXCLUDED.pds_url)),
+                        operation_id = EXCLUDED.operation_id, synced_at = now(), verified = EXCLUDED.verified),
                 eprints AS (
                     UPDATE eprints_index e SET last_synced_at = now(), pds_url = i.pds_url
                     FROM indexed_records r JOIN input i ON i.did = r.did
@@ -99,7 +106,7 @@ public sealed class IndexBatchProcessor(
     /// <summary>
     /// Waits (at most <see cref="LedgerOptions.RepoBatchesWait"/>) until every batch the verified repos of
     /// <paramref name="synced"/> name is in the ledger: they were published just before it, on other queues. Whatever
-    /// has not landed by then leaves its repo unverified.
+    /// has not landed by then leaves its repo unverified. A message already applied (a redelivery) does not wait.
     /// </summary>
     private async Task WaitForBatchesAsync(RepoSynced synced, CancellationToken cancellationToken)
     {
@@ -109,20 +116,30 @@ public sealed class IndexBatchProcessor(
             return;
         }
 
-        var deadline = time.GetTimestamp() + (long)(ledger.Value.RepoBatchesWait.TotalSeconds * time.TimestampFrequency);
-        await using var command = dataSource.CreateCommand("SELECT count(*) FROM operation_batches WHERE operation_id = @op AND batch_id = ANY(@ids)");
+        var started = time.GetTimestamp();
+        await using var command = dataSource.CreateCommand("""
+            SELECT EXISTS (SELECT 1 FROM operation_batches WHERE operation_id = @op AND batch_id = @self)
+                OR (SELECT count(*) FROM operation_batches WHERE operation_id = @op AND batch_id = ANY(@ids)) = @wanted
+            """);
         command.Parameters.AddWithValue("op", synced.OperationId);
+        command.Parameters.AddWithValue("self", synced.BatchId);
         command.Parameters.AddWithValue("ids", wanted);
-        while ((long)(await command.ExecuteScalarAsync(cancellationToken))! < wanted.Length)
+        command.Parameters.AddWithValue("wanted", (long)wanted.Length);
+        // 20 ms, doubling to 500 ms: the last batch usually lands within a few tens of milliseconds.
+        var pause = TimeSpan.FromMilliseconds(20);
+        while (!(bool)(await command.ExecuteScalarAsync(cancellationToken))!)
         {
-            if (time.GetTimestamp() >= deadline)
+            if (time.GetElapsedTime(started) >= ledger.Value.RepoBatchesWait)
             {
-                logger.LogInformation("Operation {OperationId}: not every batch of {Count} repos was applied within {Wait}: their commits are recorded unverified (read whole next time)",
-                    synced.OperationId, synced.Repos.Count, ledger.Value.RepoBatchesWait);
+                logger.LogInformation(
+                    "Operation {OperationId}: batches of repos synced in {BatchId} were not all applied within {Wait}: " +
+                    "those repos are recorded unverified (read whole next time)",
+                    synced.OperationId, synced.BatchId, ledger.Value.RepoBatchesWait);
                 return;
             }
 
-            await Task.Delay(TimeSpan.FromMilliseconds(50), time, cancellationToken);
+            await Task.Delay(pause, time, cancellationToken);
+            pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.TicksPerSecond / 2));
         }
     }
 
@@ -132,6 +149,14 @@ public sealed class IndexBatchProcessor(
         {
             var outcome = await RecordIndexer.SweepAsync(
                 connection, transaction, remove.Did, collection: null, presentRkeys: [], listedFrom: null, cancellationToken, remove.DeletionSource);
+            // Its records are gone from the index while its last commit may come back (a takedown reversed, an account found
+            // again): that commit no longer describes what we hold, so the next PDS scan must read the repo, not skip it.
+            await using (var unverify = new NpgsqlCommand("UPDATE repo_sync_state SET verified = false WHERE did = @did AND verified", connection, transaction))
+            {
+                unverify.Parameters.AddWithValue("did", remove.Did);
+                await unverify.ExecuteNonQueryAsync(cancellationToken);
+            }
+
             var (deleted, eprints) = (outcome.Deleted, outcome.DeletedEprints);
             var errors = await search.WriteAsync([], eprints, cancellationToken);
             logger.LogInformation("Operation {OperationId}: {Did} is gone ({Source}): {Count} records marked deleted", remove.OperationId, remove.Did, remove.DeletionSource, deleted);

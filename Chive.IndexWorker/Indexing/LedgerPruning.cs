@@ -5,7 +5,8 @@ namespace Chive.IndexWorker.Indexing;
 
 /// <summary>
 /// Keeps the bookkeeping tables from growing for ever: every <see cref="LedgerOptions.PruneInterval"/> it deletes
-/// <c>operation_batches</c>, <c>operation_totals</c>, <c>operation_chains</c> and <c>freshness_repos</c> rows not written for
+/// <c>operation_batches</c>, <c>operation_totals</c>, <c>operation_chains</c>, <c>freshness_repos</c>, <c>operation_pds_outcomes</c>
+/// and <c>scan_unit_commits</c> rows not written for
 /// <see cref="LedgerOptions.Retention"/>, a few thousand rows per statement so no prune holds long locks. Any number of
 /// IndexWorker replicas may run it; deleting what another already deleted is nothing.
 /// </summary>
@@ -16,7 +17,7 @@ public sealed class LedgerPruning(NpgsqlDataSource dataSource, IOptions<LedgerOp
 
     private static readonly (string Table, string Column)[] Tables =
         [("operation_batches", "indexed_at"), ("operation_totals", "updated_at"), ("operation_chains", "updated_at"), ("freshness_repos", "created_at"),
-         ("operation_pds_outcomes", "finished_at")];
+         ("operation_pds_outcomes", "finished_at"), ("scan_unit_commits", "created_at")];
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

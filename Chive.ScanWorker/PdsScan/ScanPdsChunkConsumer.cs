@@ -57,7 +57,7 @@ public sealed class ScanPdsChunkConsumer(
             }
             else
             {
-                next = await ScanReposPageAsync(batcher, pds, chunk.Cursor, chunk.Force, work.Token);
+                next = await ScanReposPageAsync(batcher, chunk, pds, work.Token);
             }
         }
         catch (OperationCanceledException) when (work.IsCancelled)
@@ -102,7 +102,7 @@ public sealed class ScanPdsChunkConsumer(
             logger.LogWarning("Scan of {Pds} by operation {OperationId} stopped: {Reason}", pds, chunk.OperationId, reason);
             if (chunk.Did is null)
             {
-                await registry.LimitAsync(pds, owner, (int)Math.Min(int.MaxValue, batcher.Pds.Records), reason, context.CancellationToken);
+                await registry.LimitAsync(pds, owner, (int)Math.Min(int.MaxValue, batcher.Pds.ChiveRecords()), reason, context.CancellationToken);
                 if (batcher.Pds.Unverified is { } unverified)
                 {
                     await registry.ChargeAsync(pds, $"a repo did not verify: {unverified}", context.CancellationToken); // a cap does not excuse it
@@ -125,7 +125,8 @@ public sealed class ScanPdsChunkConsumer(
             return;
         }
 
-        if (chunk.Did is null && !await registry.CompleteAsync(pds, owner, (int)Math.Min(int.MaxValue, batcher.Pds.Records), batcher.Pds.Repos, batcher.Pds.Unverified, context.CancellationToken))
+        var chiveRecords = (int)Math.Min(int.MaxValue, batcher.Pds.ChiveRecords());
+        if (chunk.Did is null && !await registry.CompleteAsync(pds, owner, chiveRecords, batcher.Pds.Repos, batcher.Pds.Unverified, context.CancellationToken))
         {
             logger.LogInformation("Operation {OperationId} no longer holds {Pds}: its outcome was recorded before", chunk.OperationId, pds);
         }
@@ -136,10 +137,11 @@ public sealed class ScanPdsChunkConsumer(
     /// <summary>
     /// Scans one <c>listRepos</c> page; returns the cursor of the next page, or null after the last. In verified mode a repo
     /// listed with the head we recorded as verified for it on this PDS is confirmed unread (<see cref="PdsScanOptions.SkipUnchangedRepos"/>)
-    /// unless <paramref name="force"/>.
+    /// unless the trigger said <c>force</c>; which repos those are is fixed the first time the unit runs.
     /// </summary>
-    private async Task<string?> ScanReposPageAsync(ScanBatcher batcher, Uri pds, string? cursor, bool force, CancellationToken cancellationToken)
+    private async Task<string?> ScanReposPageAsync(ScanBatcher batcher, ScanPdsChunk chunk, Uri pds, CancellationToken cancellationToken)
     {
+        var cursor = chunk.Cursor;
         batcher.Spend();
         var page = await xrpc.ListReposPageAsync(pds, cursor, options.Value.ReposPerChunk, cancellationToken);
         var active = page.Repos.Where(r => r.Active).DistinctBy(r => r.Did).ToList();
@@ -151,8 +153,10 @@ public sealed class ScanPdsChunkConsumer(
         };
         var dids = active.Select(r => r.Did.Value).ToList();
         var heldByRepo = await held.GetAsync(dids, cancellationToken);
-        var skip = !force && options.Value.SkipUnchangedRepos && sync.Value.Mode == SyncMode.Verified;
-        var recorded = skip ? await verifiedCommits.GetAsync(dids, cancellationToken) : new Dictionary<string, VerifiedCommit>();
+        var skip = !chunk.Force && options.Value.SkipUnchangedRepos && sync.Value.Mode == SyncMode.Verified;
+        var recorded = skip
+            ? await verifiedCommits.GetAsync(chunk.OperationId, chunk.Lane, chunk.Sequence, dids, cancellationToken)
+            : new Dictionary<string, VerifiedCommit>();
         var origin = ServiceOrigin.Normalize(pds);
         foreach (var repo in active)
         {
@@ -166,7 +170,7 @@ public sealed class ScanPdsChunkConsumer(
                 {
                     batcher.RepoSynced(repo.Did.Value, origin, commit.Rev, commit.CommitCid, unchanged: true, verified: true);
                     batcher.Totals = batcher.Totals with { ReposDone = batcher.Totals.ReposDone + 1, ReposUnchanged = batcher.Totals.ReposUnchanged + 1 };
-                    batcher.Pds = batcher.Pds with { Records = batcher.Pds.Records + commit.Records }; // the registry's count of the PDS's Chive records
+                    batcher.Pds = batcher.Pds with { Confirmed = batcher.Pds.Confirmed + commit.Records }; // the registry's count, not the cap's
                 }
 
                 continue;

@@ -1,67 +1,117 @@
 using Chive.Contracts.Indexing;
+using Chive.ScanWorker.PdsScan;
 using Chive.Tests.Infrastructure;
+using Npgsql;
 
 namespace Chive.Tests.PdsScan;
 
 /// <summary>
-/// When the IndexWorker records a repo's commit as verified — the only state that lets a PDS scan confirm the repo
-/// without reading it: the read said so, and every batch of records and sweeps it names is in the ledger. A batch that
-/// never lands (a fault, a crash that lost it) leaves the commit unverified after <c>Ledger:RepoBatchesWait</c>, so the
-/// next scan reads the repo whole; a later confirmation of the same commit (a freshness scan's listing) keeps it
-/// verified, another commit does not.
+/// When a repo's commit counts as verified — the only state that lets a PDS scan confirm the repo without reading it —
+/// and how a scan unit sees it. The IndexWorker records a commit as verified when the read said so and every batch it
+/// names is in the ledger (waiting for one that lands late; after <c>Ledger:RepoBatchesWait</c> a batch that never lands
+/// leaves it unverified); a confirmation of the same commit on the same PDS keeps it verified, one naming no commit,
+/// another commit or another PDS does not, and a repo removed (taken down, deleted) is unverified. A scan unit's view is
+/// fixed the first time it runs: run again, it skips what it skipped, whatever was recorded meanwhile.
 /// </summary>
 [Collection(ChiveAppCollection.Name)]
 public sealed class UnchangedRepoTests(ChiveAppFixture fixture)
 {
+    private const string Pds = "https://pds.example";
+    private const string Cid = "bafyreib2rxk3rh6kzwq4pf4jbnfg7mq4hcqcbrqgd4dvsolzmqbfkzyxuy";
+
     private ScanDatabase Db => new(fixture.DatabaseConnectionString);
 
     [Fact]
     public async Task A_commit_is_recorded_verified_only_when_every_batch_of_its_read_is_in_the_ledger()
     {
         var operation = Guid.NewGuid();
-        var (landed, lost) = (Guid.NewGuid(), Guid.NewGuid());
-        await Db.ExecuteAsync("INSERT INTO operation_batches (operation_id, batch_id) VALUES (@op, @batch)", ("op", operation), ("batch", landed));
-        var (complete, incomplete) = ($"did:plc:{Guid.NewGuid():N}"[..32], $"did:plc:{Guid.NewGuid():N}"[..32]);
-        const string cid = "bafyreib2rxk3rh6kzwq4pf4jbnfg7mq4hcqcbrqgd4dvsolzmqbfkzyxuy";
+        var (landed, late, lost) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        await LandAsync(operation, landed);
+        var (complete, waited, incomplete) = (NewDid(), NewDid(), NewDid());
 
-        await fixture.PublishAsync(new RepoSynced(operation, Guid.NewGuid(),
-        [
-            new SyncedRepo(complete, "https://pds.example", "3kaaaaaaaaaa2", cid, Unchanged: false, Verified: true, Batches: [landed]),
-            new SyncedRepo(incomplete, "https://pds.example", "3kaaaaaaaaaa2", cid, Unchanged: false, Verified: true, Batches: [landed, lost]),
-        ]));
+        await fixture.PublishAsync(new RepoSynced(operation, Guid.NewGuid(), [Read(complete, [landed]), Read(waited, [landed, late])]));
+        await Task.Delay(1000);
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM repo_sync_state WHERE did = @d", ("d", waited))); // still waiting
+        await LandAsync(operation, late);
+        Assert.True(await VerifiedAsync(complete));
+        Assert.True(await VerifiedAsync(waited));
 
-        Assert.True(await VerifiedAsync(complete, TimeSpan.FromSeconds(60)));
-        Assert.False(await VerifiedAsync(incomplete, TimeSpan.FromSeconds(60))); // after waiting for the lost batch
-
-        // A listing's confirmation of the same commit keeps it verified; another commit (or another PDS) does not.
-        await fixture.PublishAsync(new RepoSynced(operation, Guid.NewGuid(),
-            [new SyncedRepo(complete, "https://pds.example", "3kaaaaaaaaaa2", cid, Unchanged: true)]));
-        await WaitForLedgerAsync(operation, 3);
-        Assert.True(await VerifiedAsync(complete, TimeSpan.FromSeconds(1)));
-        await fixture.PublishAsync(new RepoSynced(operation, Guid.NewGuid(),
-            [new SyncedRepo(complete, "https://pds.example", "3kaaaaaaaaaa3", "bafyreianothercommitcid", Unchanged: true)]));
-        await WaitForLedgerAsync(operation, 4);
-        Assert.False(await VerifiedAsync(complete, TimeSpan.FromSeconds(1)));
+        await fixture.PublishAsync(new RepoSynced(operation, Guid.NewGuid(), [Read(incomplete, [landed, lost])]));
+        Assert.False(await VerifiedAsync(incomplete)); // after waiting for the lost batch
     }
 
-    /// <summary>The recorded state's verified flag, once the state exists (waiting up to <paramref name="timeout"/>).</summary>
-    private async Task<bool> VerifiedAsync(string did, TimeSpan timeout)
+    [Fact]
+    public async Task A_confirmation_keeps_a_commit_verified_only_if_it_names_the_same_commit_on_the_same_PDS_and_a_removal_unverifies()
     {
-        var until = DateTime.UtcNow + timeout;
-        while (true)
+        var operation = Guid.NewGuid();
+        var (same, none, other, moved, removed) = (NewDid(), NewDid(), NewDid(), NewDid(), NewDid());
+        await fixture.PublishAsync(new RepoSynced(operation, Guid.NewGuid(), [Read(same, []), Read(none, []), Read(other, []), Read(moved, []), Read(removed, [])]));
+        foreach (var did in new[] { same, none, other, moved, removed })
         {
-            var rows = await Db.ScalarAsync<long>("SELECT count(*) FROM repo_sync_state WHERE did = @d", ("d", did));
-            if (rows == 1)
-            {
-                return await Db.ScalarAsync<bool>("SELECT verified FROM repo_sync_state WHERE did = @d", ("d", did));
-            }
+            Assert.True(await VerifiedAsync(did));
+        }
 
+        // As a freshness scan confirms by its listing (nothing re-read, not itself verified): the head it was given.
+        await fixture.PublishAsync(new RepoSynced(operation, Guid.NewGuid(),
+        [
+            new SyncedRepo(same, Pds, "3kaaaaaaaaaa2", Cid, Unchanged: true),
+            new SyncedRepo(none, Pds, "3kaaaaaaaaaa2", CommitCid: null, Unchanged: true), // a listing without a head: no failure, not verified
+            new SyncedRepo(other, Pds, "3kaaaaaaaaaa3", "bafyreianothercommit", Unchanged: true),
+            new SyncedRepo(moved, "https://elsewhere.example", "3kaaaaaaaaaa2", Cid, Unchanged: true),
+        ]));
+        await fixture.PublishAsync(new RemoveRepo(operation, Guid.NewGuid(), removed, "takedown"));
+        await WaitForLedgerAsync(operation, 3);
+
+        Assert.Equal(
+            [(same, true), (none, false), (other, false), (moved, false), (removed, false)],
+            await Task.WhenAll(new[] { same, none, other, moved, removed }.Select(async d => (d, await VerifiedAsync(d)))));
+    }
+
+    [Fact]
+    public async Task A_scan_unit_run_again_sees_the_verified_commits_it_saw_the_first_time()
+    {
+        var (before, after) = (NewDid(), NewDid());
+        await fixture.PublishAsync(new RepoSynced(Guid.NewGuid(), Guid.NewGuid(), [Read(before, [])]));
+        Assert.True(await VerifiedAsync(before));
+        await using var data = NpgsqlDataSource.Create(fixture.DatabaseConnectionString);
+        var commits = new VerifiedCommits(data);
+        var unit = (Operation: Guid.NewGuid(), Lane: 0, Sequence: 3);
+
+        var first = await commits.GetAsync(unit.Operation, unit.Lane, unit.Sequence, [before, after], CancellationToken.None);
+        // Meanwhile the first run's own RepoSynced records the other repo as verified, and the first one is read again.
+        await fixture.PublishAsync(new RepoSynced(Guid.NewGuid(), Guid.NewGuid(), [Read(after, [])]));
+        Assert.True(await VerifiedAsync(after));
+        var again = await commits.GetAsync(unit.Operation, unit.Lane, unit.Sequence, [before, after], CancellationToken.None);
+        var nextUnit = await commits.GetAsync(unit.Operation, unit.Lane, unit.Sequence + 1, [before, after], CancellationToken.None);
+
+        Assert.Equal([before], first.Keys);
+        Assert.Equal(new VerifiedCommit(Pds, "3kaaaaaaaaaa2", Cid, 0), first[before]);
+        Assert.Equal(first, again);
+        Assert.Equal(new[] { before, after }.Order(StringComparer.Ordinal), nextUnit.Keys.Order(StringComparer.Ordinal)); // another unit sees both
+    }
+
+    private static SyncedRepo Read(string did, IReadOnlyList<Guid> batches) =>
+        new(did, Pds, "3kaaaaaaaaaa2", Cid, Unchanged: false, Verified: true, Batches: batches);
+
+    private static string NewDid() => $"did:plc:{Guid.NewGuid():N}"[..32];
+
+    private Task LandAsync(Guid operation, Guid batch) =>
+        Db.ExecuteAsync("INSERT INTO operation_batches (operation_id, batch_id) VALUES (@op, @batch)", ("op", operation), ("batch", batch));
+
+    /// <summary>The recorded state's verified flag, once the state exists (waiting up to a minute).</summary>
+    private async Task<bool> VerifiedAsync(string did)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (await Db.ScalarAsync<long>("SELECT count(*) FROM repo_sync_state WHERE did = @d", ("d", did)) == 0)
+        {
             Assert.True(DateTime.UtcNow < until, $"no state recorded for {did}");
             await Task.Delay(100);
         }
+
+        return await Db.ScalarAsync<bool>("SELECT verified FROM repo_sync_state WHERE did = @d", ("d", did));
     }
 
-    /// <summary>Waits until the operation's ledger holds <paramref name="rows"/> batches (the test's own, then each RepoSynced applied).</summary>
+    /// <summary>Waits until the operation's ledger holds <paramref name="rows"/> applied batches.</summary>
     private async Task WaitForLedgerAsync(Guid operation, long rows)
     {
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(60);
