@@ -33,6 +33,11 @@ internal static class CpuUse
                 // After the name: state is field 3 of the whole line, utime 14 and stime 15.
                 var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
                 var name = stat[(open + 1)..close];
+                if (name.StartsWith("kworker/", StringComparison.Ordinal))
+                {
+                    name = "kernel workers";
+                }
+
                 if (name == "Chive.Bench")
                 {
                     // This benchmark's children: the search double and Chive's reindex loop.
@@ -62,7 +67,8 @@ internal static class CpuUse
     /// </summary>
     public static IReadOnlyList<(string Program, double Seconds)> Since(Dictionary<int, (string Program, long Ticks)> before) =>
         Snapshot()
-            .Select(p => (p.Value.Program, Ticks: p.Value.Ticks - (before.TryGetValue(p.Key, out var b) && b.Program == p.Value.Program ? b.Ticks : 0)))
+            // By PID alone: a kernel worker renames itself as it takes other work (kworker/0:0-events → kworker/0:0-mm_percpu_wq).
+            .Select(p => (p.Value.Program, Ticks: p.Value.Ticks - (before.TryGetValue(p.Key, out var b) ? b.Ticks : 0)))
             .GroupBy(p => p.Program, StringComparer.Ordinal)
             .Select(g => (Program: g.Key, Seconds: g.Sum(p => p.Ticks) / TicksPerSecond))
             .Where(p => p.Seconds > 0)
