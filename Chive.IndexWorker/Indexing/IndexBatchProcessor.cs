@@ -50,7 +50,8 @@ public sealed class IndexBatchProcessor(
 
     /// <summary>
     /// Records each repo's revision and confirms its live records (last synced now), moving them to the PDS the repo now
-    /// lives on. The confirmed records of repos found unchanged are the batch's records. A commit is recorded as verified
+    /// lives on — all but those the read's own batches just wrote. The confirmed records of repos found unchanged are the
+    /// batch's records. A commit is recorded as verified
     /// only when the repo says so and every batch it names is in the ledger (committed: applied); a commit equal to the
     /// verified one recorded on the same PDS stays verified (a freshness scan confirming it by its listing).
     /// </summary>
@@ -79,13 +80,21 @@ public sealed class IndexBatchProcessor(
                     FROM input i
                     ON CONFLICT (did) DO UPDATE SET pds_url = EXCLUDED.pds_url, rev = EXCLUDED.rev, commit_cid = EXCLUDED.commit_cid,
                         operation_id = EXCLUDED.operation_id, synced_at = now(), verified = EXCLUDED.verified),
+                -- When the first applied batch of each repo's read began (the database's clock): a row written or confirmed
+                -- since, on the same PDS, is already confirmed by this read and is not written a second time.
+                firsts AS (
+                    SELECT b.did, min(o.indexed_at) AS first_at FROM unnest(@batchDids, @batchIds) AS b(did, id)
+                    JOIN operation_batches o ON o.operation_id = @op AND o.batch_id = b.id GROUP BY b.did),
                 eprints AS (
                     UPDATE eprints_index e SET last_synced_at = now(), pds_url = i.pds_url
-                    FROM indexed_records r JOIN input i ON i.did = r.did
-                    WHERE e.uri = r.uri AND e.deleted_at IS NULL),
+                    FROM indexed_records r JOIN input i ON i.did = r.did LEFT JOIN firsts f ON f.did = i.did
+                    WHERE e.uri = r.uri AND e.deleted_at IS NULL
+                      AND NOT (f.first_at IS NOT NULL AND e.last_synced_at >= f.first_at AND e.pds_url = i.pds_url)),
                 confirmed AS (
                     UPDATE indexed_records r SET last_synced_at = now(), pds_url = i.pds_url
-                    FROM input i WHERE r.did = i.did AND r.deleted_at IS NULL
+                    FROM input i LEFT JOIN firsts f ON f.did = i.did
+                    WHERE r.did = i.did AND r.deleted_at IS NULL
+                      AND NOT (f.first_at IS NOT NULL AND r.last_synced_at >= f.first_at AND r.pds_url = i.pds_url)
                     RETURNING i.unchanged)
                 SELECT count(*) FILTER (WHERE unchanged)::int FROM confirmed
                 """, connection, transaction);

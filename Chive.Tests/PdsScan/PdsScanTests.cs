@@ -169,7 +169,7 @@ public abstract class PdsScanSuite(ChiveAppFixture fixture)
         using var admin = fixture.CreateAdminClient();
         var first = await ScanAsync(admin, proxy);
         Assert.Equal(("completed", 3L), (first.Status(), first.Records()));
-        var ullaSynced = await LastSyncedAsync(ulla.Did);
+        var (ullaSynced, veraSynced) = (await LastSyncedAsync(ulla.Did), await LastSyncedAsync(vera.Did));
 
         // Vera tags her eprint; Ulla's repo stays at the commit that was read and verified.
         await ScanWorld.CallAsUserAsync(pds, vera, "com.atproto.repo.createRecord",
@@ -179,6 +179,8 @@ public abstract class PdsScanSuite(ChiveAppFixture fixture)
 
         Assert.Equal("completed", second.Status());
         Assert.Equal(2, (await Db.LiveRecordsAsync(vera.Did)).Count);
+        // Vera's repo was read: her unchanged submission is confirmed too (the tag written by the read is not written twice).
+        Assert.True(await LastSyncedAsync(vera.Did) > veraSynced);
         if (fixture.Verified)
         {
             // Ulla: nothing asked of her repo; her two records confirmed (they count) and their last sync moved on.
