@@ -65,9 +65,11 @@ public sealed class IndexBatchProcessor(
             await using var command = new NpgsqlCommand("""
                 WITH input AS (
                     SELECT * FROM unnest(@dids, @pdses, @revs, @cids, @unchanged, @verified) AS i(did, pds_url, rev, commit_cid, unchanged, verified)),
-                missing AS (
-                    SELECT DISTINCT b.did FROM unnest(@batchDids, @batchIds) AS b(did, id)
-                    WHERE NOT EXISTS (SELECT 1 FROM operation_batches o WHERE o.operation_id = @op AND o.batch_id = b.id)),
+                -- Each batch of each repo's read, and when it was applied (null: not in the ledger).
+                batches AS (
+                    SELECT b.did, o.indexed_at FROM unnest(@batchDids, @batchIds) AS b(did, id)
+                    LEFT JOIN operation_batches o ON o.operation_id = @op AND o.batch_id = b.id),
+                missing AS (SELECT DISTINCT did FROM batches WHERE indexed_at IS NULL),
                 state AS (
                     -- Verified: a signed commit read whose batches all landed, or a confirmation (nothing re-read) of the very
                     -- commit recorded verified on the same PDS. Anything else — a listing, another commit — is not.
@@ -82,9 +84,7 @@ public sealed class IndexBatchProcessor(
                         operation_id = EXCLUDED.operation_id, synced_at = now(), verified = EXCLUDED.verified),
                 -- When the first applied batch of each repo's read began (the database's clock): a row written or confirmed
                 -- since, on the same PDS, is already confirmed by this read and is not written a second time.
-                firsts AS (
-                    SELECT b.did, min(o.indexed_at) AS first_at FROM unnest(@batchDids, @batchIds) AS b(did, id)
-                    JOIN operation_batches o ON o.operation_id = @op AND o.batch_id = b.id GROUP BY b.did),
+                firsts AS (SELECT did, min(indexed_at) AS first_at FROM batches GROUP BY did HAVING min(indexed_at) IS NOT NULL),
                 eprints AS (
                     UPDATE eprints_index e SET last_synced_at = now(), pds_url = i.pds_url
                     FROM indexed_records r JOIN input i ON i.did = r.did LEFT JOIN firsts f ON f.did = i.did

@@ -37,6 +37,11 @@ public sealed class VerifiedCommits(NpgsqlDataSource dataSource)
     public async Task<IReadOnlyDictionary<string, VerifiedCommit>> GetAsync(
         Guid operationId, int lane, int sequence, IReadOnlyCollection<string> dids, CancellationToken cancellationToken)
     {
+        if (dids.Count == 0)
+        {
+            return new Dictionary<string, VerifiedCommit>(); // a page without active repos: nothing to fix
+        }
+
         var json = await ReadAsync(Snapshot, operationId, lane, sequence, dids, cancellationToken)
             // Taken by a run of the same unit that committed while this statement ran: its row is visible now.
             ?? await ReadAsync("SELECT commits::text FROM scan_unit_commits WHERE operation_id = @op AND lane = @lane AND sequence = @sequence",
