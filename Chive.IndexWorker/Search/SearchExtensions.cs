@@ -21,8 +21,13 @@ internal static class SearchExtensions
         // gzip is the client's default; on the network between a worker and its cluster it costs more CPU than it saves
         // (compressing the bodies was a sixth of the IndexWorker's CPU during a reindex). On for a cluster far away.
         var compression = builder.Configuration.GetValue($"{ResourceNames.Elasticsearch}:HttpCompression", false);
+        // A request body is serialized into a memory stream first (to send its length). The client's default stream grows
+        // by doubling, and a 250-document _bulk went through new buffers of 128 KiB, 256 KiB, 512 KiB, 1 MiB on the
+        // large-object heap each time — 5 to 7 full collections a second during a reindex, and the IndexWorker's peak RSS
+        // over 200 MiB. Pooled blocks instead (reused; what is kept is bounded by the bodies in flight at once).
         builder.Services.AddSingleton(_ => new ElasticsearchClient(
-            new ElasticsearchClientSettings(url).RequestTimeout(TimeSpan.FromSeconds(30)).EnableHttpCompression(compression)));
+            new ElasticsearchClientSettings(url).RequestTimeout(TimeSpan.FromSeconds(30)).EnableHttpCompression(compression)
+                .MemoryStreamFactory(RecyclableMemoryStreamFactory.Default)));
         builder.Services.AddHealthChecks()
             .AddCheck<ElasticsearchHealthCheck>(ResourceNames.Elasticsearch, timeout: TimeSpan.FromSeconds(5));
         builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddSource(ElasticTransportActivitySource));
