@@ -15,9 +15,23 @@ public sealed class ScanLimitReachedException(string message) : Exception(messag
 /// record batches (full at <see cref="PdsScanOptions.RecordsPerBatch"/> records or <see cref="PdsScanOptions.MaxBatchBytes"/>),
 /// sweeps, repo revisions and removals — each a ledger batch whose id never collides and repeats exactly when the unit
 /// runs again — and the running totals, and what has been read of the current PDS against the per-PDS caps.
+/// <para>
+/// A publish waits for the broker's confirmation, a few milliseconds on a busy machine, several times per repo: the unit
+/// reads on meanwhile (the next repo's requests overlap the last repo's confirmations), with at most
+/// <see cref="PublishesInFlight"/> unconfirmed (memory: as many batches). <see cref="FlushAsync"/> and disposal wait for
+/// all of them, so a unit never ends, nor reports its totals, before the broker holds everything it sent, and a publish
+/// that failed fails the unit (it runs again; the ledger drops what had arrived). Their order is not kept, and need not
+/// be: they go to different queues, consumed concurrently, and <see cref="RepoSynced"/> waits for its repos' batches in
+/// the ledger.
+/// </para>
 /// </summary>
 public sealed class ScanBatcher(Guid operationId, int lane, int sequence, ConsumeContext context, PdsScanOptions settings, ScanTotals totals, PdsProgress pds)
+    : IAsyncDisposable
 {
+    /// <summary>How many publishes a unit may have unconfirmed at once.</summary>
+    public const int PublishesInFlight = 8;
+
+    private readonly Queue<Task> _inFlight = new();
     private readonly List<FetchedRecord> _buffer = [];
     private readonly List<SyncedRepo> _synced = [];
     private readonly HashSet<string> _bufferRepos = new(StringComparer.Ordinal);
@@ -38,7 +52,7 @@ public sealed class ScanBatcher(Guid operationId, int lane, int sequence, Consum
     {
         if (pdsUrl != _pdsUrl)
         {
-            await FlushAsync();
+            await SendAsync();
             _pdsUrl = pdsUrl;
         }
     }
@@ -80,7 +94,7 @@ public sealed class ScanBatcher(Guid operationId, int lane, int sequence, Consum
         var size = fetched.Value.Length + fetched.Uri.Length + 128;
         if (_buffer.Count > 0 && _bufferBytes + size > settings.MaxBatchBytes)
         {
-            await FlushAsync();
+            await SendAsync();
         }
 
         _buffer.Add(fetched);
@@ -90,7 +104,7 @@ public sealed class ScanBatcher(Guid operationId, int lane, int sequence, Consum
         Totals = Totals with { RecordsListed = Totals.RecordsListed + 1 };
         if (_buffer.Count >= settings.RecordsPerBatch)
         {
-            await FlushAsync();
+            await SendAsync();
         }
 
         if (Pds.Records > settings.MaxRecordsPerPds)
@@ -99,13 +113,23 @@ public sealed class ScanBatcher(Guid operationId, int lane, int sequence, Consum
         }
     }
 
-    /// <summary>Sends the buffered records, then the repos synced so far (whose records went out before them).</summary>
+    /// <summary>Sends the buffered records and the repos synced so far, and waits until the broker has confirmed everything sent.</summary>
     public async Task FlushAsync()
+    {
+        await SendAsync();
+        await DrainAsync();
+    }
+
+    /// <summary>Waits for every publish still unconfirmed (see <see cref="FlushAsync"/>).</summary>
+    public async ValueTask DisposeAsync() => await DrainAsync();
+
+    /// <summary>Sends the buffered records, then the repos synced so far (their records sent before them).</summary>
+    private async Task SendAsync()
     {
         if (_buffer.Count > 0)
         {
             var id = BatchId("records", _buffer.Select(r => $"{r.Uri} {r.Cid}"));
-            await context.Publish(new IndexRecords(operationId, id, _pdsUrl, _buffer.ToList()));
+            await TrackAsync(context.Publish(new IndexRecords(operationId, id, _pdsUrl, _buffer.ToList())));
             foreach (var repo in _bufferRepos)
             {
                 SentFor(repo, id);
@@ -122,8 +146,26 @@ public sealed class ScanBatcher(Guid operationId, int lane, int sequence, Consum
             // Each repo carries the batches its records and sweeps went out in (all sent by now): the IndexWorker records
             // its commit as verified only if they are all applied.
             var repos = _synced.Select(r => r with { Batches = _repoBatches.Remove(r.Did, out var batches) ? batches : [] }).ToList();
-            await context.Publish(new RepoSynced(operationId, id, repos));
+            await TrackAsync(context.Publish(new RepoSynced(operationId, id, repos)));
             _synced.Clear();
+        }
+    }
+
+    /// <summary>Keeps a publish in flight; waits for the oldest when <see cref="PublishesInFlight"/> are (a failure surfaces here).</summary>
+    private async Task TrackAsync(Task publish)
+    {
+        _inFlight.Enqueue(publish);
+        while (_inFlight.Count > PublishesInFlight || (_inFlight.Count > 0 && _inFlight.Peek().IsCompleted))
+        {
+            await _inFlight.Dequeue();
+        }
+    }
+
+    private async Task DrainAsync()
+    {
+        while (_inFlight.Count > 0)
+        {
+            await _inFlight.Dequeue();
         }
     }
 
@@ -132,7 +174,7 @@ public sealed class ScanBatcher(Guid operationId, int lane, int sequence, Consum
     {
         var id = BatchId($"sweep {did} {collection} {deletionSource}", present);
         SentFor(did, id);
-        return context.Publish(new SweepCollection(operationId, id, did, collection, present, listedFrom, deletionSource));
+        return TrackAsync(context.Publish(new SweepCollection(operationId, id, did, collection, present, listedFrom, deletionSource)));
     }
 
     /// <summary>
@@ -171,7 +213,7 @@ public sealed class ScanBatcher(Guid operationId, int lane, int sequence, Consum
     }
 
     public Task RemoveRepoAsync(string did, string deletionSource) =>
-        context.Publish(new RemoveRepo(operationId, BatchId($"remove {did} {deletionSource}", []), did, deletionSource));
+        TrackAsync(context.Publish(new RemoveRepo(operationId, BatchId($"remove {did} {deletionSource}", []), did, deletionSource)));
 
     /// <summary>
     /// The batch's identity: the operation, the unit (lane and sequence), the batch's place in the unit, and what it holds.
