@@ -39,7 +39,7 @@ public sealed class FreshnessChunkConsumer(
         var chunk = context.Message;
         var repos = await stale.NextAsync(chunk.OperationId, chunk.AfterDid, options.Value.ReposPerChunk, work.Token);
         var heldByRepo = await held.GetAsync(repos.Select(r => r.Did).ToList(), work.Token, removedSince: chunk.StartedAt);
-        await using var batcher = new ScanBatcher(chunk.OperationId, lane: 0, chunk.Sequence, context, scanOptions.Value, chunk.Totals, PdsProgress.Zero);
+        await using var batcher = new ScanBatcher(chunk.OperationId, lane: 0, chunk.Sequence, context, scanOptions.Value, chunk.Totals, PdsProgress.Zero, logger);
         try
         {
             // Where each repo lives and its current revision: network only, several repos at once (each host is still

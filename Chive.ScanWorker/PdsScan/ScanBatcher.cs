@@ -18,20 +18,24 @@ public sealed class ScanLimitReachedException(string message) : Exception(messag
 /// <para>
 /// A publish waits for the broker's confirmation, a few milliseconds on a busy machine, several times per repo: the unit
 /// reads on meanwhile (the next repo's requests overlap the last repo's confirmations), with at most
-/// <see cref="PublishesInFlight"/> unconfirmed (memory: as many batches). <see cref="FlushAsync"/> and disposal wait for
-/// all of them, so a unit never ends, nor reports its totals, before the broker holds everything it sent, and a publish
-/// that failed fails the unit (it runs again; the ledger drops what had arrived). Their order is not kept, and need not
-/// be: they go to different queues, consumed concurrently, and <see cref="RepoSynced"/> waits for its repos' batches in
-/// the ledger.
+/// <see cref="PublishesInFlight"/> unconfirmed (memory: as many batches). <see cref="FlushAsync"/> waits for all of them,
+/// so a unit never ends, nor reports its totals, before the broker holds everything it sent, and a publish that failed
+/// fails the unit (it runs again; the ledger drops what had arrived). Their order is not kept, and need not be — they go
+/// to different queues, consumed concurrently — with one exception: a repo's <see cref="Contracts.Indexing.RepoSynced"/>
+/// is published only once the broker has confirmed every batch it names (see <see cref="SendAsync"/>).
 /// </para>
 /// </summary>
-public sealed class ScanBatcher(Guid operationId, int lane, int sequence, ConsumeContext context, PdsScanOptions settings, ScanTotals totals, PdsProgress pds)
+public sealed class ScanBatcher(
+    Guid operationId, int lane, int sequence, ConsumeContext context, PdsScanOptions settings, ScanTotals totals, PdsProgress pds, ILogger logger)
     : IAsyncDisposable
 {
     /// <summary>How many publishes a unit may have unconfirmed at once.</summary>
     public const int PublishesInFlight = 8;
 
     private readonly Queue<Task> _inFlight = new();
+
+    /// <summary>The publish of each record or sweep batch, by batch id, until a <c>RepoSynced</c> names it.</summary>
+    private readonly Dictionary<Guid, Task> _batchPublishes = [];
     private readonly List<FetchedRecord> _buffer = [];
     private readonly List<SyncedRepo> _synced = [];
     private readonly HashSet<string> _bufferRepos = new(StringComparer.Ordinal);
@@ -120,8 +124,23 @@ public sealed class ScanBatcher(Guid operationId, int lane, int sequence, Consum
         await DrainAsync();
     }
 
-    /// <summary>Waits for every publish still unconfirmed (see <see cref="FlushAsync"/>).</summary>
-    public async ValueTask DisposeAsync() => await DrainAsync();
+    /// <summary>
+    /// Every path that ends a unit normally has flushed before this, so what is still unconfirmed here belongs to a unit
+    /// that was cancelled or is failing with an exception of its own (which a publish's must not replace; it runs again).
+    /// Each is still waited for, and a failure logged.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await DrainAsync();
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Operation {OperationId}: a batch of a unit that did not finish (lane {Lane}, unit {Sequence}) did not reach the broker",
+                operationId, lane, sequence);
+        }
+    }
 
     /// <summary>Sends the buffered records, then the repos synced so far (their records sent before them).</summary>
     private async Task SendAsync()
@@ -129,7 +148,7 @@ public sealed class ScanBatcher(Guid operationId, int lane, int sequence, Consum
         if (_buffer.Count > 0)
         {
             var id = BatchId("records", _buffer.Select(r => $"{r.Uri} {r.Cid}"));
-            await TrackAsync(context.Publish(new IndexRecords(operationId, id, _pdsUrl, _buffer.ToList())));
+            await SendBatchAsync(id, new IndexRecords(operationId, id, _pdsUrl, _buffer.ToList()));
             foreach (var repo in _bufferRepos)
             {
                 SentFor(repo, id);
@@ -146,6 +165,11 @@ public sealed class ScanBatcher(Guid operationId, int lane, int sequence, Consum
             // Each repo carries the batches its records and sweeps went out in (all sent by now): the IndexWorker records
             // its commit as verified only if they are all applied.
             var repos = _synced.Select(r => r with { Batches = _repoBatches.Remove(r.Did, out var batches) ? batches : [] }).ToList();
+            // Only once the broker holds every one of those batches: were one lost (its publish failing until the unit gives
+            // up) while this arrived, the repo's revision would be recorded over records that never came, and the freshness
+            // scan would take the repo for unchanged. The other publishes stay in flight.
+            await Task.WhenAll(repos.SelectMany(r => r.Batches ?? []).Distinct().ToList()
+                .Select(batch => _batchPublishes.Remove(batch, out var publish) ? publish : Task.CompletedTask));
             await TrackAsync(context.Publish(new RepoSynced(operationId, id, repos)));
             _synced.Clear();
         }
@@ -161,12 +185,21 @@ public sealed class ScanBatcher(Guid operationId, int lane, int sequence, Consum
         }
     }
 
+    /// <summary>A record or sweep batch: kept in flight, and by its id for the <c>RepoSynced</c> that will name it.</summary>
+    private Task SendBatchAsync<T>(Guid id, T message)
+        where T : class
+    {
+        var publish = context.Publish(message);
+        _batchPublishes[id] = publish;
+        return TrackAsync(publish);
+    }
+
+    /// <summary>Waits for all publishes in flight: every one observed, the first failure thrown.</summary>
     private async Task DrainAsync()
     {
-        while (_inFlight.Count > 0)
-        {
-            await _inFlight.Dequeue();
-        }
+        var all = _inFlight.ToArray();
+        _inFlight.Clear();
+        await Task.WhenAll(all);
     }
 
     /// <summary>A sweep does not need to follow its listing's records: it never touches the keys it lists.</summary>
@@ -174,7 +207,7 @@ public sealed class ScanBatcher(Guid operationId, int lane, int sequence, Consum
     {
         var id = BatchId($"sweep {did} {collection} {deletionSource}", present);
         SentFor(did, id);
-        return TrackAsync(context.Publish(new SweepCollection(operationId, id, did, collection, present, listedFrom, deletionSource)));
+        return SendBatchAsync(id, new SweepCollection(operationId, id, did, collection, present, listedFrom, deletionSource));
     }
 
     /// <summary>

@@ -38,7 +38,7 @@ public sealed class ScanPdsChunkConsumer(
         var chunk = context.Message;
         var owner = chunk.OperationId.ToString("D");
         var pds = new Uri(chunk.Pdses[0]);
-        await using var batcher = new ScanBatcher(chunk.OperationId, chunk.Lane, chunk.Sequence, context, options.Value, chunk.Totals, chunk.Pds);
+        await using var batcher = new ScanBatcher(chunk.OperationId, chunk.Lane, chunk.Sequence, context, options.Value, chunk.Totals, chunk.Pds, logger);
         // Which process took which unit, when there are replicas.
         logger.LogDebug("Scan unit {Sequence} of lane {Lane} of operation {OperationId} on {Pds} started in process {ProcessId}",
             chunk.Sequence, chunk.Lane, chunk.OperationId, pds, Environment.ProcessId);

@@ -1,0 +1,110 @@
+using System.Reflection;
+using System.Text.Json;
+using Chive.AtProto.Identifiers;
+using Chive.AtProto.Xrpc;
+using Chive.Contracts.Indexing;
+using Chive.Contracts.PdsScan;
+using Chive.ScanWorker.PdsScan;
+using MassTransit;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Chive.UnitTests.Scanning;
+
+/// <summary>
+/// The <see cref="ScanBatcher"/>'s publishes, on a consume context whose broker confirms only when the test says: the unit
+/// reads on while they are unconfirmed (at most <see cref="ScanBatcher.PublishesInFlight"/>), a repo's <c>RepoSynced</c>
+/// waits for the batches it names, and a flush waits for everything (and fails when a publish failed).
+/// </summary>
+public sealed class ScanBatcherPublishTests
+{
+    private const string RepoA = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa";
+    private const string RepoB = "did:plc:bbbbbbbbbbbbbbbbbbbbbbbb";
+
+    [Fact]
+    public async Task A_repos_RepoSynced_waits_until_the_broker_holds_every_batch_it_names()
+    {
+        var broker = ConfirmingBroker.Create(out var context);
+        var batcher = Batcher(context, recordsPerBatch: 2);
+        await batcher.AddAsync(Record(RepoA, 1));
+        await batcher.AddAsync(Record(RepoA, 2)); // records batch 1 (A), unconfirmed: the unit reads on
+        Assert.Single(broker.Sent);
+        batcher.RepoSynced(RepoA, "https://pds.example", "3kabc", null, unchanged: false, verified: true);
+
+        await batcher.AddAsync(Record(RepoB, 1));
+        var second = batcher.AddAsync(Record(RepoB, 2)); // records batch 2 (B), then A's RepoSynced: not before batch 1 is confirmed
+        Assert.Equal(2, broker.Sent.Count);
+        Assert.False(second.IsCompleted);
+
+        broker.Confirm(0);
+        await second.WaitAsync(TimeSpan.FromSeconds(5));
+        var synced = Assert.IsType<RepoSynced>(broker.Sent[2].Message);
+        Assert.Equal([((IndexRecords)broker.Sent[0].Message).BatchId], Assert.Single(synced.Repos).Batches!);
+
+        var flush = batcher.FlushAsync();
+        Assert.False(flush.IsCompleted); // batch 2 and the RepoSynced are not confirmed yet
+        broker.ConfirmAll();
+        await flush.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task No_more_than_the_limit_stay_unconfirmed_and_a_failed_publish_fails_the_flush()
+    {
+        var broker = ConfirmingBroker.Create(out var context);
+        var batcher = Batcher(context, recordsPerBatch: 1);
+        for (var i = 0; i < ScanBatcher.PublishesInFlight; i++)
+        {
+            await batcher.AddAsync(Record(RepoA, i)); // one batch each, none confirmed
+        }
+
+        var over = batcher.AddAsync(Record(RepoA, 100));
+        Assert.False(over.IsCompleted);
+        broker.Confirm(0);
+        await over.WaitAsync(TimeSpan.FromSeconds(5));
+
+        broker.Fail(1, new InvalidOperationException("the broker refused it"));
+        broker.ConfirmAll();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => batcher.FlushAsync().WaitAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    private static ScanBatcher Batcher(ConsumeContext context, int recordsPerBatch) =>
+        new(Guid.NewGuid(), lane: 0, sequence: 0, context, new PdsScanOptions { RecordsPerBatch = recordsPerBatch }, ScanTotals.Zero,
+            PdsProgress.Zero, NullLogger.Instance);
+
+    private static RecordEntry Record(string did, int n) => new(
+        AtUri.Parse($"at://{did}/pub.chive.eprint.userTag/3kabc{n:D8}"),
+        Cid.Parse("bafyreibidxi32k5g6ffkqrif7oqf23gvgnrrzjs5w2xraxwmlxgcgucj7i"),
+        JsonSerializer.SerializeToElement(new { tag = $"t{n}" }));
+
+    /// <summary>
+    /// A <see cref="ConsumeContext"/> of which only <c>Publish</c> works: each publish is recorded and completes (the
+    /// broker's confirmation) when the test confirms or fails it. Every other member throws: the batcher uses none.
+    /// </summary>
+    public class ConfirmingBroker : DispatchProxy
+    {
+        public List<(object Message, TaskCompletionSource Confirmed)> Sent { get; } = [];
+
+        public static ConfirmingBroker Create(out ConsumeContext context)
+        {
+            context = DispatchProxy.Create<ConsumeContext, ConfirmingBroker>();
+            return (ConfirmingBroker)(object)context;
+        }
+
+        public void Confirm(int index) => Sent[index].Confirmed.TrySetResult();
+
+        public void Fail(int index, Exception error) => Sent[index].Confirmed.TrySetException(error);
+
+        public void ConfirmAll() => Sent.ForEach(s => s.Confirmed.TrySetResult());
+
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+        {
+            if (targetMethod is { Name: "Publish", IsGenericMethod: true } && args is [{ } message, CancellationToken])
+            {
+                var confirmed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                Sent.Add((message, confirmed));
+                return confirmed.Task;
+            }
+
+            throw new NotSupportedException($"the test's consume context does not do {targetMethod?.Name}");
+        }
+    }
+}
