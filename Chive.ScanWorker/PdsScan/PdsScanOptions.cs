@@ -27,6 +27,15 @@ public sealed class PdsScanOptions
     /// </summary>
     public bool SkipUnchangedRepos { get; set; } = true;
 
+    /// <summary>
+    /// Repos of a unit read at once in verified mode (default 2): the next repos are described, resolved, downloaded and
+    /// verified while one is applied, always applied in page order, so a unit sends exactly the messages of a
+    /// one-at-a-time read. The PDS's pace (<c>Xrpc:RequestsPerSecondPerHost</c>) holds whatever the number; each repo in
+    /// flight holds its CAR in a temporary file. 1 reads one repo at a time.
+    /// </summary>
+    [Range(1, 16)]
+    public int ReposInFlight { get; set; } = 2;
+
     /// <summary>Records per batch sent to the IndexWorker (default 200).</summary>
     [Range(1, 2000)]
     public int RecordsPerBatch { get; set; } = 200;

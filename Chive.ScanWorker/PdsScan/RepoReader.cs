@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using Chive.AtProto.Identifiers;
 using Chive.AtProto.Identity;
 using System.Text.Json;
@@ -56,14 +57,16 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
     public async Task<RepoReadResult> ReadAsync(
         ScanBatcher batcher, Uri pds, Did did, IReadOnlySet<string> held, string deletionSource, CancellationToken cancellationToken)
     {
-        var started = Stopwatch.GetTimestamp();
+        if (sync.Value.Mode == SyncMode.Verified)
+        {
+            return await ApplyAsync(batcher, pds, did, await FetchAsync(pds, did, held, cancellationToken), deletionSource);
+        }
+
         List<string> collections;
         try
         {
             batcher.Spend();
-            var description = await xrpc.DescribeRepoAsync(pds, did, cancellationToken);
-            collections = description.Collections.Select(c => c.Value).Where(ChiveCollections.IsChive)
-                .Union(held).Distinct().Order(StringComparer.Ordinal).ToList();
+            collections = ChiveCollectionsOf(await xrpc.DescribeRepoAsync(pds, did, cancellationToken), held);
         }
         catch (XrpcException ex) when (IsAboutTheRepo(ex))
         {
@@ -76,18 +79,12 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
             return RepoRead.Empty;
         }
 
-        var described = Stopwatch.GetTimestamp();
         if (!await IsHostedAsync(batcher, pds, did, cancellationToken))
         {
             return RepoRead.NotHosted;
         }
 
         await batcher.ReadingFromAsync(ServiceOrigin.Normalize(pds));
-        if (sync.Value.Mode == SyncMode.Verified)
-        {
-            return await ReadVerifiedAsync(batcher, pds, did, collections, deletionSource, (started, described, Stopwatch.GetTimestamp()), cancellationToken);
-        }
-
         var complete = true;
         foreach (var collection in collections)
         {
@@ -153,43 +150,107 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
     }
 
     /// <summary>
-    /// Verified mode: the whole repo in one <c>getRepo</c>, read by <see cref="RepoCar"/> (block CIDs, the commit signed by
-    /// the DID's key, the MST) — records of the Chive collections batched, and each of those collections swept, since a
-    /// verified repo is complete and clean by construction. A CAR that does not verify indexes nothing and sweeps nothing;
-    /// it is counted (<c>reposUnverified</c>) and logged with the reason, and the caller charges the PDS a failure.
+    /// Verified mode, the network half: one <c>describeRepo</c>; if it names a Chive collection (or we hold one), the DID
+    /// document; if that names this PDS, the whole repo in one <c>getRepo</c>, read by <see cref="RepoCar"/> (block CIDs,
+    /// the commit signed by the DID's key, the MST). Nothing reaches a batcher and nothing is counted here — what the
+    /// requests found is kept, failures included, for <see cref="ApplyAsync"/> — so a unit can fetch the next repos while
+    /// it applies this one and still send exactly what a one-at-a-time read sends. Only a cancel is thrown.
     /// </summary>
-    private async Task<RepoReadResult> ReadVerifiedAsync(
-        ScanBatcher batcher, Uri pds, Did did, IReadOnlyList<string> collections, string deletionSource,
-        (long Started, long Described, long Resolved) at, CancellationToken cancellationToken)
+    public async Task<FetchedRepo> FetchAsync(Uri pds, Did did, IReadOnlySet<string> held, CancellationToken cancellationToken)
     {
-        var listedFrom = time.GetUtcNow();
-        VerifiedRepo repo;
+        var started = Stopwatch.GetTimestamp();
+        List<string> collections;
         try
         {
-            batcher.Spend();
-            await using var car = await xrpc.GetRepoAsync(pds, did, cancellationToken);
-            repo = await RepoCar.ReadAsync(car, did, resolver, ChiveCollections.Namespace + ".", cancellationToken);
+            collections = ChiveCollectionsOf(await xrpc.DescribeRepoAsync(pds, did, cancellationToken), held);
         }
-        catch (XrpcException ex) when (IsAboutTheRepo(ex))
+        catch (XrpcException ex)
         {
-            return Skip(batcher, pds, did, ex);
+            return new FetchedRepo { DescribeError = ex };
+        }
+
+        if (collections.Count == 0)
+        {
+            return new FetchedRepo();
+        }
+
+        var described = Stopwatch.GetTimestamp();
+        var host = await CheckHostAsync(pds, did, cancellationToken);
+        var fetched = new FetchedRepo { Collections = collections, Host = host };
+        if (!host.Hosted)
+        {
+            return fetched;
+        }
+
+        var resolved = Stopwatch.GetTimestamp();
+        fetched = fetched with { ListedFrom = time.GetUtcNow() };
+        try
+        {
+            await using var car = await xrpc.GetRepoAsync(pds, did, cancellationToken);
+            fetched = fetched with { Repo = await RepoCar.ReadAsync(car, did, resolver, ChiveCollections.Namespace + ".", cancellationToken) };
+        }
+        catch (XrpcException ex)
+        {
+            return fetched with { GetRepoError = ex };
         }
         catch (RepoVerificationException ex)
         {
-            logger.LogWarning("{Did} on {Pds} did not verify: {Reason}; nothing of it is indexed or swept", did, pds, ex.Message);
+            return fetched with { Unverified = ex };
+        }
+
+        return fetched with { Timings = (started, described, resolved, Stopwatch.GetTimestamp()) };
+    }
+
+    /// <summary>
+    /// Verified mode, the batcher's half, in the order a one-at-a-time read takes: each request spent against the caps
+    /// before what it found is used, a failure of the host thrown where its request was, the records of the Chive
+    /// collections batched and each of those collections swept — a verified repo is complete and clean by construction.
+    /// A CAR that does not verify indexes nothing and sweeps nothing; it is counted (<c>reposUnverified</c>) and logged
+    /// with the reason, and the caller charges the PDS a failure.
+    /// </summary>
+    public async Task<RepoReadResult> ApplyAsync(ScanBatcher batcher, Uri pds, Did did, FetchedRepo fetched, string deletionSource)
+    {
+        var applying = Stopwatch.GetTimestamp();
+        batcher.Spend();
+        if (fetched.DescribeError is { } describeError)
+        {
+            return Fail(batcher, pds, did, describeError);
+        }
+
+        if (fetched.Host is not { } host)
+        {
+            batcher.Totals = batcher.Totals with { ReposDone = batcher.Totals.ReposDone + 1 };
+            return RepoRead.Empty;
+        }
+
+        if (!IsHosted(batcher, pds, did, host))
+        {
+            return RepoRead.NotHosted;
+        }
+
+        await batcher.ReadingFromAsync(ServiceOrigin.Normalize(pds));
+        batcher.Spend();
+        if (fetched.GetRepoError is { } getRepoError)
+        {
+            return Fail(batcher, pds, did, getRepoError);
+        }
+
+        if (fetched.Unverified is { } unverified)
+        {
+            logger.LogWarning("{Did} on {Pds} did not verify: {Reason}; nothing of it is indexed or swept", did, pds, unverified.Message);
             batcher.Totals = batcher.Totals with { ReposUnverified = batcher.Totals.ReposUnverified + 1 };
-            if (!ex.ChargesPds)
+            if (!unverified.ChargesPds)
             {
                 return RepoRead.Skipped; // the DID document's fault, not the PDS's: counted, not charged
             }
 
-            batcher.Pds = batcher.Pds with { Unverified = batcher.Pds.Unverified ?? $"{did.Value}: {ex.Message}" };
+            batcher.Pds = batcher.Pds with { Unverified = batcher.Pds.Unverified ?? $"{did.Value}: {unverified.Message}" };
             return RepoRead.Unverified;
         }
 
-        var fetched = Stopwatch.GetTimestamp();
+        var repo = fetched.Repo ?? throw new InvalidOperationException("a fetched repo without its records or the reason it has none");
         var byCollection = repo.Records.Where(r => ChiveCollections.IsChive(r.Collection)).ToLookup(r => r.Collection, StringComparer.Ordinal);
-        foreach (var collection in collections.Union(byCollection.Select(g => g.Key)).Distinct().Order(StringComparer.Ordinal))
+        foreach (var collection in fetched.Collections.Union(byCollection.Select(g => g.Key)).Distinct().Order(StringComparer.Ordinal))
         {
             var present = new List<string>();
             foreach (var record in byCollection[collection])
@@ -211,14 +272,16 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
                 }
             }
 
-            await batcher.SweepAsync(did.Value, collection, present, listedFrom, deletionSource);
+            await batcher.SweepAsync(did.Value, collection, present, fetched.ListedFrom, deletionSource);
         }
 
         batcher.Totals = batcher.Totals with { ReposDone = batcher.Totals.ReposDone + 1 };
-        // Where a repo's time goes (scripts/bench.sh pds-scan --breakdown reads these lines).
+        // Where a repo's time goes (scripts/bench.sh pds-scan --breakdown reads these lines); the fetch may have run while
+        // earlier repos were applied.
+        var at = fetched.Timings;
         logger.LogDebug("Repo read {Did}: describeRepo {Describe:F1} ms, DID document {Resolve:F1} ms, getRepo and verify {Fetch:F1} ms, batches sent {Apply:F1} ms",
             did, Stopwatch.GetElapsedTime(at.Started, at.Described).TotalMilliseconds, Stopwatch.GetElapsedTime(at.Described, at.Resolved).TotalMilliseconds,
-            Stopwatch.GetElapsedTime(at.Resolved, fetched).TotalMilliseconds, Stopwatch.GetElapsedTime(fetched).TotalMilliseconds);
+            Stopwatch.GetElapsedTime(at.Resolved, at.Fetched).TotalMilliseconds, Stopwatch.GetElapsedTime(applying).TotalMilliseconds);
         // A revision that is not a TID is not recorded (as in listing mode): the next freshness scan reads the repo again.
         return LatestCommit.IsRev(repo.Rev) ? new RepoReadResult(RepoRead.Complete, repo.Rev, repo.CommitCid) : RepoRead.Complete;
     }
@@ -227,29 +290,58 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
     /// Provenance: the repo's own DID document must name this PDS. A PDS listing someone else's DID — by mistake or to
     /// write into their records — gets nothing of that repo indexed or swept.
     /// </summary>
-    public async Task<bool> IsHostedAsync(ScanBatcher batcher, Uri pds, Did did, CancellationToken cancellationToken)
+    public async Task<bool> IsHostedAsync(ScanBatcher batcher, Uri pds, Did did, CancellationToken cancellationToken) =>
+        IsHosted(batcher, pds, did, await CheckHostAsync(pds, did, cancellationToken));
+
+    /// <summary>What the repo's DID document says about this PDS, found without a batcher (counted by <see cref="IsHosted"/>).</summary>
+    public async Task<HostCheck> CheckHostAsync(Uri pds, Did did, CancellationToken cancellationToken)
     {
-        ResolvedIdentity identity;
         try
         {
-            identity = await resolver.ResolveAsync(did, cancellationToken);
+            var identity = await resolver.ResolveAsync(did, cancellationToken);
+            return ServiceOrigin.TryNormalize(identity.PdsEndpoint, out var home) && home == ServiceOrigin.Normalize(pds)
+                ? new HostCheck(Hosted: true)
+                : new HostCheck(Hosted: false, Home: identity.PdsEndpoint.ToString());
         }
         catch (DidResolutionException ex)
         {
-            logger.LogWarning("Skipping {Did} on {Pds}: its DID document could not be resolved ({Error})", did, pds, ex.Message);
-            batcher.Totals = batcher.Totals with { ReposSkipped = batcher.Totals.ReposSkipped + 1 };
-            return false;
+            return new HostCheck(Hosted: false, Unresolved: ex.Message);
         }
+    }
 
-        if (ServiceOrigin.TryNormalize(identity.PdsEndpoint, out var home) && home == ServiceOrigin.Normalize(pds))
+    /// <summary>A host check counted: a repo not hosted here is logged, and counted skipped (unresolved) or not hosted.</summary>
+    public bool IsHosted(ScanBatcher batcher, Uri pds, Did did, HostCheck check)
+    {
+        if (check.Hosted)
         {
             return true;
         }
 
+        if (check.Unresolved is { } error)
+        {
+            logger.LogWarning("Skipping {Did} on {Pds}: its DID document could not be resolved ({Error})", did, pds, error);
+            batcher.Totals = batcher.Totals with { ReposSkipped = batcher.Totals.ReposSkipped + 1 };
+            return false;
+        }
+
         logger.LogWarning("{Pds} lists {Did}, whose DID document names {Home} as its PDS: nothing of it is taken from {Pds}",
-            pds, did, identity.PdsEndpoint, pds);
+            pds, did, check.Home, pds);
         batcher.Totals = batcher.Totals with { ReposNotHosted = batcher.Totals.ReposNotHosted + 1 };
         return false;
+    }
+
+    private static List<string> ChiveCollectionsOf(RepoDescription description, IReadOnlySet<string> held) =>
+        description.Collections.Select(c => c.Value).Where(ChiveCollections.IsChive).Union(held).Distinct().Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>A request's failure, where its request was: about the repo, the repo is skipped; the host's, thrown.</summary>
+    private RepoRead Fail(ScanBatcher batcher, Uri pds, Did did, XrpcException ex)
+    {
+        if (!IsAboutTheRepo(ex))
+        {
+            ExceptionDispatchInfo.Throw(ex);
+        }
+
+        return Skip(batcher, pds, did, ex);
     }
 
     /// <summary>

@@ -158,37 +158,82 @@ public sealed class ScanPdsChunkConsumer(
             ? await verifiedCommits.GetAsync(chunk.OperationId, chunk.Lane, chunk.Sequence, dids, cancellationToken)
             : new Dictionary<string, VerifiedCommit>();
         var origin = ServiceOrigin.Normalize(pds);
-        foreach (var repo in active)
+        VerifiedCommit? Unchanged(RepoEntry repo) =>
+            recorded.TryGetValue(repo.Did.Value, out var commit) && commit.PdsUrl == origin && repo.Head == commit.CommitCid ? commit : null;
+
+        // In verified mode the next repos are fetched while one is applied (PdsScanOptions.ReposInFlight); no more are
+        // started ahead than the request cap leaves room for, so a capped PDS sees no request a one-at-a-time read would
+        // not have sent. Listing mode reads each repo as it applies it.
+        var ahead = sync.Value.Mode == SyncMode.Verified ? options.Value.ReposInFlight : 1;
+        var fetches = new Task<RepoAhead>[active.Count];
+        var started = 0;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (recorded.TryGetValue(repo.Did.Value, out var commit) && commit.PdsUrl == origin && repo.Head == commit.CommitCid)
+            for (var i = 0; i < active.Count; i++)
             {
-                // The same CID is the same signed commit, and so the same records as the verified read that recorded it. The
-                // PDS could claim an old head while the repo moved on — no more than withholding a change, which the
-                // account's own PDS can do anyway (it holds the signing key); it cannot make us take anything new.
-                if (await reader.IsHostedAsync(batcher, pds, repo.Did, cancellationToken))
+                cancellationToken.ThrowIfCancellationRequested();
+                while (started < active.Count && started - i < ahead
+                    && (started == i || batcher.Pds.Pages + 2L * (started - i + 1) <= options.Value.MaxPagesPerPds))
                 {
-                    batcher.RepoSynced(repo.Did.Value, origin, commit.Rev, commit.CommitCid, unchanged: true, verified: true);
-                    batcher.Totals = batcher.Totals with { ReposDone = batcher.Totals.ReposDone + 1, ReposUnchanged = batcher.Totals.ReposUnchanged + 1 };
-                    batcher.Pds = batcher.Pds with { Confirmed = batcher.Pds.Confirmed + commit.Records }; // the registry's count, not the cap's
+                    fetches[started] = FetchAheadAsync(active[started], Unchanged(active[started]), ahead > 1, stop.Token);
+                    started++;
                 }
 
-                continue;
-            }
+                var (repo, unchanged, host, fetched) = await fetches[i];
+                if (unchanged is { } commit)
+                {
+                    // The same CID is the same signed commit, and so the same records as the verified read that recorded it. The
+                    // PDS could claim an old head while the repo moved on — no more than withholding a change, which the
+                    // account's own PDS can do anyway (it holds the signing key); it cannot make us take anything new.
+                    if (reader.IsHosted(batcher, pds, repo.Did, host))
+                    {
+                        batcher.RepoSynced(repo.Did.Value, origin, commit.Rev, commit.CommitCid, unchanged: true, verified: true);
+                        batcher.Totals = batcher.Totals with { ReposDone = batcher.Totals.ReposDone + 1, ReposUnchanged = batcher.Totals.ReposUnchanged + 1 };
+                        batcher.Pds = batcher.Pds with { Confirmed = batcher.Pds.Confirmed + commit.Records }; // the registry's count, not the cap's
+                    }
 
-            var read = await reader.ReadAsync(batcher, pds, repo.Did, heldByRepo.GetValueOrDefault(repo.Did.Value) ?? [], SweepCollection.ScanMissing, cancellationToken);
-            // The signed commit read (verified mode); else the revision listRepos gave before the repo was read: a repo that
-            // changed meanwhile is read again by the next freshness scan, never missed by it.
-            if (read is { Outcome: RepoRead.Complete, Rev: { } signed })
-            {
-                batcher.RepoSynced(repo.Did.Value, origin, signed, read.CommitCid, unchanged: false, verified: true);
-            }
-            else if (read.Outcome == RepoRead.Complete && LatestCommit.IsRev(repo.Rev))
-            {
-                var head = Cid.TryParse(repo.Head, out var cid, out _) ? cid.Value : null;
-                batcher.RepoSynced(repo.Did.Value, origin, repo.Rev, head, unchanged: false);
+                    continue;
+                }
+
+                var held = heldByRepo.GetValueOrDefault(repo.Did.Value) ?? [];
+                var read = fetched is not null
+                    ? await reader.ApplyAsync(batcher, pds, repo.Did, fetched, SweepCollection.ScanMissing)
+                    : await reader.ReadAsync(batcher, pds, repo.Did, held, SweepCollection.ScanMissing, cancellationToken);
+                // The signed commit read (verified mode); else the revision listRepos gave before the repo was read: a repo that
+                // changed meanwhile is read again by the next freshness scan, never missed by it.
+                if (read is { Outcome: RepoRead.Complete, Rev: { } signed })
+                {
+                    batcher.RepoSynced(repo.Did.Value, origin, signed, read.CommitCid, unchanged: false, verified: true);
+                }
+                else if (read.Outcome == RepoRead.Complete && LatestCommit.IsRev(repo.Rev))
+                {
+                    var head = Cid.TryParse(repo.Head, out var cid, out _) ? cid.Value : null;
+                    batcher.RepoSynced(repo.Did.Value, origin, repo.Rev, head, unchanged: false);
+                }
             }
         }
+        finally
+        {
+            // A unit that ends early (a cap, a cancel, a failed PDS) does not want what it fetched ahead: stopped, and waited
+            // for so no request outlives the unit.
+            await stop.CancelAsync();
+            foreach (var fetch in fetches.Take(started))
+            {
+                await ((Task)fetch).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+
+        Task<RepoAhead> FetchAheadAsync(RepoEntry repo, VerifiedCommit? unchanged, bool fetchWhole, CancellationToken token) =>
+            unchanged is not null ? CheckAsync(repo, unchanged, token)
+            : fetchWhole ? FetchAsync(repo, token)
+            : Task.FromResult(new RepoAhead(repo, null, default, null));
+
+        async Task<RepoAhead> CheckAsync(RepoEntry repo, VerifiedCommit unchanged, CancellationToken token) =>
+            new(repo, unchanged, await reader.CheckHostAsync(pds, repo.Did, token), null);
+
+        async Task<RepoAhead> FetchAsync(RepoEntry repo, CancellationToken token) =>
+            new(repo, null, default, await reader.FetchAsync(pds, repo.Did, heldByRepo.GetValueOrDefault(repo.Did.Value) ?? [], token));
 
         // The reference PDS answers the page after the last with an empty page and no cursor; an empty page ends it too.
         if (page.Repos.Count + page.InvalidEntries == 0 || page.Cursor is null)
@@ -269,6 +314,9 @@ public sealed class ScanPdsChunkConsumer(
             await registry.ReleaseAsync(chunk.Pdses, owner);
         }
     }
+
+    /// <summary>A listed repo as fetched ahead: confirmed unchanged (and its host check), fetched whole, or to be read as applied.</summary>
+    private readonly record struct RepoAhead(RepoEntry Repo, VerifiedCommit? Unchanged, HostCheck Host, FetchedRepo? Fetched);
 
     private enum PdsOutcome
     {

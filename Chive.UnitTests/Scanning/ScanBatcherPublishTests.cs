@@ -83,6 +83,9 @@ public sealed class ScanBatcherPublishTests
     {
         public List<(object Message, TaskCompletionSource Confirmed)> Sent { get; } = [];
 
+        /// <summary>Every publish confirmed as it is sent (a broker that keeps up).</summary>
+        public bool AutoConfirm { get; set; }
+
         public static ConfirmingBroker Create(out ConsumeContext context)
         {
             context = DispatchProxy.Create<ConsumeContext, ConfirmingBroker>();
@@ -101,6 +104,11 @@ public sealed class ScanBatcherPublishTests
             {
                 var confirmed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 Sent.Add((message, confirmed));
+                if (AutoConfirm)
+                {
+                    confirmed.SetResult();
+                }
+
                 return confirmed.Task;
             }
 
