@@ -37,6 +37,9 @@ internal static class PdsScanBenchmark
         var accounts = Options.Int(args, "--accounts", 10);
         var perAccount = Options.Int(args, "--records-per-account", 500);
         var posts = Options.Int(args, "--posts-per-account", 2000);
+        // Each workload seeded afresh and measured this many times (the loops and the scans side by side each time); the
+        // tables give the median of the ratios: one run on these machines varied by a third.
+        var repeat = Math.Max(1, Options.Int(args, "--repeat", 3));
         // --breakdown: each scan's consume times per service and message, from the services' MassTransit debug logs.
         var breakdown = args.Contains("--breakdown");
         var modeIndex = Array.IndexOf(args, "--mode");
@@ -53,7 +56,8 @@ internal static class PdsScanBenchmark
             new("Bluesky-heavy", accounts, 20, posts),
         ];
 
-        var results = workloads.ToDictionary(w => w.Name, _ => new List<Run>());
+        // Per workload, per repetition: the runs of every mode, in order (the loops only with the first mode).
+        var results = workloads.ToDictionary(w => w.Name, _ => Enumerable.Range(0, repeat).Select(_ => new List<Run>()).ToList());
         // The Elasticsearch double in a process of its own, as a cluster would be: its work is not the benchmark's.
         using var search = ChiveAppFixture.RealElasticsearch is null ? await ReindexBenchmark.StartSearchDoubleAsync() : null;
         foreach (var mode in modes)
@@ -83,7 +87,10 @@ internal static class PdsScanBenchmark
                 await MeasureAsync(fixture, new Workload("warm-up", 3, 200, 0), loops: false, mode, breakdown: false);
                 foreach (var workload in workloads)
                 {
-                    results[workload.Name].AddRange(await MeasureAsync(fixture, workload, loops: mode == modes[0], mode, breakdown));
+                    for (var r = 0; r < repeat; r++)
+                    {
+                        results[workload.Name][r].AddRange(await MeasureAsync(fixture, workload, loops: mode == modes[0], mode, breakdown));
+                    }
                 }
             }
             finally
@@ -93,36 +100,43 @@ internal static class PdsScanBenchmark
         }
 
         Console.WriteLine($"PDS scan benchmark, one run: Sync:Mode {string.Join(" and ", modes)}; dev PDS on loopback behind a counting proxy, " +
-            $"{Environment.ProcessorCount} cores; ScanWorker politeness as in the tests (200 requests/s per host). Records/s counts Chive records.");
+            $"{Environment.ProcessorCount} cores; ScanWorker politeness as in the tests (200 requests/s per host). Records/s counts Chive records. " +
+            $"Each workload seeded and measured {repeat} time(s): seconds and ratios are medians (each ratio against the loop measured beside it).");
         foreach (var workload in workloads)
         {
-            var runs = results[workload.Name];
-            var baseline = runs[0].Elapsed;
+            var repetitions = results[workload.Name];
             Console.WriteLine();
             Console.WriteLine($"**{workload.Name}**: {workload.Accounts} repos × ({workload.ChivePerAccount:N0} Chive records + {workload.PostsPerAccount:N0} posts) = " +
                 $"{workload.Accounts * workload.ChivePerAccount:N0} Chive records of {workload.Accounts * (workload.ChivePerAccount + workload.PostsPerAccount):N0}");
             Console.WriteLine();
-            Console.WriteLine("| run | requests | MiB | seconds | records/s | × listRecords loop |");
-            Console.WriteLine("|---|---:|---:|---:|---:|---:|");
-            foreach (var run in runs)
+            Console.WriteLine("| run | requests | MiB | seconds | records/s | × listRecords loop | × loop, each time |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---|");
+            var ratios = new List<double>[repetitions[0].Count];
+            for (var i = 0; i < ratios.Length; i++)
             {
+                var run = repetitions[0][i];
+                ratios[i] = repetitions.Select(rep => rep[i].Elapsed / rep[0].Elapsed).ToList();
+                var seconds = Median(repetitions.Select(rep => rep[i].Elapsed.TotalSeconds));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {run.Name} | {run.Requests:N0} | {run.Bytes / 1024.0 / 1024:F1} | {run.Elapsed.TotalSeconds:F1} | {run.Records / run.Elapsed.TotalSeconds:N0} | {run.Elapsed / baseline:F2} |"));
+                    $"| {run.Name} | {run.Requests:N0} | {run.Bytes / 1024.0 / 1024:F1} | {seconds:F2} | {run.Records / seconds:N0} | {Median(ratios[i]):F2} | {string.Join(", ", ratios[i].Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))} |"));
+                if (run.Name.StartsWith("PDS scan", StringComparison.Ordinal))
+                {
+                    var spread = ratios[i].Count > 1 ? string.Create(CultureInfo.InvariantCulture, $" ({ratios[i].Min():F2}–{ratios[i].Max():F2})") : "";
+                    BenchSummary.Add($"{workload.Name}: {run.Name["PDS scan, ".Length..]}, ÷ plain listRecords loop ({workload.Accounts * workload.ChivePerAccount:N0} records)",
+                        $"{Median(ratios[i]):F2}×{spread}", run.Name.EndsWith(", force", StringComparison.Ordinal) ? "— (every repo read again)" : "≤ 2×");
+                    BenchSummary.Add($"{workload.Name}: {run.Name["PDS scan, ".Length..]}, PDS requests per repo", $"{run.Requests / (double)workload.Accounts:F1}", "—");
+                }
             }
 
-            foreach (var run in runs.Where(r => r.Name.StartsWith("PDS scan", StringComparison.Ordinal)))
-            {
-                BenchSummary.Add($"{workload.Name}: {run.Name["PDS scan, ".Length..]}, ÷ plain listRecords loop ({workload.Accounts * workload.ChivePerAccount:N0} records)",
-                    $"{run.Elapsed / baseline:F2}×", run.Name.EndsWith(", force", StringComparison.Ordinal) ? "— (every repo read again)" : "≤ 2×");
-                BenchSummary.Add($"{workload.Name}: {run.Name["PDS scan, ".Length..]}, PDS requests per repo", $"{run.Requests / (double)workload.Accounts:F1}", "—");
-            }
-
-            foreach (var run in runs.Where(r => r.Stages is not null))
+            // The CPU and breakdown tables of one repetition: the one whose first scan's ratio is the median.
+            var firstScan = repetitions[0].FindIndex(r => r.Name.StartsWith("PDS scan", StringComparison.Ordinal));
+            var middle = repetitions.OrderBy(rep => rep[firstScan].Elapsed / rep[0].Elapsed).ElementAt(repetitions.Count / 2);
+            foreach (var run in middle.Where(r => r.Stages is not null))
             {
                 ConsumeBreakdown.Print($"{workload.Name}, {run.Name}", run.Stages!, run.Elapsed);
             }
 
-            PrintCpu(workload.Name, runs);
+            PrintCpu(workload.Name, middle, repetitions.Count);
         }
 
         return 0;
@@ -200,10 +214,11 @@ internal static class PdsScanBenchmark
     }
 
     /// <summary>Each run's CPU seconds by program (all, and the six busiest), against what the machine had: cores × wall.</summary>
-    private static void PrintCpu(string workload, IReadOnlyList<Run> runs)
+    private static void PrintCpu(string workload, IReadOnlyList<Run> runs, int repetitions)
     {
         Console.WriteLine();
-        Console.WriteLine($"*{workload}* — CPU seconds by program during each run (all processes on the machine; capacity = {Environment.ProcessorCount} cores × wall):");
+        var which = repetitions > 1 ? " of the repetition with the median first-scan ratio" : "";
+        Console.WriteLine($"*{workload}* — CPU seconds by program during each run{which} (all processes on the machine; capacity = {Environment.ProcessorCount} cores × wall):");
         Console.WriteLine();
         Console.WriteLine("| run | wall s | capacity s | CPU s, all | busiest programs (CPU s) |");
         Console.WriteLine("|---|---:|---:|---:|---|");
@@ -213,6 +228,12 @@ internal static class PdsScanBenchmark
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {run.Name} | {run.Elapsed.TotalSeconds:F2} | {run.Elapsed.TotalSeconds * Environment.ProcessorCount:F2} | {run.Cpu.Sum(p => p.Seconds):F2} | {top} |"));
         }
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     private static async Task<long> ListingLoopAsync(HttpFaultProxy proxy, IReadOnlyList<SeededAccount> accounts)

@@ -41,7 +41,7 @@ static async Task<int> AllAsync(string[] args)
 static int Usage()
 {
     Console.Error.WriteLine("usage: scripts/bench.sh all (pds-scan in verified mode, reindex, scale-out; then one table of the ratios)");
-    Console.Error.WriteLine("       scripts/bench.sh pds-scan [--accounts N] [--records-per-account N] [--posts-per-account N] [--mode verified|listing|both] [--set Name=Value]… [--breakdown]");
+    Console.Error.WriteLine("       scripts/bench.sh pds-scan [--accounts N] [--records-per-account N] [--posts-per-account N] [--mode verified|listing|both] [--repeat N (3)] [--set Name=Value]… [--breakdown]");
     Console.Error.WriteLine("       scripts/bench.sh reindex [--eprints N] [--batch-size N] [--set Name=Value]… [--ours-only]");
     Console.Error.WriteLine("       scripts/bench.sh scale-out [--pdses N] [--replicas N] [--latency-ms N] [--accounts-per-pds N] [--records-per-account N]");
     Console.Error.WriteLine("       scripts/bench.sh freshness [--repos N] [--records-per-repo N] [--changed-percent N]");

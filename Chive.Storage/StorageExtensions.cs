@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Chive.ServiceDefaults;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -14,7 +15,11 @@ public static class StorageExtensions
     public static IHostApplicationBuilder AddChiveDatabase(this IHostApplicationBuilder builder)
     {
         builder.Configuration.GetRequiredConnectionString(ResourceNames.Database);
-        builder.AddNpgsqlDataSource(ResourceNames.Database);
+        // Statements a worker sends again and again (a batch's upserts, its ledger and totals, a repo's confirmation) are
+        // prepared once per connection instead of parsed and planned on every call: the eprint upsert alone was planned
+        // once per eprint. A connection string that sets this itself is left as it is (behind a pooler in transaction
+        // mode, for one, prepared statements must be off: Max Auto Prepare=0).
+        builder.AddNpgsqlDataSource(ResourceNames.Database, settings => settings.ConnectionString = WithAutoPrepare(settings.ConnectionString));
 
         builder.Services.AddOptions<DatabaseOptions>()
             .BindConfiguration(DatabaseOptions.SectionName)
@@ -23,6 +28,24 @@ public static class StorageExtensions
         builder.Services.AddSingleton<DatabaseMigrator>();
         builder.Services.AddHostedService<DatabaseMigrationService>();
         return builder;
+    }
+
+    private static string? WithAutoPrepare(string? connectionString)
+    {
+        if (connectionString is null)
+        {
+            return null;
+        }
+
+        var given = new DbConnectionStringBuilder { ConnectionString = connectionString };
+        if (given.ContainsKey("Max Auto Prepare") || given.ContainsKey("MaxAutoPrepare"))
+        {
+            return connectionString;
+        }
+
+        given["Max Auto Prepare"] = 64;
+        given["Auto Prepare Min Usages"] = 2;
+        return given.ConnectionString;
     }
 
     /// <summary>
