@@ -44,7 +44,11 @@ public static class StorageExtensions
         }
 
         given["Max Auto Prepare"] = 64;
-        given["Auto Prepare Min Usages"] = 2;
+        if (!given.ContainsKey("Auto Prepare Min Usages") && !given.ContainsKey("AutoPrepareMinUsages"))
+        {
+            given["Auto Prepare Min Usages"] = 2;
+        }
+
         return given.ConnectionString;
     }
 

@@ -18,10 +18,17 @@ internal static class ApplicationServiceExtensions
         if (builder.Configuration["Admin:DidsFile"] is { Length: > 0 } didsFile)
         {
             var path = Path.GetFullPath(didsFile);
+            // Rooted at the nearest folder that exists: the file (optional) may come later, its folder with it.
+            var root = Path.GetDirectoryName(path)!;
+            while (!Directory.Exists(root) && Path.GetDirectoryName(root) is { } parent)
+            {
+                root = parent;
+            }
+
             builder.Configuration.AddJsonFile(source =>
             {
-                source.FileProvider = new PhysicalFileProvider(Path.GetDirectoryName(path)!) { UsePollingFileWatcher = true, UseActivePolling = true };
-                source.Path = Path.GetFileName(path);
+                source.FileProvider = new PhysicalFileProvider(root) { UsePollingFileWatcher = true, UseActivePolling = true };
+                source.Path = Path.GetRelativePath(root, path);
                 source.Optional = true;
                 source.ReloadOnChange = true;
             });

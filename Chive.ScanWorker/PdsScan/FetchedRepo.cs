@@ -11,6 +11,9 @@ namespace Chive.ScanWorker.PdsScan;
 /// </summary>
 public sealed record FetchedRepo
 {
+    /// <summary>A request the budget did not allow was not sent: the answers after it are missing.</summary>
+    public bool OverBudget { get; init; }
+
     public XrpcException? DescribeError { get; init; }
 
     public IReadOnlyList<string> Collections { get; init; } = [];

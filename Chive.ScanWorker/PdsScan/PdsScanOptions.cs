@@ -29,11 +29,13 @@ public sealed class PdsScanOptions
 
     /// <summary>
     /// Repos of a unit read at once in verified mode (default 2): the next repos are described, resolved, downloaded and
-    /// verified while one is applied, always applied in page order, so a unit sends exactly the messages of a
-    /// one-at-a-time read. The PDS's pace (<c>Xrpc:RequestsPerSecondPerHost</c>) holds whatever the number; each repo in
-    /// flight holds its CAR in a temporary file. 1 reads one repo at a time.
+    /// verified while one is applied, always applied in page order, so a unit sends the batches (and batch ids) of a
+    /// one-at-a-time read, and never more requests than <see cref="MaxPagesPerPds"/>. The PDS's pace
+    /// (<c>Xrpc:RequestsPerSecondPerHost</c>) holds whatever the number. Each repo in flight holds its CAR in a temporary
+    /// file while it is verified and then its Chive records in memory until applied: per unit, this many repos' worth.
+    /// 1 reads one repo at a time.
     /// </summary>
-    [Range(1, 16)]
+    [Range(1, 4)]
     public int ReposInFlight { get; set; } = 2;
 
     /// <summary>Records per batch sent to the IndexWorker (default 200).</summary>

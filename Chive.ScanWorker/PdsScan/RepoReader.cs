@@ -59,7 +59,9 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
     {
         if (sync.Value.Mode == SyncMode.Verified)
         {
-            return await ApplyAsync(batcher, pds, did, await FetchAsync(pds, did, held, cancellationToken), deletionSource);
+            // The budget the caps leave now: a request the cap refuses is not sent (ApplyAsync's spend throws first).
+            var budget = (int)Math.Max(0, Math.Min(int.MaxValue, batcher.RequestsLeft));
+            return await ApplyAsync(batcher, pds, did, await FetchAsync(pds, did, held, budget, cancellationToken), deletionSource);
         }
 
         List<string> collections;
@@ -154,11 +156,19 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
     /// document; if that names this PDS, the whole repo in one <c>getRepo</c>, read by <see cref="RepoCar"/> (block CIDs,
     /// the commit signed by the DID's key, the MST). Nothing reaches a batcher and nothing is counted here — what the
     /// requests found is kept, failures included, for <see cref="ApplyAsync"/> — so a unit can fetch the next repos while
-    /// it applies this one and still send exactly what a one-at-a-time read sends. Only a cancel is thrown.
+    /// it applies this one and still send exactly what a one-at-a-time read sends. At most
+    /// <paramref name="requestBudget"/> requests are sent (what the request cap leaves): one a read in turn would not
+    /// have been allowed is not sent, and <see cref="ApplyAsync"/>'s spend for it throws before its answer is wanted.
+    /// Only a cancel is thrown.
     /// </summary>
-    public async Task<FetchedRepo> FetchAsync(Uri pds, Did did, IReadOnlySet<string> held, CancellationToken cancellationToken)
+    public async Task<FetchedRepo> FetchAsync(Uri pds, Did did, IReadOnlySet<string> held, int requestBudget, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
+        if (requestBudget < 1)
+        {
+            return new FetchedRepo { OverBudget = true };
+        }
+
         List<string> collections;
         try
         {
@@ -180,6 +190,11 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
         if (!host.Hosted)
         {
             return fetched;
+        }
+
+        if (requestBudget < 2)
+        {
+            return fetched with { OverBudget = true };
         }
 
         var resolved = Stopwatch.GetTimestamp();
@@ -212,6 +227,7 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
     {
         var applying = Stopwatch.GetTimestamp();
         batcher.Spend();
+        NotOverBudget(fetched, fetched.Host is null && fetched.DescribeError is null && fetched.Collections.Count == 0);
         if (fetched.DescribeError is { } describeError)
         {
             return Fail(batcher, pds, did, describeError);
@@ -230,6 +246,7 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
 
         await batcher.ReadingFromAsync(ServiceOrigin.Normalize(pds));
         batcher.Spend();
+        NotOverBudget(fetched, fetched.Repo is null && fetched.GetRepoError is null && fetched.Unverified is null);
         if (fetched.GetRepoError is { } getRepoError)
         {
             return Fail(batcher, pds, did, getRepoError);
@@ -328,6 +345,18 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
             pds, did, check.Home, pds);
         batcher.Totals = batcher.Totals with { ReposNotHosted = batcher.Totals.ReposNotHosted + 1 };
         return false;
+    }
+
+    /// <summary>
+    /// A request left unsent for the cap whose spend did not throw: the budget given to <see cref="FetchAsync"/> was
+    /// smaller than what the cap left when the repo was applied — a bug of the caller's, never the PDS's doing.
+    /// </summary>
+    private static void NotOverBudget(FetchedRepo fetched, bool missing)
+    {
+        if (fetched.OverBudget && missing)
+        {
+            throw new InvalidOperationException("a repo fetched with a smaller request budget than the cap left when it was applied");
+        }
     }
 
     private static List<string> ChiveCollectionsOf(RepoDescription description, IReadOnlySet<string> held) =>

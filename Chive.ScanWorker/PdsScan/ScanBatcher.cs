@@ -61,6 +61,9 @@ public sealed class ScanBatcher(
         }
     }
 
+    /// <summary>Requests the cap still allows to the current PDS.</summary>
+    public long RequestsLeft => settings.MaxPagesPerPds - Pds.Pages;
+
     /// <summary>One more request to the current PDS, within the cap.</summary>
     public void Spend()
     {

@@ -161,9 +161,11 @@ public sealed class ScanPdsChunkConsumer(
         VerifiedCommit? Unchanged(RepoEntry repo) =>
             recorded.TryGetValue(repo.Did.Value, out var commit) && commit.PdsUrl == origin && repo.Head == commit.CommitCid ? commit : null;
 
-        // In verified mode the next repos are fetched while one is applied (PdsScanOptions.ReposInFlight); no more are
-        // started ahead than the request cap leaves room for, so a capped PDS sees no request a one-at-a-time read would
-        // not have sent. Listing mode reads each repo as it applies it.
+        // In verified mode the next repos are fetched while one is applied (PdsScanOptions.ReposInFlight). The repo to
+        // apply next is fetched within exactly what the request cap leaves, and one further ahead only while the cap
+        // leaves room for every repo before it to take its two requests: the cap is never passed. A unit stopped by
+        // something else (the records cap, a failed host, a cancel) may leave repos fetched ahead and unused. Listing
+        // mode reads each repo as it applies it.
         var ahead = sync.Value.Mode == SyncMode.Verified ? options.Value.ReposInFlight : 1;
         var fetches = new Task<RepoAhead>[active.Count];
         var started = 0;
@@ -176,7 +178,8 @@ public sealed class ScanPdsChunkConsumer(
                 while (started < active.Count && started - i < ahead
                     && (started == i || batcher.Pds.Pages + 2L * (started - i + 1) <= options.Value.MaxPagesPerPds))
                 {
-                    fetches[started] = FetchAheadAsync(active[started], Unchanged(active[started]), ahead > 1, stop.Token);
+                    var budget = (int)Math.Clamp(batcher.RequestsLeft - (2L * (started - i)), 0, int.MaxValue);
+                    fetches[started] = FetchAheadAsync(active[started], Unchanged(active[started]), ahead > 1, budget, stop.Token);
                     started++;
                 }
 
@@ -221,19 +224,23 @@ public sealed class ScanPdsChunkConsumer(
             foreach (var fetch in fetches.Take(started))
             {
                 await ((Task)fetch).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                if (fetch.Exception is { } unwanted)
+                {
+                    logger.LogDebug(unwanted, "A repo of {Pds} fetched ahead was not wanted (the unit ended early) and failed", pds);
+                }
             }
         }
 
-        Task<RepoAhead> FetchAheadAsync(RepoEntry repo, VerifiedCommit? unchanged, bool fetchWhole, CancellationToken token) =>
+        Task<RepoAhead> FetchAheadAsync(RepoEntry repo, VerifiedCommit? unchanged, bool fetchWhole, int budget, CancellationToken token) =>
             unchanged is not null ? CheckAsync(repo, unchanged, token)
-            : fetchWhole ? FetchAsync(repo, token)
+            : fetchWhole ? FetchAsync(repo, budget, token)
             : Task.FromResult(new RepoAhead(repo, null, default, null));
 
         async Task<RepoAhead> CheckAsync(RepoEntry repo, VerifiedCommit unchanged, CancellationToken token) =>
             new(repo, unchanged, await reader.CheckHostAsync(pds, repo.Did, token), null);
 
-        async Task<RepoAhead> FetchAsync(RepoEntry repo, CancellationToken token) =>
-            new(repo, null, default, await reader.FetchAsync(pds, repo.Did, heldByRepo.GetValueOrDefault(repo.Did.Value) ?? [], token));
+        async Task<RepoAhead> FetchAsync(RepoEntry repo, int budget, CancellationToken token) =>
+            new(repo, null, default, await reader.FetchAsync(pds, repo.Did, heldByRepo.GetValueOrDefault(repo.Did.Value) ?? [], budget, token));
 
         // The reference PDS answers the page after the last with an empty page and no cursor; an empty page ends it too.
         if (page.Repos.Count + page.InvalidEntries == 0 || page.Cursor is null)

@@ -20,6 +20,9 @@ public sealed class DidWebHost : HttpDouble
 
     public int Fetches { get; private set; }
 
+    /// <summary>How many times its repo was asked for (<c>getRepo</c>).</summary>
+    public int RepoDownloads { get; private set; }
+
     /// <summary>The repo's records (collection → values by record key) served when this host plays its DID's PDS.</summary>
     public Dictionary<string, Dictionary<string, System.Text.Json.Nodes.JsonObject>> Records { get; } = [];
 
@@ -87,6 +90,7 @@ public sealed class DidWebHost : HttpDouble
             : Results.Json(new { cid = CidOf(new System.Text.Json.Nodes.JsonObject { ["rev"] = Rev }), rev = Rev }));
         app.MapGet("/xrpc/com.atproto.sync.getRepo", async (string did) =>
         {
+            RepoDownloads++;
             await Task.Delay(ListDelay);
             return did != Served
                 ? Results.Json(new { error = "RepoNotFound", message = $"Could not find repo for DID: {did}" }, statusCode: 400)

@@ -94,10 +94,12 @@ public sealed class RepoReadAheadTests : IAsyncLifetime
     public async Task A_cap_and_a_failed_host_stop_the_read_ahead_at_the_same_repo_as_a_read_in_turn()
     {
         // Five requests: the complete repo takes two, the Bluesky one one, the one living elsewhere one, the forged one's
-        // describeRepo the fifth — its getRepo is over the cap, although the read ahead has already fetched it.
+        // describeRepo the fifth — its getRepo is over the cap: a read in turn does not send it; a read ahead that had
+        // fetched it anyway stops at the same place.
         var capped = new PdsScanOptions { RecordsPerBatch = 2, MaxPagesPerPds = 5 };
         var hosts = new[] { _complete, _bluesky, _elsewhere, _forged, _small };
         var one = await ReadInTurnAsync(hosts, capped);
+        Assert.Equal(0, _forged.RepoDownloads);
         var ahead = await FetchAheadAsync(hosts, capped);
         Assert.IsType<ScanLimitReachedException>(one.Error);
         Assert.IsType<ScanLimitReachedException>(ahead.Error);
@@ -139,7 +141,8 @@ public sealed class RepoReadAheadTests : IAsyncLifetime
     private static Task<Run> FetchAheadAsync(IEnumerable<DidWebHost> hosts, PdsScanOptions options) =>
         RunAsync(options, async (reader, batcher, outcomes) =>
         {
-            var fetches = hosts.Select(h => (Host: h, Fetch: reader.FetchAsync(h.BaseAddress, Did.Parse(h.Did), new HashSet<string>(), CancellationToken.None))).ToList();
+            // Every repo fetched at once, with room for all its requests (the consumer starts one ahead only with room).
+            var fetches = hosts.Select(h => (Host: h, Fetch: reader.FetchAsync(h.BaseAddress, Did.Parse(h.Did), new HashSet<string>(), int.MaxValue, CancellationToken.None))).ToList();
             await Task.WhenAll(fetches.Select(f => f.Fetch)); // all of them fetched before the first is applied
             foreach (var (host, fetch) in fetches)
             {
