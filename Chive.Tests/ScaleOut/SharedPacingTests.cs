@@ -84,8 +84,21 @@ public sealed class SharedPacingTests(AtprotoNetworkFixture fixture) : IAsyncLif
         await SendFromEachAsync(replicas).WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal(Replicas * RequestsEach, _pds.Requests);
-        var most = _pds.MostArrivalsWithin(TimeSpan.FromSeconds(1));
-        Assert.True(most <= AllowedPerSecond + Jitter, $"{most} requests within one second; the host allows {AllowedPerSecond}");
+        // Over the whole run, past the burst: the rate the host saw. Per second it can look worse — a stall of this loaded
+        // test process bunches requests whose slots passed meanwhile (two full CI runs saw 16 and 28 in one second,
+        // against 13) — but a stall cannot make the run shorter than its slots: about 10 a second here, about 33 when
+        // each replica keeps its own pace (the control below). At most twice the rate: a stall of up to 2.8 s of the
+        // run's 5.7 s is absorbed, one replica pacing alone is not.
+        var rate = RateAfterBurst();
+        Assert.True(rate <= 2 * Rate, $"{rate:F1} requests a second over the run; the host allows {Rate}");
+    }
+
+    /// <summary>Requests a second between the first and the last arrival, the first burst not counted.</summary>
+    private double RateAfterBurst()
+    {
+        var arrivals = _pds.Arrivals.Order().ToArray();
+        var seconds = (arrivals[^1] - arrivals[0]) / (double)System.Diagnostics.Stopwatch.Frequency;
+        return (arrivals.Length - Burst) / Math.Max(seconds, 0.001);
     }
 
     [Fact]
@@ -98,6 +111,8 @@ public sealed class SharedPacingTests(AtprotoNetworkFixture fixture) : IAsyncLif
 
         var most = _pds.MostArrivalsWithin(TimeSpan.FromSeconds(1));
         Assert.True(most > AllowedPerSecond + Jitter, $"only {most} requests within one second");
+        var rate = RateAfterBurst();
+        Assert.True(rate > 2 * Rate, $"only {rate:F1} requests a second over the run");
     }
 
     [Fact]
