@@ -3,10 +3,9 @@ using Chive.Contracts.Operations;
 namespace Chive.Contracts.Indexing;
 
 /// <summary>
-/// After a complete listing of <paramref name="Collection"/> in <paramref name="Did"/>'s repo: every record we hold
-/// there whose record key is not in <paramref name="PresentRkeys"/> (and that was not written after
-/// <paramref name="ListedFrom"/>) is gone from the PDS and is marked deleted, with <paramref name="DeletionSource"/>
-/// (<c>scan_missing</c> for a scan, <c>pds_404</c> for a freshness scan). Sent only for complete, clean listings.
+/// A <see cref="CollectionSweep"/> as a batch of its own. Scans now send sweeps inside <see cref="IndexRecords"/>; the
+/// IndexWorker still applies this message, so sweeps queued by a ScanWorker of the previous version are not lost in an
+/// upgrade.
 /// </summary>
 public sealed record SweepCollection(
     Guid OperationId,
@@ -19,4 +18,7 @@ public sealed record SweepCollection(
 {
     public const string ScanMissing = "scan_missing";
     public const string Pds404 = "pds_404";
+
+    /// <summary>A method, not a property: the message's JSON carries its fields once.</summary>
+    public CollectionSweep ToSweep() => new(Did, Collection, PresentRkeys, ListedFrom, DeletionSource);
 }

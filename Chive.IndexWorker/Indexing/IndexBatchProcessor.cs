@@ -21,32 +21,40 @@ public sealed class IndexBatchProcessor(
     public Task<RecordsIndexed> IndexAsync(IndexRecords batch, CancellationToken cancellationToken) =>
         RunAsync(batch.OperationId, batch.BatchId, async (connection, transaction) =>
         {
-            var outcome = await indexer.IndexAsync(connection, transaction, batch.PdsUrl, batch.Records, cancellationToken, batch.OperationId);
+            var outcome = batch.Records.Count > 0
+                ? await indexer.IndexAsync(connection, transaction, batch.PdsUrl, batch.Records, cancellationToken, batch.OperationId)
+                : IndexOutcome.Nothing;
+            var swept = await RecordIndexer.SweepAsync(connection, transaction, batch.Sweeps ?? [], cancellationToken);
             var documents = await EprintDocuments.ForUrisAsync(connection, transaction, outcome.ChangedEprints, cancellationToken);
-            var errors = await search.WriteAsync(documents, [], cancellationToken);
+            var errors = await search.WriteAsync(documents, swept.DeletedEprints, cancellationToken);
             foreach (var (reason, count) in outcome.Invalid)
             {
                 logger.LogWarning("Operation {OperationId}: {Count} records from {Pds} skipped: {Reason}", batch.OperationId, count, batch.PdsUrl, reason);
             }
 
-            return new LedgerEntry(Records: outcome.Indexed + outcome.Unchanged, Changed: outcome.Indexed, Invalid: outcome.InvalidCount, Deleted: 0, SearchErrors: errors,
-                Added: outcome.Added);
+            LogSwept(batch.OperationId, swept, batch.Sweeps ?? []);
+            return new LedgerEntry(Records: outcome.Indexed + outcome.Unchanged, Changed: outcome.Indexed, Invalid: outcome.InvalidCount, Deleted: swept.Deleted,
+                SearchErrors: errors, Added: outcome.Added);
         }, cancellationToken);
 
+    /// <summary>A sweep sent as a batch of its own (by a ScanWorker of the previous version).</summary>
     public Task<RecordsIndexed> SweepAsync(SweepCollection sweep, CancellationToken cancellationToken) =>
         RunAsync(sweep.OperationId, sweep.BatchId, async (connection, transaction) =>
         {
-            var outcome = await RecordIndexer.SweepAsync(
-                connection, transaction, sweep.Did, sweep.Collection, sweep.PresentRkeys, sweep.ListedFrom, cancellationToken, sweep.DeletionSource);
-            var errors = await search.WriteAsync([], outcome.DeletedEprints, cancellationToken);
-            if (outcome.Deleted > 0)
-            {
-                logger.LogInformation("Operation {OperationId}: {Count} {Collection} records of {Did} are gone from their PDS: marked deleted",
-                    sweep.OperationId, outcome.Deleted, sweep.Collection, sweep.Did);
-            }
-
-            return new LedgerEntry(Records: 0, Changed: 0, Invalid: 0, Deleted: outcome.Deleted, SearchErrors: errors);
+            var swept = await RecordIndexer.SweepAsync(connection, transaction, [sweep.ToSweep()], cancellationToken);
+            var errors = await search.WriteAsync([], swept.DeletedEprints, cancellationToken);
+            LogSwept(sweep.OperationId, swept, [sweep.ToSweep()]);
+            return new LedgerEntry(Records: 0, Changed: 0, Invalid: 0, Deleted: swept.Deleted, SearchErrors: errors);
         }, cancellationToken);
+
+    private void LogSwept(Guid operationId, SweepOutcome swept, IReadOnlyList<CollectionSweep> sweeps)
+    {
+        if (swept.Deleted > 0)
+        {
+            logger.LogInformation("Operation {OperationId}: {Count} records are gone from their PDS ({Sweeps}): marked deleted",
+                operationId, swept.Deleted, string.Join(", ", sweeps.Select(s => $"{s.Collection} of {s.Did}")));
+        }
+    }
 
     /// <summary>
     /// Records each repo's revision and confirms its live records (last synced now), moving them to the PDS the repo now

@@ -16,6 +16,9 @@ namespace Chive.IndexWorker.Indexing;
 public sealed record IndexOutcome(
     int Indexed, int Unchanged, IReadOnlyDictionary<string, int> Invalid, IReadOnlyList<string> ChangedEprints, IReadOnlyList<Rejection> Rejected, int Added = 0)
 {
+    /// <summary>A batch without records (only sweeps).</summary>
+    public static readonly IndexOutcome Nothing = new(0, 0, new Dictionary<string, int>(), [], []);
+
     public int InvalidCount => Invalid.Values.Sum();
 }
 
@@ -303,11 +306,19 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
     /// <paramref name="presentRkeys"/> and that was last written before <paramref name="listedFrom"/> (a record written
     /// after the listing began may simply be newer than it; null: whenever), and the eprints among them.
     /// </summary>
-    public static async Task<SweepOutcome> SweepAsync(
+    public static Task<SweepOutcome> SweepAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, string did, string? collection,
-        IReadOnlyList<string> presentRkeys, DateTimeOffset? listedFrom, CancellationToken cancellationToken, string deletionSource = SweepCollection.ScanMissing)
-    {
-        await using var command = new NpgsqlCommand("""
+        IReadOnlyList<string> presentRkeys, DateTimeOffset? listedFrom, CancellationToken cancellationToken, string deletionSource = SweepCollection.ScanMissing) =>
+        RunSweepsAsync(connection, transaction, [SweepCommand(did, collection, presentRkeys, listedFrom, deletionSource)], cancellationToken);
+
+    /// <summary>The sweeps a batch carries, in one round trip; what they marked deleted, together.</summary>
+    public static Task<SweepOutcome> SweepAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<CollectionSweep> sweeps, CancellationToken cancellationToken) =>
+        RunSweepsAsync(connection, transaction,
+            sweeps.Select(s => SweepCommand(s.Did, s.Collection, s.PresentRkeys, s.ListedFrom, s.DeletionSource)).ToList(), cancellationToken);
+
+    private static NpgsqlBatchCommand SweepCommand(string did, string? collection, IReadOnlyList<string> presentRkeys, DateTimeOffset? listedFrom, string deletionSource) =>
+        new("""
             WITH gone AS (
                 UPDATE indexed_records SET deleted_at = now(), deletion_source = @source
                 WHERE did = @did AND (@collection::text IS NULL OR collection = @collection) AND deleted_at IS NULL
@@ -320,15 +331,46 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
             declared AS (
                 DELETE FROM extracted_citations c USING gone WHERE c.user_record_uri = gone.uri)
             SELECT (SELECT count(*) FROM gone)::int, coalesce((SELECT array_agg(uri) FROM eprints), '{}')
-            """, connection, transaction);
-        command.Parameters.AddWithValue("did", did);
-        command.Parameters.AddWithValue("collection", (object?)collection ?? DBNull.Value);
-        command.Parameters.AddWithValue("present", presentRkeys.ToArray());
-        command.Parameters.AddWithValue("listedFrom", (object?)listedFrom ?? DBNull.Value);
-        command.Parameters.AddWithValue("source", deletionSource);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        return new SweepOutcome(reader.GetInt32(0), reader.GetFieldValue<string[]>(1));
+            """)
+        {
+            Parameters =
+            {
+                new("did", did),
+                new("collection", NpgsqlDbType.Text) { Value = (object?)collection ?? DBNull.Value },
+                new("present", presentRkeys.ToArray()),
+                new("listedFrom", NpgsqlDbType.TimestampTz) { Value = (object?)listedFrom ?? DBNull.Value },
+                new("source", deletionSource),
+            },
+        };
+
+    private static async Task<SweepOutcome> RunSweepsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<NpgsqlBatchCommand> sweeps, CancellationToken cancellationToken)
+    {
+        if (sweeps.Count == 0)
+        {
+            return new SweepOutcome(0, []);
+        }
+
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        foreach (var sweep in sweeps)
+        {
+            batch.BatchCommands.Add(sweep);
+        }
+
+        var deleted = 0;
+        var eprints = new List<string>();
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        do
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                deleted += reader.GetInt32(0);
+                eprints.AddRange(reader.GetFieldValue<string[]>(1));
+            }
+        }
+        while (await reader.NextResultAsync(cancellationToken));
+
+        return new SweepOutcome(deleted, eprints);
     }
 
     private sealed record ValidRecord(AtUri Uri, Cid Cid, string Raw, EprintRow? Eprint);

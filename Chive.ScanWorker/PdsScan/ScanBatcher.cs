@@ -12,9 +12,10 @@ public sealed class ScanLimitReachedException(string message) : Exception(messag
 
 /// <summary>
 /// What one unit of a scan (a PDS scan's lane chunk, a freshness scan's chunk) accumulates and sends to the IndexWorker:
-/// record batches (full at <see cref="PdsScanOptions.RecordsPerBatch"/> records or <see cref="PdsScanOptions.MaxBatchBytes"/>),
-/// sweeps, repo revisions and removals — each a ledger batch whose id never collides and repeats exactly when the unit
-/// runs again — and the running totals, and what has been read of the current PDS against the per-PDS caps.
+/// record batches (full at <see cref="PdsScanOptions.RecordsPerBatch"/> records or <see cref="PdsScanOptions.MaxBatchBytes"/>,
+/// carrying the sweeps of the collections listed since the last), repo revisions and removals — each a ledger batch
+/// whose id never collides and repeats exactly when the unit runs again — and the running totals, and what has been
+/// read of the current PDS against the per-PDS caps.
 /// <para>
 /// A publish waits for the broker's confirmation, a few milliseconds on a busy machine, several times per repo: the unit
 /// reads on meanwhile (the next repo's requests overlap the last repo's confirmations), with at most
@@ -34,9 +35,10 @@ public sealed class ScanBatcher(
 
     private readonly Queue<Task> _inFlight = new();
 
-    /// <summary>The publish of each record or sweep batch, by batch id, until a <c>RepoSynced</c> names it.</summary>
+    /// <summary>The publish of each record batch, by batch id, until a <c>RepoSynced</c> names it.</summary>
     private readonly Dictionary<Guid, Task> _batchPublishes = [];
     private readonly List<FetchedRecord> _buffer = [];
+    private readonly List<CollectionSweep> _sweeps = [];
     private readonly List<SyncedRepo> _synced = [];
     private readonly HashSet<string> _bufferRepos = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<Guid>> _repoBatches = new(StringComparer.Ordinal);
@@ -98,14 +100,9 @@ public sealed class ScanBatcher(
 
     private async Task AddAsync(FetchedRecord fetched)
     {
-        var size = fetched.Value.Length + fetched.Uri.Length + 128;
-        if (_buffer.Count > 0 && _bufferBytes + size > settings.MaxBatchBytes)
-        {
-            await SendAsync();
-        }
+        await MakeRoomAsync(fetched.Value.Length + fetched.Uri.Length + 128);
 
         _buffer.Add(fetched);
-        _bufferBytes += size;
         _bufferRepos.Add(RepoOf(fetched.Uri));
         Pds = Pds with { Records = Pds.Records + 1 };
         Totals = Totals with { RecordsListed = Totals.RecordsListed + 1 };
@@ -118,6 +115,17 @@ public sealed class ScanBatcher(
         {
             throw new ScanLimitReachedException($"more than {settings.MaxRecordsPerPds} records in one scan (PdsScan:MaxRecordsPerPds)");
         }
+    }
+
+    /// <summary>Sends the buffer first if <paramref name="size"/> more bytes would take it past <see cref="PdsScanOptions.MaxBatchBytes"/>.</summary>
+    private async Task MakeRoomAsync(long size)
+    {
+        if ((_buffer.Count > 0 || _sweeps.Count > 0) && _bufferBytes + size > settings.MaxBatchBytes)
+        {
+            await SendAsync();
+        }
+
+        _bufferBytes += size;
     }
 
     /// <summary>Sends the buffered records and the repos synced so far, and waits until the broker has confirmed everything sent.</summary>
@@ -145,19 +153,22 @@ public sealed class ScanBatcher(
         }
     }
 
-    /// <summary>Sends the buffered records, then the repos synced so far (their records sent before them).</summary>
+    /// <summary>Sends the buffered records and sweeps, then the repos synced so far (their records and sweeps sent before them).</summary>
     private async Task SendAsync()
     {
-        if (_buffer.Count > 0)
+        if (_buffer.Count > 0 || _sweeps.Count > 0)
         {
-            var id = BatchId("records", _buffer.Select(r => $"{r.Uri} {r.Cid}"));
-            await SendBatchAsync(id, new IndexRecords(operationId, id, _pdsUrl, _buffer.ToList()));
+            // Not the sweeps' ListedFrom: a unit run again lists later, and must still send the same ids.
+            var id = BatchId("records", _buffer.Select(r => $"{r.Uri} {r.Cid}")
+                .Concat(_sweeps.Select(w => $"sweep {w.Did} {w.Collection} {w.DeletionSource} {string.Join(' ', w.PresentRkeys)}")));
+            await SendBatchAsync(id, new IndexRecords(operationId, id, _pdsUrl, _buffer.ToList(), _sweeps.Count > 0 ? _sweeps.ToList() : null));
             foreach (var repo in _bufferRepos)
             {
                 SentFor(repo, id);
             }
 
             _buffer.Clear();
+            _sweeps.Clear();
             _bufferRepos.Clear();
             _bufferBytes = 0;
         }
@@ -188,7 +199,7 @@ public sealed class ScanBatcher(
         }
     }
 
-    /// <summary>A record or sweep batch: kept in flight, and by its id for the <c>RepoSynced</c> that will name it.</summary>
+    /// <summary>A record batch: kept in flight, and by its id for the <c>RepoSynced</c> that will name it.</summary>
     private Task SendBatchAsync<T>(Guid id, T message)
         where T : class
     {
@@ -205,12 +216,16 @@ public sealed class ScanBatcher(
         await Task.WhenAll(all);
     }
 
-    /// <summary>A sweep does not need to follow its listing's records: it never touches the keys it lists.</summary>
-    public Task SweepAsync(string did, string collection, IReadOnlyList<string> present, DateTimeOffset listedFrom, string deletionSource)
+    /// <summary>
+    /// A sweep rides in the next record batch (or, with none to come, a batch of its own at the flush): it never touches
+    /// the keys it lists, so it need not follow its listing's records, and a batch of its own would cost the IndexWorker
+    /// a transaction and the saga a report.
+    /// </summary>
+    public async Task SweepAsync(string did, string collection, IReadOnlyList<string> present, DateTimeOffset listedFrom, string deletionSource)
     {
-        var id = BatchId($"sweep {did} {collection} {deletionSource}", present);
-        SentFor(did, id);
-        return SendBatchAsync(id, new SweepCollection(operationId, id, did, collection, present, listedFrom, deletionSource));
+        await MakeRoomAsync(present.Sum(k => k.Length + 4) + did.Length + collection.Length + 128);
+        _sweeps.Add(new CollectionSweep(did, collection, present, listedFrom, deletionSource));
+        _bufferRepos.Add(did);
     }
 
     /// <summary>

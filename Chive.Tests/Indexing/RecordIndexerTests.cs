@@ -86,6 +86,37 @@ public sealed class RecordIndexerTests : IAsyncLifetime
         Assert.Equal("A corrected title", await ScalarAsync<string>("SELECT title FROM eprints_index"));
     }
 
+    [Fact]
+    public async Task The_sweeps_a_batch_carries_run_together_each_only_over_its_own_collection()
+    {
+        await Indexer.IndexAsync(Pds, [
+            Record("pub.chive.eprint.submission", "3kaaaaaaaac01", LexiconSubmission()),
+            Record("pub.chive.eprint.submission", "3kaaaaaaaac02", LegacySubmission()),
+            Record("pub.chive.eprint.userTag", "3kaaaaaaaac03", new JsonObject { ["tag"] = "a" }),
+            Record("pub.chive.eprint.userTag", "3kaaaaaaaac04", new JsonObject { ["tag"] = "b" }),
+            Record("pub.chive.review.comment", "3kaaaaaaaac05", new JsonObject { ["body"] = "kept: its collection is not swept" }),
+        ], CancellationToken.None);
+        var listedFrom = DateTimeOffset.UtcNow.AddMinutes(1);
+
+        SweepOutcome outcome;
+        await using (var connection = await _db.OpenConnectionAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            outcome = await RecordIndexer.SweepAsync(connection, transaction, [
+                new CollectionSweep(Did, "pub.chive.eprint.submission", ["3kaaaaaaaac01"], listedFrom),
+                new CollectionSweep(Did, "pub.chive.eprint.userTag", [], listedFrom, SweepCollection.Pds404),
+                new CollectionSweep("did:plc:someoneelse00000000000000", "pub.chive.review.comment", [], listedFrom),
+            ], CancellationToken.None);
+            await transaction.CommitAsync();
+        }
+
+        Assert.Equal(3, outcome.Deleted);
+        Assert.Equal([Uri("pub.chive.eprint.submission", "3kaaaaaaaac02")], outcome.DeletedEprints);
+        Assert.Equal("3kaaaaaaaac02 scan_missing|3kaaaaaaaac03 pds_404|3kaaaaaaaac04 pds_404", await ScalarAsync<string>(
+            "SELECT string_agg(rkey || ' ' || deletion_source, '|' ORDER BY rkey) FROM indexed_records WHERE deleted_at IS NOT NULL"));
+        Assert.Equal(1L, await ScalarAsync<long>("SELECT count(*) FROM eprints_index WHERE deleted_at IS NOT NULL"));
+    }
+
     private static FetchedRecord Record(string collection, string rkey, JsonObject value) =>
         new(Uri(collection, rkey), "bafyreibidxi32k5g6ffkqrif7oqf23gvgnrrzjs5w2xraxwmlxgcgucj7" + (char)('a' + (rkey[^1] - '0')), value.ToJsonString());
 

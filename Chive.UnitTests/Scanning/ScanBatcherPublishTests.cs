@@ -66,6 +66,55 @@ public sealed class ScanBatcherPublishTests
         await Assert.ThrowsAsync<InvalidOperationException>(() => batcher.FlushAsync().WaitAsync(TimeSpan.FromSeconds(5)));
     }
 
+    [Fact]
+    public async Task A_sweep_rides_in_the_next_record_batch_or_in_one_of_its_own_at_the_flush_and_its_repo_names_that_batch()
+    {
+        var broker = ConfirmingBroker.Create(out var context);
+        broker.AutoConfirm = true;
+        var batcher = Batcher(context, recordsPerBatch: 3);
+        var listedFrom = DateTimeOffset.UnixEpoch;
+        await batcher.AddAsync(Record(RepoA, 1));
+        await batcher.SweepAsync(RepoA, "pub.chive.eprint.userTag", ["3kabc00000001"], listedFrom, SweepCollection.ScanMissing);
+        Assert.Empty(broker.Sent); // waits for a batch to ride in
+        await batcher.AddAsync(Record(RepoB, 1));
+        await batcher.AddAsync(Record(RepoB, 2)); // three records: the batch leaves, with A's sweep
+        var first = Assert.IsType<IndexRecords>(Assert.Single(broker.Sent).Message);
+        Assert.Equal(3, first.Records.Count);
+        var sweep = Assert.Single(first.Sweeps!);
+        Assert.Equal((RepoA, "pub.chive.eprint.userTag"), (sweep.Did, sweep.Collection));
+        Assert.Equal(["3kabc00000001"], sweep.PresentRkeys);
+
+        batcher.RepoSynced(RepoA, "https://pds.example", "3kabc", null, unchanged: false, verified: true);
+        await batcher.SweepAsync(RepoB, "pub.chive.eprint.userTag", ["3kabc00000001", "3kabc00000002"], listedFrom, SweepCollection.ScanMissing);
+        batcher.RepoSynced(RepoB, "https://pds.example", "3kabd", null, unchanged: false, verified: true);
+        await batcher.FlushAsync(); // no records left: B's sweep in a batch of its own, before the repos it completes
+        var second = Assert.IsType<IndexRecords>(broker.Sent[1].Message);
+        Assert.Empty(second.Records);
+        Assert.Equal(RepoB, Assert.Single(second.Sweeps!).Did);
+        var synced = Assert.IsType<RepoSynced>(broker.Sent[2].Message).Repos.ToDictionary(r => r.Did, r => r.Batches!);
+        Assert.Equal([first.BatchId], synced[RepoA]);
+        Assert.Equal([first.BatchId, second.BatchId], synced[RepoB]);
+        Assert.Equal(3, batcher.Totals.BatchesSent);
+    }
+
+    [Fact]
+    public async Task A_unit_run_again_sends_the_same_batch_ids_though_its_listings_began_later()
+    {
+        async Task<Guid[]> RunAsync(DateTimeOffset listedFrom)
+        {
+            var broker = ConfirmingBroker.Create(out var context);
+            broker.AutoConfirm = true;
+            var batcher = new ScanBatcher(Guid.Empty, lane: 0, sequence: 0, context, new PdsScanOptions { RecordsPerBatch = 3 }, ScanTotals.Zero,
+                PdsProgress.Zero, NullLogger.Instance);
+            await batcher.AddAsync(Record(RepoA, 1));
+            await batcher.SweepAsync(RepoA, "pub.chive.eprint.userTag", ["3kabc00000001"], listedFrom, SweepCollection.ScanMissing);
+            await batcher.FlushAsync();
+            return broker.Sent.Select(s => ((IndexRecords)s.Message).BatchId).ToArray();
+        }
+
+        Assert.Equal(await RunAsync(DateTimeOffset.UnixEpoch), await RunAsync(DateTimeOffset.UnixEpoch.AddMinutes(5)));
+    }
+
     private static ScanBatcher Batcher(ConsumeContext context, int recordsPerBatch) =>
         new(Guid.NewGuid(), lane: 0, sequence: 0, context, new PdsScanOptions { RecordsPerBatch = recordsPerBatch }, ScanTotals.Zero,
             PdsProgress.Zero, NullLogger.Instance);
