@@ -29,13 +29,13 @@ public static class RepoCar
         Stream car, Did did, DidResolver resolver, string keyPrefix, CancellationToken cancellationToken)
     {
         var path = Path.Combine(Path.GetTempPath(), $"chive-repo-{Guid.NewGuid():N}.car");
-        await using var file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
+        await using var file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.DeleteOnClose);
         await car.CopyToAsync(file, cancellationToken);
         file.Position = 0;
 
         var blocks = new BlockIndex(file);
-        var root = await blocks.ReadHeaderAndIndexAsync(cancellationToken);
-        var (commitDid, rev, data, signed, signature) = ReadCommit(await blocks.GetAsync(root, cancellationToken)
+        var root = blocks.ReadHeaderAndIndex(cancellationToken);
+        var (commitDid, rev, data, signed, signature) = ReadCommit(blocks.Get(root, cancellationToken)
             ?? throw new RepoVerificationException("the CAR does not hold its root block"));
         if (commitDid != did.Value)
         {
@@ -44,7 +44,7 @@ public static class RepoCar
 
         await VerifySignatureAsync(did, resolver, signed, signature, cancellationToken);
         var records = new List<RepoRecord>();
-        await WalkAsync(blocks, data, lower: null, upper: null, Encoding.ASCII.GetBytes(keyPrefix), records, depth: 0, cancellationToken);
+        Walk(blocks, data, lower: null, upper: null, Encoding.ASCII.GetBytes(keyPrefix), records, depth: 0, cancellationToken);
         return new VerifiedRepo(did, rev, root.ToString(), records);
     }
 
@@ -138,7 +138,7 @@ public static class RepoCar
     /// <paramref name="upper"/> (null: unbounded): records whose key starts with <paramref name="prefix"/> are read;
     /// subtrees whose range cannot hold such a key are not even fetched.
     /// </summary>
-    private static async Task WalkAsync(
+    private static void Walk(
         BlockIndex blocks, BinaryCid node, byte[]? lower, byte[]? upper, byte[] prefix, List<RepoRecord> records, int depth, CancellationToken cancellationToken)
     {
         if (depth > MaxMstDepth)
@@ -146,7 +146,7 @@ public static class RepoCar
             throw new RepoVerificationException("the MST is deeper than any real one");
         }
 
-        var block = await blocks.GetAsync(node, cancellationToken) ?? throw new RepoVerificationException($"the MST node {node} is missing from the CAR");
+        var block = blocks.Get(node, cancellationToken) ?? throw new RepoVerificationException($"the MST node {node} is missing from the CAR");
         var (left, entries) = ReadNode(block);
         var previous = lower;
         byte[] lastKey = [];
@@ -166,7 +166,7 @@ public static class RepoCar
 
             if (subtree is not null && MayHold(previous, key ?? upper, prefix))
             {
-                await WalkAsync(blocks, subtree, previous, key ?? upper, prefix, records, depth + 1, cancellationToken);
+                Walk(blocks, subtree, previous, key ?? upper, prefix, records, depth + 1, cancellationToken);
             }
 
             if (key is null)
@@ -176,7 +176,7 @@ public static class RepoCar
 
             if (key.AsSpan().StartsWith(prefix))
             {
-                records.Add(await RecordAsync(blocks, key, entries[i].Value, cancellationToken));
+                records.Add(Record(blocks, key, entries[i].Value, cancellationToken));
             }
 
             previous = key;
@@ -184,7 +184,7 @@ public static class RepoCar
         }
     }
 
-    private static async Task<RepoRecord> RecordAsync(BlockIndex blocks, byte[] key, BinaryCid cid, CancellationToken cancellationToken)
+    private static RepoRecord Record(BlockIndex blocks, byte[] key, BinaryCid cid, CancellationToken cancellationToken)
     {
         var text = Encoding.ASCII.GetString(key);
         var slash = text.IndexOf('/', StringComparison.Ordinal);
@@ -193,7 +193,7 @@ public static class RepoCar
             throw new RepoVerificationException($"the MST key '{Clean(text)}' is not collection/rkey");
         }
 
-        var block = await blocks.GetAsync(cid, cancellationToken) ?? throw new RepoVerificationException($"the record {Clean(text)} is missing from the CAR");
+        var block = blocks.Get(cid, cancellationToken) ?? throw new RepoVerificationException($"the record {Clean(text)} is missing from the CAR");
         var (collection, rkey) = (text[..slash], text[(slash + 1)..]);
         try
         {
@@ -328,6 +328,11 @@ public static class RepoCar
     /// The CAR's blocks on disk: the header read, every block's CID checked against its bytes as it is indexed, and a block
     /// read back (and checked again) when asked for. Index: 8 bytes of digest → section offset; the rare collision of two
     /// blocks on those 8 bytes goes to an overflow keyed by the full CID.
+    /// <para>
+    /// Read synchronously: the file was just written, so its pages are in memory, and an asynchronous file read on Linux
+    /// is a hop through the thread pool whenever a block is not in the stream's buffer. A 200 KB repo of 500 records
+    /// read 1,000 times: 3.5 → 3.1 ms of CPU and 4.0 → 3.1 ms per read.
+    /// </para>
     /// </summary>
     private sealed class BlockIndex(FileStream file)
     {
@@ -335,9 +340,9 @@ public static class RepoCar
         private readonly Dictionary<BinaryCid, long> _overflow = [];
         private byte[] _scratch = new byte[64 * 1024];
 
-        public async Task<BinaryCid> ReadHeaderAndIndexAsync(CancellationToken cancellationToken)
+        public BinaryCid ReadHeaderAndIndex(CancellationToken cancellationToken)
         {
-            var header = (await ReadSectionAsync(cancellationToken) ?? throw new RepoVerificationException("the CAR is empty")).ToArray();
+            var header = (ReadSection(cancellationToken) ?? throw new RepoVerificationException("the CAR is empty")).ToArray();
             BinaryCid root;
             try
             {
@@ -379,7 +384,7 @@ public static class RepoCar
             while (true)
             {
                 var offset = file.Position;
-                if (await ReadSectionAsync(cancellationToken) is not { } read)
+                if (ReadSection(cancellationToken) is not { } read)
                 {
                     return root;
                 }
@@ -404,12 +409,12 @@ public static class RepoCar
         }
 
         /// <summary>The block's bytes, or null when the CAR does not hold it.</summary>
-        public async Task<byte[]?> GetAsync(BinaryCid cid, CancellationToken cancellationToken)
+        public byte[]? Get(BinaryCid cid, CancellationToken cancellationToken)
         {
             foreach (var offset in Offsets(cid))
             {
                 file.Position = offset;
-                var section = await ReadSectionAsync(cancellationToken) ?? ReadOnlyMemory<byte>.Empty;
+                var section = ReadSection(cancellationToken) ?? ReadOnlyMemory<byte>.Empty;
                 var (found, length, _) = BinaryCid.Read(section.Span);
                 if (found is not null && found.Equals(cid) && cid.Matches(section.Span[length..]))
                 {
@@ -439,8 +444,9 @@ public static class RepoCar
         /// One varint-length-prefixed section, or null at the end of the file. It lives in one scratch buffer, reused for
         /// every section (valid until the next read): indexing a repo of hundreds of MB allocates nothing per block.
         /// </summary>
-        private async Task<ReadOnlyMemory<byte>?> ReadSectionAsync(CancellationToken cancellationToken)
+        private ReadOnlyMemory<byte>? ReadSection(CancellationToken cancellationToken)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             ulong length = 0;
             for (var shift = 0; ; shift += 7)
             {
@@ -475,7 +481,7 @@ public static class RepoCar
             var section = _scratch.AsMemory(0, (int)length);
             try
             {
-                await file.ReadExactlyAsync(section, cancellationToken);
+                file.ReadExactly(section.Span);
             }
             catch (EndOfStreamException ex)
             {
