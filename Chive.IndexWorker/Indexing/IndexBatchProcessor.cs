@@ -93,11 +93,15 @@ public sealed class IndexBatchProcessor(
                 -- When the first applied batch of each repo's read began (the database's clock): a row written or confirmed
                 -- since, on the same PDS, is already confirmed by this read and is not written a second time.
                 firsts AS (SELECT did, min(indexed_at) AS first_at FROM batches GROUP BY did HAVING min(indexed_at) IS NOT NULL),
+                -- Driven by each repo's submissions (the did and collection index; OFFSET 0 keeps it so): joined the other
+                -- way round, the planner read every live eprint of every repo for each message.
                 eprints AS (
-                    UPDATE eprints_index e SET last_synced_at = now(), pds_url = i.pds_url
-                    FROM indexed_records r JOIN input i ON i.did = r.did LEFT JOIN firsts f ON f.did = i.did
-                    WHERE e.uri = r.uri AND e.deleted_at IS NULL
-                      AND NOT (f.first_at IS NOT NULL AND e.last_synced_at >= f.first_at AND e.pds_url = i.pds_url)),
+                    UPDATE eprints_index e SET last_synced_at = now(), pds_url = s.pds_url
+                    FROM (SELECT r.uri, i.pds_url, f.first_at FROM input i
+                          JOIN indexed_records r ON r.did = i.did AND r.collection = 'pub.chive.eprint.submission'
+                          LEFT JOIN firsts f ON f.did = i.did OFFSET 0) s
+                    WHERE e.uri = s.uri AND e.deleted_at IS NULL
+                      AND NOT (s.first_at IS NOT NULL AND e.last_synced_at >= s.first_at AND e.pds_url = s.pds_url)),
                 confirmed AS (
                     UPDATE indexed_records r SET last_synced_at = now(), pds_url = i.pds_url
                     FROM input i LEFT JOIN firsts f ON f.did = i.did
