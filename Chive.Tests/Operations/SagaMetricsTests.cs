@@ -5,6 +5,7 @@ using Chive.Contracts.Operations;
 using Chive.Tests.Infrastructure;
 using MassTransit;
 using MassTransit.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 
 namespace Chive.Tests.Operations;
@@ -40,8 +41,15 @@ public sealed class SagaMetricsTests : IAsyncLifetime
                 }
             },
         };
-        _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
         {
+            // Only this test's two replicas: the listener hears every "Chive.AdminApi" meter in the process, and other
+            // test classes start operations on saga hosts of their own meanwhile (xunit runs classes in parallel).
+            if (!IsOurs(instrument.Meter))
+            {
+                return;
+            }
+
             var status = tags.ToArray().Single(t => t.Key == "status").Value as string ?? "";
             lock (_gate)
             {
@@ -52,6 +60,9 @@ public sealed class SagaMetricsTests : IAsyncLifetime
         _a = await SagaHost.StartAsync(_redis, _options, Timeout);
         _b = await SagaHost.StartAsync(_redis, _options, Timeout);
     }
+
+    private bool IsOurs(Meter meter) =>
+        meter.Scope is not null && (ReferenceEquals(meter.Scope, _a?.Provider.GetService<IMeterFactory>()) || ReferenceEquals(meter.Scope, _b?.Provider.GetService<IMeterFactory>()));
 
     public async Task DisposeAsync()
     {
