@@ -60,8 +60,7 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
         if (sync.Value.Mode == SyncMode.Verified)
         {
             // The budget the caps leave now: a request the cap refuses is not sent (ApplyAsync's spend throws first).
-            var budget = (int)Math.Max(0, Math.Min(int.MaxValue, batcher.RequestsLeft));
-            return await ApplyAsync(batcher, pds, did, await FetchAsync(pds, did, held, budget, cancellationToken), deletionSource);
+            return await ApplyAsync(batcher, pds, did, await FetchAsync(pds, did, held, batcher.RequestBudget(), cancellationToken), deletionSource);
         }
 
         List<string> collections;

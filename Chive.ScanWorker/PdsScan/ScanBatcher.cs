@@ -63,8 +63,12 @@ public sealed class ScanBatcher(
         }
     }
 
-    /// <summary>Requests the cap still allows to the current PDS.</summary>
-    public long RequestsLeft => settings.MaxPagesPerPds - Pds.Pages;
+    /// <summary>
+    /// The requests a repo's fetch may send to the current PDS within <see cref="PdsScanOptions.MaxPagesPerPds"/>: what
+    /// the cap leaves, less two (<c>describeRepo</c>, <c>getRepo</c>) for each of the <paramref name="reposBefore"/>
+    /// repos to be applied before it.
+    /// </summary>
+    public int RequestBudget(int reposBefore = 0) => (int)Math.Clamp(settings.MaxPagesPerPds - Pds.Pages - (2L * reposBefore), 0, int.MaxValue);
 
     /// <summary>One more request to the current PDS, within the cap.</summary>
     public void Spend()

@@ -175,11 +175,9 @@ public sealed class ScanPdsChunkConsumer(
             for (var i = 0; i < active.Count; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                while (started < active.Count && started - i < ahead
-                    && (started == i || batcher.Pds.Pages + 2L * (started - i + 1) <= options.Value.MaxPagesPerPds))
+                while (started < active.Count && started - i < ahead && (started == i || batcher.RequestBudget(started - i) >= 2))
                 {
-                    var budget = (int)Math.Clamp(batcher.RequestsLeft - (2L * (started - i)), 0, int.MaxValue);
-                    fetches[started] = FetchAheadAsync(active[started], Unchanged(active[started]), ahead > 1, budget, stop.Token);
+                    fetches[started] = FetchAheadAsync(active[started], Unchanged(active[started]), ahead > 1, batcher.RequestBudget(started - i), stop.Token);
                     started++;
                 }
 
