@@ -58,6 +58,18 @@ public static class RecordValues
 
                         break;
                     case JsonTokenType.String:
+                        if (!reader.ValueIsEscaped && !reader.HasValueSequence)
+                        {
+                            // Valid UTF-8 without escapes holds no NUL (the reader refuses raw control characters) and no
+                            // surrogate: nothing to decode. Most strings of a record are such.
+                            if (!System.Text.Unicode.Utf8.IsValid(reader.ValueSpan))
+                            {
+                                return "a string is not UTF-8";
+                            }
+
+                            break;
+                        }
+
                         if (Text(ref reader, out var text) is { } unreadable)
                         {
                             return $"a string {unreadable}";

@@ -403,14 +403,15 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
             return (null, unstorable);
         }
 
-        if (JsonNode.Parse(record.Value, documentOptions: new JsonDocumentOptions { MaxDepth = RecordValues.MaxDepth }) is not JsonObject value)
-        {
-            return (null, "value is not a JSON object");
-        }
-
+        // Checked to be a JSON object above; only a submission is read further (its projection).
         EprintRow? eprint = null;
         if (uri.Collection.Value == EprintProjection.Collection)
         {
+            if (JsonNode.Parse(record.Value, documentOptions: new JsonDocumentOptions { MaxDepth = RecordValues.MaxDepth }) is not JsonObject value)
+            {
+                return (null, "value is not a JSON object");
+            }
+
             var (row, why) = EprintProjection.Project(uri, cid.Value, value);
             if (row is null)
             {
