@@ -56,16 +56,33 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
         RETURNING uri, (xmax = 0) AS inserted
         """;
 
-    private const string UpsertEprint = """
+    /// <summary>
+    /// The batch's new or changed submissions, in one statement (one array a column). A previous version is kept only when
+    /// it is indexed — already, or in this same statement (which a subquery of the table cannot see) — and is not the
+    /// eprint itself; the foreign key is checked at commit.
+    /// </summary>
+    private const string UpsertEprints = """
+        WITH input AS (
+            SELECT * FROM unnest(@uri, @cid, @submitted_by, @paper_did, @authors, @title, @abstract, @abstract_plain_text,
+                @document_blob_cid, @document_blob_mime_type, @document_blob_size, @document_format, @publication_status,
+                @published_version, @external_ids, @related_works, @repositories, @funding, @conference_presentation,
+                @supplementary_materials, @keywords, @fields, @version, @previous_version_uri, @license, @license_uri, @created_at)
+            AS t(uri, cid, submitted_by, paper_did, authors, title, abstract, abstract_plain_text,
+                document_blob_cid, document_blob_mime_type, document_blob_size, document_format, publication_status,
+                published_version, external_ids, related_works, repositories, funding, conference_presentation,
+                supplementary_materials, keywords, fields, version, previous_version_uri, license, license_uri, created_at))
         INSERT INTO eprints_index AS e (uri, cid, submitted_by, paper_did, authors, title, abstract, abstract_plain_text,
             document_blob_cid, document_blob_mime_type, document_blob_size, document_format, publication_status,
             published_version, external_ids, related_works, repositories, funding, conference_presentation,
             supplementary_materials, keywords, fields, version, previous_version_uri, license, license_uri, created_at, pds_url)
-        VALUES (@uri, @cid, @submitted_by, @paper_did, @authors, @title, @abstract, @abstract_plain_text,
-            @document_blob_cid, @document_blob_mime_type, @document_blob_size, @document_format, @publication_status,
-            @published_version, @external_ids, @related_works, @repositories, @funding, @conference_presentation,
-            @supplementary_materials, @keywords, @fields, @version,
-            (SELECT p.uri FROM eprints_index p WHERE p.uri = @previous_version_uri), @license, @license_uri, @created_at, @pds)
+        SELECT i.uri, i.cid, i.submitted_by, i.paper_did, i.authors, i.title, i.abstract, i.abstract_plain_text,
+            i.document_blob_cid, i.document_blob_mime_type, i.document_blob_size, i.document_format, i.publication_status,
+            i.published_version, i.external_ids, i.related_works, i.repositories, i.funding, i.conference_presentation,
+            i.supplementary_materials, ARRAY(SELECT jsonb_array_elements_text(i.keywords)), i.fields, i.version,
+            coalesce((SELECT p.uri FROM eprints_index p WHERE p.uri = i.previous_version_uri AND p.uri <> i.uri),
+                     (SELECT q.uri FROM input q WHERE q.uri = i.previous_version_uri AND q.uri <> i.uri)),
+            i.license, i.license_uri, i.created_at, @pds
+        FROM input i
         ON CONFLICT (uri) DO UPDATE SET
             cid = EXCLUDED.cid, submitted_by = EXCLUDED.submitted_by, paper_did = EXCLUDED.paper_did, authors = EXCLUDED.authors,
             title = EXCLUDED.title, abstract = EXCLUDED.abstract, abstract_plain_text = EXCLUDED.abstract_plain_text,
@@ -217,13 +234,8 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
         var eprints = valid.Where(v => v.Eprint is not null && changed.Contains(v.Uri.Value)).Select(v => v.Eprint!).ToList();
         if (eprints.Count > 0)
         {
-            await using var batch = new NpgsqlBatch(connection, transaction);
-            foreach (var eprint in eprints.OrderBy(e => e.Version))
-            {
-                batch.BatchCommands.Add(EprintCommand(eprint, pdsUrl));
-            }
-
-            await batch.ExecuteNonQueryAsync(cancellationToken);
+            await using var upsert = EprintsCommand(eprints, pdsUrl, connection, transaction);
+            await upsert.ExecuteNonQueryAsync(cancellationToken);
         }
 
         var citations = valid.Where(v => v.Uri.Collection.Value == UserCitationCollection && changed.Contains(v.Uri.Value)).Select(v => v.Uri.Value).ToArray();
@@ -430,44 +442,41 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
         return clean;
     }
 
-    private static NpgsqlBatchCommand EprintCommand(EprintRow e, string pdsUrl)
+    private static NpgsqlCommand EprintsCommand(IReadOnlyList<EprintRow> eprints, string pdsUrl, NpgsqlConnection connection, NpgsqlTransaction transaction)
     {
-        var command = new NpgsqlBatchCommand(UpsertEprint);
-        void Add(string name, object? value, NpgsqlDbType? type = null)
-        {
-            var parameter = type is { } t ? new NpgsqlParameter(name, t) : new NpgsqlParameter(name, value ?? DBNull.Value);
-            parameter.Value = value ?? DBNull.Value;
-            command.Parameters.Add(parameter);
-        }
+        var command = new NpgsqlCommand(UpsertEprints, connection, transaction);
+        void Add<T>(string name, NpgsqlDbType type, Func<EprintRow, T> column) =>
+            command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Array | type) { Value = eprints.Select(column).ToArray() });
 
-        Add("uri", e.Uri);
-        Add("cid", e.Cid);
-        Add("submitted_by", e.SubmittedBy);
-        Add("paper_did", e.PaperDid, NpgsqlDbType.Text);
-        Add("authors", e.Authors, NpgsqlDbType.Jsonb);
-        Add("title", e.Title);
-        Add("abstract", e.Abstract, NpgsqlDbType.Jsonb);
-        Add("abstract_plain_text", e.AbstractPlainText, NpgsqlDbType.Text);
-        Add("document_blob_cid", e.DocumentBlobCid, NpgsqlDbType.Text);
-        Add("document_blob_mime_type", e.DocumentBlobMimeType, NpgsqlDbType.Text);
-        Add("document_blob_size", e.DocumentBlobSize, NpgsqlDbType.Bigint);
-        Add("document_format", e.DocumentFormat);
-        Add("publication_status", e.PublicationStatus, NpgsqlDbType.Text);
-        Add("published_version", e.PublishedVersion, NpgsqlDbType.Jsonb);
-        Add("external_ids", e.ExternalIds, NpgsqlDbType.Jsonb);
-        Add("related_works", e.RelatedWorks, NpgsqlDbType.Jsonb);
-        Add("repositories", e.Repositories, NpgsqlDbType.Jsonb);
-        Add("funding", e.Funding, NpgsqlDbType.Jsonb);
-        Add("conference_presentation", e.ConferencePresentation, NpgsqlDbType.Jsonb);
-        Add("supplementary_materials", e.SupplementaryMaterials, NpgsqlDbType.Jsonb);
-        Add("keywords", e.Keywords, NpgsqlDbType.Array | NpgsqlDbType.Text);
-        Add("fields", e.Fields, NpgsqlDbType.Jsonb);
-        Add("version", e.Version);
-        Add("previous_version_uri", e.PreviousVersionUri, NpgsqlDbType.Text);
-        Add("license", e.License);
-        Add("license_uri", e.LicenseUri, NpgsqlDbType.Text);
-        Add("created_at", e.CreatedAt);
-        Add("pds", pdsUrl);
+        Add("uri", NpgsqlDbType.Text, e => e.Uri);
+        Add("cid", NpgsqlDbType.Text, e => e.Cid);
+        Add("submitted_by", NpgsqlDbType.Text, e => e.SubmittedBy);
+        Add("paper_did", NpgsqlDbType.Text, e => e.PaperDid);
+        Add("authors", NpgsqlDbType.Jsonb, e => e.Authors);
+        Add("title", NpgsqlDbType.Text, e => e.Title);
+        Add("abstract", NpgsqlDbType.Jsonb, e => e.Abstract);
+        Add("abstract_plain_text", NpgsqlDbType.Text, e => e.AbstractPlainText);
+        Add("document_blob_cid", NpgsqlDbType.Text, e => e.DocumentBlobCid);
+        Add("document_blob_mime_type", NpgsqlDbType.Text, e => e.DocumentBlobMimeType);
+        Add("document_blob_size", NpgsqlDbType.Bigint, e => e.DocumentBlobSize);
+        Add("document_format", NpgsqlDbType.Text, e => e.DocumentFormat);
+        Add("publication_status", NpgsqlDbType.Text, e => e.PublicationStatus);
+        Add("published_version", NpgsqlDbType.Jsonb, e => e.PublishedVersion);
+        Add("external_ids", NpgsqlDbType.Jsonb, e => e.ExternalIds);
+        Add("related_works", NpgsqlDbType.Jsonb, e => e.RelatedWorks);
+        Add("repositories", NpgsqlDbType.Jsonb, e => e.Repositories);
+        Add("funding", NpgsqlDbType.Jsonb, e => e.Funding);
+        Add("conference_presentation", NpgsqlDbType.Jsonb, e => e.ConferencePresentation);
+        Add("supplementary_materials", NpgsqlDbType.Jsonb, e => e.SupplementaryMaterials);
+        // A text[] a row cannot go through unnest (arrays of arrays must be rectangular): each row's list as a JSON array.
+        Add("keywords", NpgsqlDbType.Jsonb, e => JsonSerializer.Serialize(e.Keywords));
+        Add("fields", NpgsqlDbType.Jsonb, e => e.Fields);
+        Add("version", NpgsqlDbType.Integer, e => e.Version);
+        Add("previous_version_uri", NpgsqlDbType.Text, e => e.PreviousVersionUri);
+        Add("license", NpgsqlDbType.Text, e => e.License);
+        Add("license_uri", NpgsqlDbType.Text, e => e.LicenseUri);
+        Add("created_at", NpgsqlDbType.TimestampTz, e => e.CreatedAt);
+        command.Parameters.AddWithValue("pds", pdsUrl);
         return command;
     }
 }

@@ -87,6 +87,30 @@ public sealed class RecordIndexerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_previous_version_is_kept_when_indexed_before_or_in_the_same_batch_and_never_the_eprint_itself()
+    {
+        JsonObject Version(string previousRkey)
+        {
+            var submission = LexiconSubmission();
+            submission["previousVersion"] = new JsonObject { ["uri"] = Uri("pub.chive.eprint.submission", previousRkey) };
+            return submission;
+        }
+
+        await Indexer.IndexAsync(Pds, [
+            Record("pub.chive.eprint.submission", "3kaaaaaaaad02", Version("3kaaaaaaaad01")), // its previous version comes later in the batch
+            Record("pub.chive.eprint.submission", "3kaaaaaaaad01", LegacySubmission()),
+            Record("pub.chive.eprint.submission", "3kaaaaaaaad03", Version("3kaaaaaaaad09")), // never indexed
+            Record("pub.chive.eprint.submission", "3kaaaaaaaad04", Version("3kaaaaaaaad04")), // itself
+        ], CancellationToken.None);
+        await Indexer.IndexAsync(Pds, [Record("pub.chive.eprint.submission", "3kaaaaaaaad05", Version("3kaaaaaaaad01"))], CancellationToken.None);
+
+        Assert.Equal("d01 -|d02 d01|d03 -|d04 -|d05 d01", await ScalarAsync<string>("""
+            SELECT string_agg(right(uri, 3) || ' ' || coalesce(right(previous_version_uri, 3), '-'), '|' ORDER BY uri) FROM eprints_index
+            """));
+        Assert.Equal(["physics", "atproto"], await ScalarAsync<string[]>($"SELECT keywords FROM eprints_index WHERE uri = '{Uri("pub.chive.eprint.submission", "3kaaaaaaaad02")}'"));
+    }
+
+    [Fact]
     public async Task The_sweeps_a_batch_carries_run_together_each_only_over_its_own_collection()
     {
         await Indexer.IndexAsync(Pds, [
