@@ -94,7 +94,7 @@ public sealed class IndexBatchProcessor(
                 -- since, on the same PDS, is already confirmed by this read and is not written a second time.
                 firsts AS (SELECT did, min(indexed_at) AS first_at FROM batches GROUP BY did HAVING min(indexed_at) IS NOT NULL),
                 -- Driven by each repo's submissions (the did and collection index; OFFSET 0 keeps it so): joined the other
-                -- way round, the planner read every live eprint of every repo for each message.
+                -- way round, the planner read every live eprint of every repo for each message (seen with 580 eprints).
                 eprints AS (
                     UPDATE eprints_index e SET last_synced_at = now(), pds_url = s.pds_url
                     FROM (SELECT r.uri, i.pds_url, f.first_at FROM input i
