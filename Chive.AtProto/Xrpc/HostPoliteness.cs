@@ -21,7 +21,11 @@ internal sealed class HostPoliteness(XrpcOptions options, TimeProvider time, IHo
     private readonly ConcurrentDictionary<string, HostState> _hosts = new(StringComparer.OrdinalIgnoreCase);
     private long _acquisitions;
 
-    public async ValueTask AcquireAsync(string host, string method, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits until a request to <paramref name="host"/> may be sent. True when this request is the half-open circuit's
+    /// one trial: only its own outcome (or <see cref="ReportAbandoned"/> with that flag) frees the trial.
+    /// </summary>
+    public async ValueTask<bool> AcquireAsync(string host, string method, CancellationToken cancellationToken)
     {
         var state = _hosts.GetOrAdd(host, _ => new HostState());
         state.LastUsed = time.GetUtcNow();
@@ -30,7 +34,7 @@ internal sealed class HostPoliteness(XrpcOptions options, TimeProvider time, IHo
             Prune();
         }
 
-        state.EnterCircuit(time.GetUtcNow(), options, method, host);
+        var trial = state.EnterCircuit(time.GetUtcNow(), options, method, host);
         try
         {
             var wait = state.BlockedUntil - time.GetUtcNow();
@@ -63,10 +67,17 @@ internal sealed class HostPoliteness(XrpcOptions options, TimeProvider time, IHo
         }
         catch
         {
-            // No request was sent: a half-open circuit's trial slot must not stay taken (or the circuit never closes).
-            state.ReleaseTrial();
+            // No request was sent: the trial this request took must not stay taken (or the circuit never closes) — but
+            // only its own: a request that entered while the circuit was closed holds none, and must not free another's.
+            if (trial)
+            {
+                state.ReleaseTrial();
+            }
+
             throw;
         }
+
+        return trial;
     }
 
     /// <summary>
@@ -157,10 +168,13 @@ internal sealed class HostPoliteness(XrpcOptions options, TimeProvider time, IHo
         }
     }
 
-    /// <summary>The call ended without telling us anything about the host (the caller cancelled).</summary>
-    public void ReportAbandoned(string host)
+    /// <summary>
+    /// The call ended without telling us anything about the host (the caller cancelled): the trial it held, if it was the
+    /// half-open circuit's (<paramref name="heldTrial"/>, from <see cref="AcquireAsync"/>), is free again.
+    /// </summary>
+    public void ReportAbandoned(string host, bool heldTrial)
     {
-        if (_hosts.TryGetValue(host, out var state))
+        if (heldTrial && _hosts.TryGetValue(host, out var state))
         {
             state.ReleaseTrial();
         }
@@ -261,14 +275,14 @@ internal sealed class HostPoliteness(XrpcOptions options, TimeProvider time, IHo
             }
         }
 
-        /// <summary>Closed: pass. Open: refuse. Open and its break over: let exactly one trial through.</summary>
-        public void EnterCircuit(DateTimeOffset now, XrpcOptions options, string method, string host)
+        /// <summary>Closed: pass. Open: refuse. Open and its break over: let exactly one trial through (true).</summary>
+        public bool EnterCircuit(DateTimeOffset now, XrpcOptions options, string method, string host)
         {
             lock (_gate)
             {
                 if (_openUntil is not { } openUntil)
                 {
-                    return;
+                    return false;
                 }
 
                 if (now < openUntil || _trialInFlight)
@@ -278,6 +292,7 @@ internal sealed class HostPoliteness(XrpcOptions options, TimeProvider time, IHo
                 }
 
                 _trialInFlight = true;
+                return true;
             }
         }
 

@@ -88,9 +88,10 @@ public sealed class PoliteHttp
         for (var attempt = 0; ; attempt++)
         {
             XrpcException error;
+            bool trial;
             try
             {
-                await _politeness.AcquireAsync(host, method, cancellationToken);
+                trial = await _politeness.AcquireAsync(host, method, cancellationToken);
             }
             catch (XrpcException refused)
             {
@@ -136,7 +137,7 @@ public sealed class PoliteHttp
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                _politeness.ReportAbandoned(host);
+                _politeness.ReportAbandoned(host, trial);
                 throw;
             }
             catch (OperationCanceledException ex)
@@ -146,7 +147,7 @@ public sealed class PoliteHttp
             }
             catch (HttpRequestException ex) when (FindRefusal(ex) is { } refusal)
             {
-                _politeness.ReportAbandoned(host);
+                _politeness.ReportAbandoned(host, trial);
                 Record(method, nameof(XrpcErrorKind.Refused));
                 throw Fail(new XrpcException(XrpcErrorKind.Refused, method, host, refusal.Message, inner: ex), method, activity, _time.GetElapsedTime(started));
             }

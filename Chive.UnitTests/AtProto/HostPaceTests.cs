@@ -5,7 +5,8 @@ namespace Chive.UnitTests.AtProto;
 
 /// <summary>
 /// This process's own pace per host (<see cref="HostPoliteness"/>), on a clock the test moves: the burst at once, the
-/// rate after it, a slot too far away refused without being taken, and a host left alone regains its burst.
+/// rate after it, a slot too far away refused without being taken, a host left alone regains its burst, and a request
+/// cancelled while it waits frees only a circuit trial of its own.
 /// </summary>
 public sealed class HostPaceTests
 {
@@ -38,6 +39,38 @@ public sealed class HostPaceTests
         Assert.False(fifth.IsCompleted);
         _time.Advance(TimeSpan.FromMilliseconds(100));
         await fifth.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task A_request_cancelled_while_it_waits_frees_no_trial_but_its_own()
+    {
+        var politeness = new HostPoliteness(new XrpcOptions
+        {
+            RequestsPerSecondPerHost = 0.01, // a slot every 100 s: a request waits far longer than the circuit's break
+            BurstPerHost = 1,
+            MaxRateLimitWait = TimeSpan.FromSeconds(1000),
+            CircuitFailureThreshold = 1,
+            CircuitBreakDuration = TimeSpan.FromSeconds(30),
+        }, _time);
+        Assert.False(await politeness.AcquireAsync("pds.example", "m", CancellationToken.None)); // the closed circuit: no trial
+        using var cancel = new CancellationTokenSource();
+        var waiting = politeness.AcquireAsync("pds.example", "m", cancel.Token).AsTask(); // entered closed, waits 100 s
+
+        politeness.ReportFailure("pds.example"); // the circuit opens for 30 s
+        _time.Advance(TimeSpan.FromSeconds(31));
+        var trial = politeness.AcquireAsync("pds.example", "m", CancellationToken.None).AsTask(); // the one trial, waiting its slot
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(5)));
+
+        // The cancelled request held no trial: the trial is still in flight, so a third is refused.
+        var third = await Assert.ThrowsAsync<XrpcException>(() => politeness.AcquireAsync("pds.example", "m", CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal(XrpcErrorKind.CircuitOpen, third.Kind);
+
+        // The trial abandoned by its own caller frees it.
+        _time.Advance(TimeSpan.FromSeconds(1000));
+        Assert.True(await trial.WaitAsync(TimeSpan.FromSeconds(5)));
+        politeness.ReportAbandoned("pds.example", heldTrial: true);
+        Assert.True(await politeness.AcquireAsync("pds.example", "m", CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
     }
 
     [Fact]
