@@ -76,6 +76,10 @@ public static class EprintProjection
             return (null, "missing or invalid createdAt");
         }
 
+        // In UTC: atproto datetimes may carry an offset (+01:00), and Npgsql writes a timestamptz only from offset 0 —
+        // anything else is an exception of the client's, not a refused value, and would fail the whole batch.
+        createdAt = createdAt.ToUniversalTime();
+
         var (abstractJson, abstractText) = Abstract(record);
         var document = Obj(record, "document");
         var publishedVersion = Obj(record, "publishedVersion");

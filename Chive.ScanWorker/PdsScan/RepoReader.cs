@@ -271,24 +271,35 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
             var present = new List<string>();
             foreach (var record in byCollection[collection])
             {
-                present.Add(record.Rkey);
                 var uri = $"at://{did.Value}/{record.Collection}/{record.Rkey}";
                 // A key the owner signed but no AT-URI can name, or a block the data model cannot hold: one rejected record.
+                // Only a key that names a record counts as present: the CAR's keys are the owner's to write, and one that
+                // is no record key (a NUL, a newline) must not reach the sweep's statement.
+                var named = AtUri.TryParse(uri, out var parsed, out var invalid);
+                if (named)
+                {
+                    present.Add(record.Rkey);
+                }
+
                 if (record.Value is null)
                 {
                     await batcher.AddRejectedAsync(uri, record.Cid, record.Problem ?? "not a record");
                 }
-                else if (!AtUri.TryParse(uri, out var parsed, out var invalid))
+                else if (!named)
                 {
                     await batcher.AddRejectedAsync(uri, record.Cid, $"invalid AT-URI: {invalid}");
                 }
                 else
                 {
-                    await batcher.AddAsync(new RecordEntry(parsed, Cid.Parse(record.Cid), JsonSerializer.SerializeToElement(record.Value)));
+                    await batcher.AddAsync(new RecordEntry(parsed!, Cid.Parse(record.Cid), JsonSerializer.SerializeToElement(record.Value)));
                 }
             }
 
-            await batcher.SweepAsync(did.Value, collection, present, fetched.ListedFrom, deletionSource);
+            // A collection that is no NSID holds nothing we index (every stored record's collection is one): no sweep.
+            if (Nsid.TryParse(collection, out _))
+            {
+                await batcher.SweepAsync(did.Value, collection, present, fetched.ListedFrom, deletionSource);
+            }
         }
 
         batcher.Totals = batcher.Totals with { ReposDone = batcher.Totals.ReposDone + 1 };

@@ -87,6 +87,18 @@ public sealed class RecordIndexerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_createdAt_with_an_offset_is_stored_as_the_same_instant()
+    {
+        var submission = LexiconSubmission();
+        submission["createdAt"] = "2026-01-01T10:00:00+01:00"; // a valid atproto datetime; Npgsql writes timestamptz only from UTC
+
+        var outcome = await Indexer.IndexAsync(Pds, [Record("pub.chive.eprint.submission", "3kaaaaaaaae01", submission)], CancellationToken.None);
+
+        Assert.Equal((1, 0), (outcome.Indexed, outcome.InvalidCount));
+        Assert.Equal(new DateTime(2026, 1, 1, 9, 0, 0, DateTimeKind.Utc), await ScalarAsync<DateTime>("SELECT created_at FROM eprints_index"));
+    }
+
+    [Fact]
     public async Task A_previous_version_is_kept_when_indexed_before_or_in_the_same_batch_and_never_the_eprint_itself()
     {
         JsonObject Version(string previousRkey)

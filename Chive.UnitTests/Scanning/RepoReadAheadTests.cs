@@ -119,6 +119,35 @@ public sealed class RepoReadAheadTests : IAsyncLifetime
         Assert.Equal(one.Pds, ahead.Pds);
     }
 
+    [Fact]
+    public async Task Keys_the_owner_signed_that_name_no_record_are_rejected_and_never_reach_a_sweep()
+    {
+        // A signed CAR's keys are the owner's to write: a record key with a NUL, a "collection" with a newline.
+        var hostile = await HostAsync(h =>
+        {
+            h.Records["pub.chive.eprint.userTag"] = new()
+            {
+                ["3kaaaaaaaaab2"] = new JsonObject { ["tag"] = "fine" },
+                ["3kaaa\u0000bad"] = new JsonObject { ["tag"] = "a NUL in its key" },
+            };
+            h.Records["pub.chive.bad\ncollection"] = new() { ["3kaaaaaaaaac2"] = new JsonObject { ["tag"] = "no NSID" } };
+        });
+
+        var run = await ReadInTurnAsync([hostile], new PdsScanOptions());
+
+        Assert.Null(run.Error);
+        Assert.Equal([RepoRead.Complete], run.Outcomes);
+        var batch = Assert.Single(run.Messages.Where(m => m.StartsWith(nameof(IndexRecords) + " ", StringComparison.Ordinal))
+            .Select(m => JsonSerializer.Deserialize<IndexRecords>(m[(nameof(IndexRecords).Length + 1)..])!));
+        var sweep = Assert.Single(batch.Sweeps!); // none for the collection that is no NSID
+        Assert.Equal(("pub.chive.eprint.userTag", new[] { "3kaaaaaaaaab2" }), (sweep.Collection, sweep.PresentRkeys.ToArray()), TupleOfArrays);
+        Assert.Equal(2, batch.Records.Count(r => r.Problem?.StartsWith("invalid AT-URI", StringComparison.Ordinal) == true));
+        Assert.Equal(["fine"], batch.Records.Where(r => r.Problem is null).Select(r => JsonNode.Parse(r.Value)!["tag"]!.GetValue<string>()));
+    }
+
+    private static readonly IEqualityComparer<(string, string[])> TupleOfArrays =
+        EqualityComparer<(string, string[])>.Create((a, b) => a.Item1 == b.Item1 && a.Item2.SequenceEqual(b.Item2), t => t.Item1.GetHashCode());
+
     private async Task<DidWebHost> HostAsync(Action<DidWebHost> configure)
     {
         var host = await DidWebHost.StartNewAsync();
