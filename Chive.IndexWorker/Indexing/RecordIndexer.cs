@@ -78,7 +78,7 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
         SELECT i.uri, i.cid, i.submitted_by, i.paper_did, i.authors, i.title, i.abstract, i.abstract_plain_text,
             i.document_blob_cid, i.document_blob_mime_type, i.document_blob_size, i.document_format, i.publication_status,
             i.published_version, i.external_ids, i.related_works, i.repositories, i.funding, i.conference_presentation,
-            i.supplementary_materials, ARRAY(SELECT jsonb_array_elements_text(i.keywords)), i.fields, i.version,
+            i.supplementary_materials, ARRAY(SELECT k FROM jsonb_array_elements_text(i.keywords) WITH ORDINALITY AS w(k, n) ORDER BY n), i.fields, i.version,
             coalesce((SELECT p.uri FROM eprints_index p WHERE p.uri = i.previous_version_uri AND p.uri <> i.uri),
                      (SELECT q.uri FROM input q WHERE q.uri = i.previous_version_uri AND q.uri <> i.uri)),
             i.license, i.license_uri, i.created_at, @pds
