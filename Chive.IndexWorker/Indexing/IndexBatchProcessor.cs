@@ -41,9 +41,10 @@ public sealed class IndexBatchProcessor(
     public Task<RecordsIndexed> SweepAsync(SweepCollection sweep, CancellationToken cancellationToken) =>
         RunAsync(sweep.OperationId, sweep.BatchId, async (connection, transaction) =>
         {
-            var swept = await RecordIndexer.SweepAsync(connection, transaction, [sweep.ToSweep()], cancellationToken);
+            IReadOnlyList<CollectionSweep> sweeps = [sweep.ToSweep()];
+            var swept = await RecordIndexer.SweepAsync(connection, transaction, sweeps, cancellationToken);
             var errors = await search.WriteAsync([], swept.DeletedEprints, cancellationToken);
-            LogSwept(sweep.OperationId, swept, [sweep.ToSweep()]);
+            LogSwept(sweep.OperationId, swept, sweeps);
             return new LedgerEntry(Records: 0, Changed: 0, Invalid: 0, Deleted: swept.Deleted, SearchErrors: errors);
         }, cancellationToken);
 

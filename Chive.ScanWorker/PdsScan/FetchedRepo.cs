@@ -11,8 +11,8 @@ namespace Chive.ScanWorker.PdsScan;
 /// </summary>
 public sealed record FetchedRepo
 {
-    /// <summary>A request the budget did not allow was not sent: the answers after it are missing.</summary>
-    public bool OverBudget { get; init; }
+    /// <summary>Requests sent to the PDS (<c>describeRepo</c>, then <c>getRepo</c>): fewer when the budget stopped them.</summary>
+    public int Sent { get; init; }
 
     public XrpcException? DescribeError { get; init; }
 

@@ -165,7 +165,7 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
         var started = Stopwatch.GetTimestamp();
         if (requestBudget < 1)
         {
-            return new FetchedRepo { OverBudget = true };
+            return new FetchedRepo();
         }
 
         List<string> collections;
@@ -175,17 +175,17 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
         }
         catch (XrpcException ex)
         {
-            return new FetchedRepo { DescribeError = ex };
+            return new FetchedRepo { DescribeError = ex, Sent = 1 };
         }
 
         if (collections.Count == 0)
         {
-            return new FetchedRepo();
+            return new FetchedRepo { Sent = 1 };
         }
 
         var described = Stopwatch.GetTimestamp();
         var host = await CheckHostAsync(pds, did, cancellationToken);
-        var fetched = new FetchedRepo { Collections = collections, Host = host };
+        var fetched = new FetchedRepo { Collections = collections, Host = host, Sent = 1 };
         if (!host.Hosted)
         {
             return fetched;
@@ -193,11 +193,11 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
 
         if (requestBudget < 2)
         {
-            return fetched with { OverBudget = true };
+            return fetched;
         }
 
         var resolved = Stopwatch.GetTimestamp();
-        fetched = fetched with { ListedFrom = time.GetUtcNow() };
+        fetched = fetched with { ListedFrom = time.GetUtcNow(), Sent = 2 };
         try
         {
             await using var car = await xrpc.GetRepoAsync(pds, did, cancellationToken);
@@ -226,7 +226,7 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
     {
         var applying = Stopwatch.GetTimestamp();
         batcher.Spend();
-        NotOverBudget(fetched, fetched.Host is null && fetched.DescribeError is null && fetched.Collections.Count == 0);
+        WasSent(fetched, 1);
         if (fetched.DescribeError is { } describeError)
         {
             return Fail(batcher, pds, did, describeError);
@@ -245,7 +245,7 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
 
         await batcher.ReadingFromAsync(ServiceOrigin.Normalize(pds));
         batcher.Spend();
-        NotOverBudget(fetched, fetched.Repo is null && fetched.GetRepoError is null && fetched.Unverified is null);
+        WasSent(fetched, 2);
         if (fetched.GetRepoError is { } getRepoError)
         {
             return Fail(batcher, pds, did, getRepoError);
@@ -358,12 +358,13 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
     }
 
     /// <summary>
-    /// A request left unsent for the cap whose spend did not throw: the budget given to <see cref="FetchAsync"/> was
-    /// smaller than what the cap left when the repo was applied — a bug of the caller's, never the PDS's doing.
+    /// The <paramref name="request"/>th request, its spend allowed, must have been sent: if not, the budget given to
+    /// <see cref="FetchAsync"/> was smaller than what the cap left when the repo was applied — a bug of the caller's,
+    /// never the PDS's doing.
     /// </summary>
-    private static void NotOverBudget(FetchedRepo fetched, bool missing)
+    private static void WasSent(FetchedRepo fetched, int request)
     {
-        if (fetched.OverBudget && missing)
+        if (fetched.Sent < request)
         {
             throw new InvalidOperationException("a repo fetched with a smaller request budget than the cap left when it was applied");
         }

@@ -164,7 +164,7 @@ public sealed class ScanBatcher(
         {
             // Not the sweeps' ListedFrom: a unit run again lists later, and must still send the same ids.
             var id = BatchId("records", _buffer.Select(r => $"{r.Uri} {r.Cid}")
-                .Concat(_sweeps.Select(w => $"sweep {w.Did} {w.Collection} {w.DeletionSource} {string.Join(' ', w.PresentRkeys)}")));
+                .Concat(_sweeps.SelectMany(w => w.PresentRkeys.Prepend($"sweep {w.Did} {w.Collection} {w.DeletionSource}"))));
             await SendBatchAsync(id, new IndexRecords(operationId, id, _pdsUrl, _buffer.ToList(), _sweeps.Count > 0 ? _sweeps.ToList() : null));
             foreach (var repo in _bufferRepos)
             {

@@ -120,6 +120,21 @@ public sealed class RepoReadAheadTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_repo_fetched_with_less_budget_than_the_cap_left_is_a_bug_of_the_caller_and_fails_loudly()
+    {
+        foreach (var budget in new[] { 0, 1 })
+        {
+            var error = await Assert.ThrowsAsync<InvalidOperationException>(() => RunAsync(new PdsScanOptions(), async (reader, batcher, outcomes) =>
+            {
+                var fetched = await reader.FetchAsync(_complete.BaseAddress, Did.Parse(_complete.Did), new HashSet<string>(), budget, CancellationToken.None);
+                Assert.Equal(budget, fetched.Sent);
+                await reader.ApplyAsync(batcher, _complete.BaseAddress, Did.Parse(_complete.Did), fetched, SweepCollection.ScanMissing);
+            }));
+            Assert.Contains("smaller request budget", error.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task Keys_the_owner_signed_that_name_no_record_are_rejected_and_never_reach_a_sweep()
     {
         // A signed CAR's keys are the owner's to write: a record key with a NUL, a "collection" with a newline.
