@@ -31,6 +31,10 @@ internal static class FreshnessBenchmark
         var repos = Options.Int(args, "--repos", 1000);
         var perRepo = Math.Max(2, Options.Int(args, "--records-per-repo", 10));
         var changedPercent = Options.Int(args, "--changed-percent", 1);
+        // --latency-ms: added to every PDS request of the measured runs (a PDS across the internet, as in scale-out);
+        // --ours-only: Chive's pattern not run (for comparing our own runs; --set Name=Value sets the ScanWorker's settings).
+        var latency = TimeSpan.FromMilliseconds(Options.Int(args, "--latency-ms", 0));
+        var oursOnly = args.Contains("--ours-only");
         var total = repos * perRepo;
         var changed = Math.Clamp(total * changedPercent / 100, 1, repos);
         Console.Error.WriteLine($"[bench] starting the system; {repos} repos × {perRepo} records, {changed} records to change");
@@ -41,7 +45,7 @@ internal static class FreshnessBenchmark
             ScanWorkerSettings = async network =>
             {
                 plc = await HttpFaultProxy.StartNewAsync(network.PlcUrl);
-                return new()
+                var settings = new Dictionary<string, string>
                 {
                     ["AtProto__Identity__PlcDirectoryUrl"] = plc.BaseAddress.ToString(),
                     ["PdsScan__ReposPerChunk"] = "100",
@@ -50,6 +54,12 @@ internal static class FreshnessBenchmark
                     ["PdsScan__MaxRecordsPerPds"] = "10000000",
                     ["Freshness__ReposPerChunk"] = "50",
                 };
+                foreach (var (name, value) in Options.Settings(args))
+                {
+                    settings[name] = value;
+                }
+
+                return settings;
             },
         };
         await fixture.InitializeAsync();
@@ -103,11 +113,16 @@ internal static class FreshnessBenchmark
             var held = await HeldAsync(db);
             Assert.Equal(total, held.Count);
 
-            Console.Error.WriteLine("[bench] Chive's pattern, sequential");
-            var sequential = await ChivePatternAsync(held, directory, proxy, parallelism: 1);
-            Console.Error.WriteLine("[bench] Chive's pattern, five at a time");
-            var parallel = await ChivePatternAsync(held, directory, proxy, parallelism: 5);
-            Assert.Equal((changed, changed), (sequential.Changed, parallel.Changed));
+            proxy.Always = latency > TimeSpan.Zero ? new HttpFault.Slow(latency) : null;
+            Run? sequential = null, parallel = null;
+            if (!oursOnly)
+            {
+                Console.Error.WriteLine("[bench] Chive's pattern, sequential");
+                sequential = await ChivePatternAsync(held, directory, proxy, parallelism: 1);
+                Console.Error.WriteLine("[bench] Chive's pattern, five at a time");
+                parallel = await ChivePatternAsync(held, directory, proxy, parallelism: 5);
+                Assert.Equal((changed, changed), (sequential.Changed, parallel.Changed));
+            }
 
             Console.Error.WriteLine("[bench] ours (the ScanWorker restarted: no DID cached)");
             await ChiveAppFixture.KillAsync("Chive.ScanWorker");
@@ -125,11 +140,17 @@ internal static class FreshnessBenchmark
 
             Console.WriteLine($"Freshness benchmark: {repos:N0} repos × {perRepo} records = {total:N0} records on one dev PDS, {changed} of them changed " +
                 $"({changedPercent} %, one in each of {changed} repos), every record stale; {Environment.ProcessorCount} cores; " +
-                "ScanWorker politeness as in the tests (200 requests/s per host)");
+                "ScanWorker politeness as in the tests (200 requests/s per host)" +
+                (latency > TimeSpan.Zero ? $"; every PDS request of the measured runs {latency.TotalMilliseconds:F0} ms slower (a proxy's delay)" : ""));
             Console.WriteLine();
             Console.WriteLine("| run | PDS requests | DID lookups | seconds | records/s | changes found | changes applied |");
             Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
             Row("ours: one revision per repo (listRepos), changed repos re-read", ours, total, changed, applied: changed);
+            if (sequential is null || parallel is null)
+            {
+                return 0;
+            }
+
             Row("Chive's pattern, sequential (the admin trigger's loop)", sequential, total, changed, applied: 0);
             Row("Chive's pattern, five at a time (the scheduled worker, without its 10/min per PDS)", parallel, total, changed, applied: 0);
             Console.WriteLine();

@@ -32,6 +32,7 @@ public sealed class FreshnessChunkConsumer(
     OperationGate gate,
     IOptions<FreshnessOptions> options,
     IOptions<PdsScanOptions> scanOptions,
+    IOptions<SyncOptions> sync,
     ILogger<FreshnessChunkConsumer> logger) : OperationWorkConsumer<FreshnessChunk>(gate)
 {
     protected override async Task ConsumeAsync(ConsumeContext<FreshnessChunk> context, OperationUnit work)
@@ -40,6 +41,13 @@ public sealed class FreshnessChunkConsumer(
         var repos = await stale.NextAsync(chunk.OperationId, chunk.AfterDid, options.Value.ReposPerChunk, work.Token);
         var heldByRepo = await held.GetAsync(repos.Select(r => r.Did).ToList(), work.Token, removedSince: chunk.StartedAt);
         await using var batcher = new ScanBatcher(chunk.OperationId, lane: 0, chunk.Sequence, context, scanOptions.Value, chunk.Totals, PdsProgress.Zero, logger);
+        // In verified mode the repos to read again are fetched ahead (PdsScan:ReposInFlight at a time: describeRepo, DID
+        // document, getRepo and verification) while the ones before them are applied, in DID order as before; listing mode
+        // reads each repo as it applies it. The caps bound one repo's reading here, so each fetch gets the whole budget.
+        var ahead = sync.Value.Mode == SyncMode.Verified ? scanOptions.Value.ReposInFlight : 0;
+        var fetches = new Task<FetchedRepo>?[repos.Count];
+        var (nextFetch, pending) = (0, 0);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(work.Token);
         try
         {
             // Where each repo lives and its current revision: network only, several repos at once (each host is still
@@ -48,17 +56,46 @@ public sealed class FreshnessChunkConsumer(
             var probes = new Probe[repos.Count];
             await Parallel.ForEachAsync(Enumerable.Range(0, repos.Count), new ParallelOptions { MaxDegreeOfParallelism = options.Value.Concurrency, CancellationToken = work.Token },
                 async (i, token) => probes[i] = await ProbeAsync(repos[i], token));
+            batcher.Pds = PdsProgress.Zero;
+            var budget = batcher.RequestBudget();
             for (var i = 0; i < repos.Count; i++)
             {
                 work.Token.ThrowIfCancellationRequested();
+                while (ahead > 0 && nextFetch < repos.Count && (nextFetch <= i || pending < ahead))
+                {
+                    if (ReadAgain(repos[nextFetch], probes[nextFetch]))
+                    {
+                        var (probe, collections) = (probes[nextFetch], heldByRepo.GetValueOrDefault(repos[nextFetch].Did) ?? []);
+                        fetches[nextFetch] = reader.FetchAsync(probe.Home!, probe.Did!, collections, budget, stop.Token);
+                        pending++;
+                    }
+
+                    nextFetch++;
+                }
+
+                if (fetches[i] is not null)
+                {
+                    pending--;
+                }
+
                 batcher.Pds = PdsProgress.Zero; // the per-PDS caps bound the reading of one repo here
-                await ApplyAsync(batcher, repos[i], probes[i], heldByRepo.GetValueOrDefault(repos[i].Did) ?? [], work.Token);
+                await ApplyAsync(batcher, repos[i], probes[i], heldByRepo.GetValueOrDefault(repos[i].Did) ?? [], fetches[i], work.Token);
             }
         }
         catch (OperationCanceledException) when (work.IsCancelled)
         {
             logger.LogInformation("Freshness scan {OperationId} cancelled", chunk.OperationId);
             return;
+        }
+        finally
+        {
+            // A unit that ends early (a cancel, a failure of the database or broker) does not want what it fetched ahead:
+            // stopped, and waited for so no request outlives the unit.
+            await stop.CancelAsync();
+            foreach (var fetch in fetches.Where(f => f is not null))
+            {
+                await ((Task)fetch!).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
         }
 
         if (work.IsCancelled)
@@ -175,7 +212,20 @@ public sealed class FreshnessChunkConsumer(
         }
     }
 
-    private async Task ApplyAsync(ScanBatcher batcher, StaleRepo repo, Probe probe, HashSet<string> held, CancellationToken cancellationToken)
+    /// <summary>
+    /// Whether the repo is read again: it lives where we can ask and has moved, or its revision is not the one of its last
+    /// complete read.
+    /// </summary>
+    private static bool ReadAgain(StaleRepo repo, Probe probe) =>
+        probe.Kind == ProbeKind.Current && (Moved(repo, probe) || probe.Rev != repo.Rev);
+
+    private static bool Moved(StaleRepo repo, Probe probe) => repo.PdsUrl is not null && repo.PdsUrl != ServiceOrigin.Normalize(probe.Home!);
+
+    /// <summary>
+    /// What follows for one repo from its probe: counted, removed, confirmed or read again — from <paramref name="fetched"/>
+    /// when it was fetched ahead (verified mode), else read now.
+    /// </summary>
+    private async Task ApplyAsync(ScanBatcher batcher, StaleRepo repo, Probe probe, HashSet<string> held, Task<FetchedRepo>? fetched, CancellationToken cancellationToken)
     {
         switch (probe.Kind)
         {
@@ -202,12 +252,12 @@ public sealed class FreshnessChunkConsumer(
 
         var (did, home) = (probe.Did!, probe.Home!);
         var origin = ServiceOrigin.Normalize(home);
-        if (repo.PdsUrl is not null && repo.PdsUrl != origin)
+        if (Moved(repo, probe))
         {
             batcher.Totals = batcher.Totals with { ReposMoved = batcher.Totals.ReposMoved + 1 };
             logger.LogInformation("{Did} moved from {From} to {To}: read from its new PDS", did, repo.PdsUrl, origin);
         }
-        else if (probe.Rev == repo.Rev)
+        else if (!ReadAgain(repo, probe))
         {
             batcher.RepoSynced(did.Value, origin, probe.Rev!, probe.CommitCid, unchanged: true);
             Count(batcher, checkedOut: true, t => t with { ReposUnchanged = t.ReposUnchanged + 1 });
@@ -217,7 +267,9 @@ public sealed class FreshnessChunkConsumer(
         RepoReadResult read;
         try
         {
-            read = await reader.ReadAsync(batcher, home, did, held, SweepCollection.Pds404, cancellationToken);
+            read = fetched is not null
+                ? await reader.ApplyAsync(batcher, home, did, await fetched, SweepCollection.Pds404)
+                : await reader.ReadAsync(batcher, home, did, held, SweepCollection.Pds404, cancellationToken);
         }
         catch (XrpcException ex)
         {

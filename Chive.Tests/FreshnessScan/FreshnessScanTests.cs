@@ -316,6 +316,59 @@ public sealed class FreshnessScanTests(ChiveAppFixture fixture)
             await Db.ScalarAsync<long>("SELECT count(*) FROM operation_batches WHERE operation_id = @id", ("id", Guid.Parse(id))));
     }
 
+    [Fact]
+    public async Task Repos_read_again_are_fetched_ahead_and_one_whose_repo_does_not_verify_changes_nothing()
+    {
+        var (pds, proxy, accounts) = await PdsAsync(Enumerable.Range(0, 5).Select(i => new SeedAccount($"ahead{i}-fresh.test",
+            [new("pub.chive.eprint.submission", ScanWorld.LexiconSubmission($"Ahead {i}", null))])).ToArray());
+        await using var _ = proxy;
+        using var admin = fixture.CreateAdminClient();
+        Assert.Equal(("completed", 5L), await ScanAsync(admin, proxy));
+        foreach (var account in accounts)
+        {
+            await PutAsync(pds, account, account.Records[0].Uri, ScanWorld.LexiconSubmission($"Revised by {account.Handle}", null));
+        }
+
+        var dids = accounts.Select(a => a.Did).ToArray();
+        await OnlyStaleAsync(dids);
+        // Every repo changed, so each unit fetches its repos ahead of applying them (verified mode); one repo's CAR arrives
+        // altered (a byte flipped in the middle): its read fails verification while its neighbours' reads are in flight.
+        var forged = accounts.OrderBy(a => a.Did, StringComparer.Ordinal).ElementAt(2);
+        proxy.Rewrite = (path, body) =>
+        {
+            if (!path.Contains("com.atproto.sync.getRepo", StringComparison.Ordinal) || !Mentions(path, forged.Did))
+            {
+                return body;
+            }
+
+            var altered = body.ToArray();
+            altered[altered.Length / 2] ^= 0xFF;
+            return altered;
+        };
+        proxy.Always = new HttpFault.Slow(TimeSpan.FromMilliseconds(100));
+        proxy.ResetCount();
+        var done = await FreshnessAsync(admin);
+        proxy.Rewrite = null;
+        proxy.Always = null;
+
+        Assert.Equal(
+            ("completed", "5", "4", "1", "0", "0"),
+            (done.Status(), done.Meta("reposChecked"), done.Meta("recordsUpdated"), done.Meta("reposUnverified"), done.Meta("recordsDeleted"), done.Meta("reposUnchanged")));
+        for (var i = 0; i < accounts.Count; i++)
+        {
+            var title = await Db.ScalarAsync<string>("SELECT title FROM eprints_index WHERE uri = @u", ("u", accounts[i].Records[0].Uri));
+            Assert.Equal(accounts[i] == forged ? $"Ahead {i}" : $"Revised by {accounts[i].Handle}", title);
+        }
+
+        // Each repo read once (describeRepo, getRepo), nothing of the altered one indexed or swept, and it is stale still.
+        // Read ahead: some request reached the PDS before the one sent just before it was answered (each answer takes
+        // the proxy's 100 ms) — one repo at a time, no two requests ever arrive closer together than that.
+        Assert.Equal((5, 5), (proxy.CountOf("com.atproto.repo.describeRepo"), proxy.CountOf("com.atproto.sync.getRepo")));
+        Assert.True(proxy.MostArrivalsWithin(TimeSpan.FromMilliseconds(90)) >= 2, "no request was sent while another was being answered");
+        Assert.Equal(5, (await Db.LiveRecordsAsync(dids)).Count);
+        Assert.Equal(1L, await StaleCountAsync(dids));
+    }
+
     /// <summary>A call to the reference PDS's admin API (dev-env's admin password), as its operator would make it.</summary>
     private static async Task AsPdsAdminAsync(Uri pds, string nsid, JsonObject body)
     {
