@@ -129,10 +129,12 @@ internal static class FreshnessBenchmark
             await fixture.StartServiceAsync(ResourceNames.ScanWorker);
             proxy.ResetCount();
             directory.ResetCount();
+            var cpu = CpuUse.Snapshot();
             var watch = Stopwatch.StartNew();
             var started = await admin.PostAsync("triggerFreshnessScan", new JsonObject { ["tier"] = "all" });
             var done = await admin.WaitForEndAsync(started["operationId"]!.GetValue<string>(), TimeSpan.FromMinutes(30));
             watch.Stop();
+            var used = CpuUse.Since(cpu);
             Assert.Equal("completed", done.Status());
             Assert.Equal(changed.ToString(CultureInfo.InvariantCulture), done.Meta("recordsUpdated"));
             Assert.Equal((repos - changed).ToString(CultureInfo.InvariantCulture), done.Meta("reposUnchanged"));
@@ -146,6 +148,9 @@ internal static class FreshnessBenchmark
             Console.WriteLine("| run | PDS requests | DID lookups | seconds | records/s | changes found | changes applied |");
             Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
             Row("ours: one revision per repo (listRepos), changed repos re-read", ours, total, changed, applied: changed);
+            Console.WriteLine();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Ours: {used.Sum(p => p.Seconds):F1} CPU s of {watch.Elapsed.TotalSeconds * Environment.ProcessorCount:F1} ({Environment.ProcessorCount} cores × wall); busiest programs (CPU s): {CpuUse.Describe(used)}"));
             if (sequential is null || parallel is null)
             {
                 return 0;

@@ -95,6 +95,10 @@ public sealed class FreshnessChunkConsumer(
             foreach (var fetch in fetches.Where(f => f is not null))
             {
                 await ((Task)fetch!).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                if (fetch!.Exception is { } unwanted)
+                {
+                    logger.LogDebug(unwanted, "A repo fetched ahead for freshness scan {OperationId} was not wanted (the unit ended early) and failed", chunk.OperationId);
+                }
             }
         }
 
@@ -264,6 +268,7 @@ public sealed class FreshnessChunkConsumer(
             return;
         }
 
+        var counted = (batcher.Totals.ReposDone, batcher.Totals.ReposSkipped);
         RepoReadResult read;
         try
         {
@@ -291,13 +296,18 @@ public sealed class FreshnessChunkConsumer(
                 batcher.RepoSynced(did.Value, origin, read.Rev ?? probe.Rev!, read.Rev is null ? probe.CommitCid : read.CommitCid, unchanged: false,
                     verified: read.Rev is not null);
                 break;
-            case RepoRead.NotHosted:
-                Count(batcher, checkedOut: false, t => t);
-                break;
             case RepoRead.Unverified:
                 await registry.ChargeAsync(home, $"a repo did not verify: {batcher.Pds.Unverified}", cancellationToken);
-                Count(batcher, checkedOut: false, t => t);
                 break;
+        }
+
+        // Each repo checked counts once, as done or skipped. The reader counts most outcomes itself (done; skipped for an
+        // answer about the repo it cannot use, or a DID document it cannot resolve) but not a repo whose document names
+        // another PDS, nor one that did not verify (whoever is at fault): those are skipped here — counting by outcome
+        // counted an unresolved document twice and a signature unchecked for want of the document not at all.
+        if ((batcher.Totals.ReposDone, batcher.Totals.ReposSkipped) == counted)
+        {
+            Count(batcher, checkedOut: false, t => t);
         }
     }
 
