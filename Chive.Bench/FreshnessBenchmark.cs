@@ -31,7 +31,8 @@ internal static class FreshnessBenchmark
         var repos = Options.Int(args, "--repos", 1000);
         var perRepo = Math.Max(2, Options.Int(args, "--records-per-repo", 10));
         var changedPercent = Options.Int(args, "--changed-percent", 1);
-        // --latency-ms: added to every PDS request of the measured runs (a PDS across the internet, as in scale-out);
+        // --latency-ms: added to every request to the PDS and the PLC directory in the measured runs (both across the
+        // internet, as in scale-out);
         // --ours-only: Chive's pattern not run (for comparing our own runs; --set Name=Value sets the ScanWorker's settings).
         var latency = TimeSpan.FromMilliseconds(Options.Int(args, "--latency-ms", 0));
         var oursOnly = args.Contains("--ours-only");
@@ -113,7 +114,7 @@ internal static class FreshnessBenchmark
             var held = await HeldAsync(db);
             Assert.Equal(total, held.Count);
 
-            proxy.Always = latency > TimeSpan.Zero ? new HttpFault.Slow(latency) : null;
+            proxy.Always = directory.Always = latency > TimeSpan.Zero ? new HttpFault.Slow(latency) : null;
             Run? sequential = null, parallel = null;
             if (!oursOnly)
             {
@@ -143,7 +144,7 @@ internal static class FreshnessBenchmark
             Console.WriteLine($"Freshness benchmark: {repos:N0} repos × {perRepo} records = {total:N0} records on one dev PDS, {changed} of them changed " +
                 $"({changedPercent} %, one in each of {changed} repos), every record stale; {Environment.ProcessorCount} cores; " +
                 "ScanWorker politeness as in the tests (200 requests/s per host)" +
-                (latency > TimeSpan.Zero ? $"; every PDS request of the measured runs {latency.TotalMilliseconds:F0} ms slower (a proxy's delay)" : ""));
+                (latency > TimeSpan.Zero ? $"; every PDS and PLC request of the measured runs {latency.TotalMilliseconds:F0} ms slower (a proxy's delay)" : ""));
             Console.WriteLine();
             Console.WriteLine("| run | PDS requests | DID lookups | seconds | records/s | changes found | changes applied |");
             Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");

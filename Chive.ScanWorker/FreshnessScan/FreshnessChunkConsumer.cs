@@ -41,21 +41,25 @@ public sealed class FreshnessChunkConsumer(
         var repos = await stale.NextAsync(chunk.OperationId, chunk.AfterDid, options.Value.ReposPerChunk, work.Token);
         var heldByRepo = await held.GetAsync(repos.Select(r => r.Did).ToList(), work.Token, removedSince: chunk.StartedAt);
         await using var batcher = new ScanBatcher(chunk.OperationId, lane: 0, chunk.Sequence, context, scanOptions.Value, chunk.Totals, PdsProgress.Zero, logger);
-        // In verified mode the repos to read again are fetched ahead (PdsScan:ReposInFlight at a time: describeRepo, DID
-        // document, getRepo and verification) while the ones before them are applied, in DID order as before; listing mode
-        // reads each repo as it applies it. The caps bound one repo's reading here, so each fetch gets the whole budget.
+        // Where each repo lives and its current revision (its probe): network only, Freshness:Concurrency repos at once,
+        // in DID order (each host is still paced by its own limiter). What follows from each probe is applied in DID order
+        // as soon as it is known — the batches go out in the same order whenever the unit runs — while the later repos
+        // are still being probed. In verified mode the repos to read again are also fetched ahead (PdsScan:ReposInFlight
+        // at a time: describeRepo, DID document, getRepo and verification); listing mode reads each repo as it applies
+        // it. The caps bound one repo's reading here, so each fetch gets the whole budget.
         var ahead = sync.Value.Mode == SyncMode.Verified ? scanOptions.Value.ReposInFlight : 0;
+        var probes = new Task<Probe>[repos.Count];
         var fetches = new Task<FetchedRepo>?[repos.Count];
         var (nextFetch, pending) = (0, 0);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(work.Token);
+        using var lookups = new SemaphoreSlim(options.Value.Concurrency);
         try
         {
-            // Where each repo lives and its current revision: network only, several repos at once (each host is still
-            // paced by its own limiter). Then, in DID order, what follows from it — the batches go out in the same order
-            // whenever the unit runs.
-            var probes = new Probe[repos.Count];
-            await Parallel.ForEachAsync(Enumerable.Range(0, repos.Count), new ParallelOptions { MaxDegreeOfParallelism = options.Value.Concurrency, CancellationToken = work.Token },
-                async (i, token) => probes[i] = await ProbeAsync(repos[i], token));
+            for (var i = 0; i < repos.Count; i++)
+            {
+                probes[i] = ProbeInTurnAsync(repos[i], lookups, stop.Token);
+            }
+
             batcher.Pds = PdsProgress.Zero;
             var budget = batcher.RequestBudget();
             for (var i = 0; i < repos.Count; i++)
@@ -63,9 +67,10 @@ public sealed class FreshnessChunkConsumer(
                 work.Token.ThrowIfCancellationRequested();
                 while (ahead > 0 && nextFetch < repos.Count && (nextFetch <= i || pending < ahead))
                 {
-                    if (ReadAgain(repos[nextFetch], probes[nextFetch]))
+                    var probe = await probes[nextFetch];
+                    if (ReadAgain(repos[nextFetch], probe))
                     {
-                        var (probe, collections) = (probes[nextFetch], heldByRepo.GetValueOrDefault(repos[nextFetch].Did) ?? []);
+                        var collections = heldByRepo.GetValueOrDefault(repos[nextFetch].Did) ?? [];
                         fetches[nextFetch] = reader.FetchAsync(probe.Home!, probe.Did!, collections, budget, stop.Token);
                         pending++;
                     }
@@ -79,7 +84,7 @@ public sealed class FreshnessChunkConsumer(
                 }
 
                 batcher.Pds = PdsProgress.Zero; // the per-PDS caps bound the reading of one repo here
-                await ApplyAsync(batcher, repos[i], probes[i], heldByRepo.GetValueOrDefault(repos[i].Did) ?? [], fetches[i], work.Token);
+                await ApplyAsync(batcher, repos[i], await probes[i], heldByRepo.GetValueOrDefault(repos[i].Did) ?? [], fetches[i], work.Token);
             }
         }
         catch (OperationCanceledException) when (work.IsCancelled)
@@ -89,15 +94,15 @@ public sealed class FreshnessChunkConsumer(
         }
         finally
         {
-            // A unit that ends early (a cancel, a failure of the database or broker) does not want what it fetched ahead:
-            // stopped, and waited for so no request outlives the unit.
+            // A unit that ends early (a cancel, a failure of the database or broker) does not want what it probed or fetched
+            // ahead: stopped, and waited for so no request outlives the unit.
             await stop.CancelAsync();
-            foreach (var fetch in fetches.Where(f => f is not null))
+            foreach (var task in probes.Concat<Task?>(fetches).OfType<Task>())
             {
-                await ((Task)fetch!).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                if (fetch!.Exception is { } unwanted)
+                await task.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                if (task.Exception is { } unwanted)
                 {
-                    logger.LogDebug(unwanted, "A repo fetched ahead for freshness scan {OperationId} was not wanted (the unit ended early) and failed", chunk.OperationId);
+                    logger.LogDebug(unwanted, "A repo probed or fetched ahead for freshness scan {OperationId} was not wanted (the unit ended early) and failed", chunk.OperationId);
                 }
             }
         }
@@ -147,6 +152,20 @@ public sealed class FreshnessChunkConsumer(
 
         /// <summary>The PDS could not be asked (refused, timeout, 5xx, circuit open, rate limited, an unusable answer).</summary>
         Unreachable,
+    }
+
+    /// <summary>The repo's probe once one of the unit's <paramref name="lookups"/> is free.</summary>
+    private async Task<Probe> ProbeInTurnAsync(StaleRepo repo, SemaphoreSlim lookups, CancellationToken cancellationToken)
+    {
+        await lookups.WaitAsync(cancellationToken);
+        try
+        {
+            return await ProbeAsync(repo, cancellationToken);
+        }
+        finally
+        {
+            lookups.Release();
+        }
     }
 
     private async Task<Probe> ProbeAsync(StaleRepo repo, CancellationToken cancellationToken)
