@@ -42,11 +42,12 @@ public sealed class FreshnessChunkConsumer(
         var heldByRepo = await held.GetAsync(repos.Select(r => r.Did).ToList(), work.Token, removedSince: chunk.StartedAt);
         await using var batcher = new ScanBatcher(chunk.OperationId, lane: 0, chunk.Sequence, context, scanOptions.Value, chunk.Totals, PdsProgress.Zero, logger);
         // Where each repo lives and its current revision (its probe): network only, Freshness:Concurrency repos at once,
-        // in DID order (each host is still paced by its own limiter). What follows from each probe is applied in DID order
-        // as soon as it is known — the batches go out in the same order whenever the unit runs — while the later repos
-        // are still being probed. In verified mode the repos to read again are also fetched ahead (PdsScan:ReposInFlight
-        // at a time: describeRepo, DID document, getRepo and verification); listing mode reads each repo as it applies
-        // it. The caps bound one repo's reading here, so each fetch gets the whole budget.
+        // started in DID order (each host is still paced by its own limiter). What follows from each probe is applied in
+        // DID order as soon as it and those before it are known — the batches go out in the same order whenever the unit
+        // runs — while the later repos are still being probed. In verified mode the repos to read again whose probes are
+        // known are also fetched ahead (PdsScan:ReposInFlight at a time: describeRepo, DID document, getRepo and
+        // verification); listing mode reads each repo as it applies it. The caps bound one repo's reading here, so each
+        // fetch gets the whole budget.
         var ahead = sync.Value.Mode == SyncMode.Verified ? scanOptions.Value.ReposInFlight : 0;
         var probes = new Task<Probe>[repos.Count];
         var fetches = new Task<FetchedRepo>?[repos.Count];
@@ -65,7 +66,8 @@ public sealed class FreshnessChunkConsumer(
             for (var i = 0; i < repos.Count; i++)
             {
                 work.Token.ThrowIfCancellationRequested();
-                while (ahead > 0 && nextFetch < repos.Count && (nextFetch <= i || pending < ahead))
+                // Ahead only over probes already known: waiting for later ones here would hold up this repo's apply.
+                while (ahead > 0 && nextFetch < repos.Count && (nextFetch <= i || (pending < ahead && probes[nextFetch].IsCompleted)))
                 {
                     var probe = await probes[nextFetch];
                     if (ReadAgain(repos[nextFetch], probe))
@@ -102,7 +104,7 @@ public sealed class FreshnessChunkConsumer(
                 await task.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 if (task.Exception is { } unwanted)
                 {
-                    logger.LogDebug(unwanted, "A repo probed or fetched ahead for freshness scan {OperationId} was not wanted (the unit ended early) and failed", chunk.OperationId);
+                    logger.LogDebug(unwanted, "A repo probed or fetched for freshness scan {OperationId} failed, its outcome not applied (the unit ended early)", chunk.OperationId);
                 }
             }
         }
