@@ -1,6 +1,12 @@
 using Chive.Contracts.Indexing;
+using Chive.IndexWorker.Indexing;
+using Chive.IndexWorker.Search;
 using Chive.ScanWorker.PdsScan;
 using Chive.Tests.Infrastructure;
+using Elastic.Clients.Elasticsearch;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 
 namespace Chive.Tests.PdsScan;
@@ -38,6 +44,26 @@ public sealed class UnchangedRepoTests(ChiveAppFixture fixture)
 
         await fixture.PublishAsync(new RepoSynced(operation, Guid.NewGuid(), [Read(incomplete, [landed, lost])]));
         Assert.False(await VerifiedAsync(incomplete)); // after waiting for the lost batch
+    }
+
+    [Fact]
+    public async Task A_revision_waiting_for_its_last_batch_is_recorded_as_soon_as_this_process_commits_that_batch()
+    {
+        await using var data = NpgsqlDataSource.Create(fixture.DatabaseConnectionString);
+        // A clock that never moves: the ledger's poll pauses for ever, so only the commit itself can end the wait.
+        var time = new FakeTimeProvider();
+        var search = new SearchWriter(new ElasticsearchClient(new Uri("http://127.0.0.1:9")), NullLogger<SearchWriter>.Instance); // nothing to index: never called
+        var processor = new IndexBatchProcessor(data, new RecordIndexer(data, NullLogger<RecordIndexer>.Instance), search,
+            Options.Create(new LedgerOptions()), time, NullLogger<IndexBatchProcessor>.Instance);
+        var (operation, batch, did) = (Guid.NewGuid(), Guid.NewGuid(), NewDid());
+
+        var synced = processor.RepoSyncedAsync(new RepoSynced(operation, Guid.NewGuid(), [Read(did, [batch])]), CancellationToken.None);
+        await Task.Delay(300);
+        Assert.False(synced.IsCompleted); // waiting for the batch
+
+        await processor.IndexAsync(new IndexRecords(operation, batch, Pds, []), CancellationToken.None);
+        await synced.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(await VerifiedAsync(did));
     }
 
     [Fact]
