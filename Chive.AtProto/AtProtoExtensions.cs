@@ -17,7 +17,8 @@ public static class AtProtoExtensions
     /// Registers <see cref="XrpcClient"/>, <see cref="DidResolver"/> and the <see cref="SsrfGuard"/> with settings from
     /// <c>AtProto:Xrpc</c>, <c>AtProto:Identity</c> and <c>AtProto:Ssrf</c>. Their HttpClient is built here, not by
     /// the HttpClient factory, so the service defaults' resilience handler never stacks a second retry layer on ours.
-    /// An <see cref="IHostPacing"/> registered by the service (before or after this call) paces each host across processes.
+    /// An <see cref="IHostPacing"/> registered by the service (before or after this call) paces each host across processes;
+    /// an <see cref="IDidDocumentCache"/> shares the DID documents they resolve.
     /// </summary>
     public static IHostApplicationBuilder AddAtProtoClient(this IHostApplicationBuilder builder)
     {
@@ -36,7 +37,9 @@ public static class AtProtoExtensions
             sp.GetRequiredService<PoliteHttp>(),
             sp.GetRequiredService<SsrfGuard>(),
             sp.GetRequiredService<IOptions<IdentityOptions>>().Value,
-            sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetService<IDidDocumentCache>(),
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<DidResolver>()));
         return builder;
     }
 

@@ -43,7 +43,7 @@ static int Usage()
     Console.Error.WriteLine("usage: scripts/bench.sh all (pds-scan in verified mode, reindex, scale-out; then one table of the ratios)");
     Console.Error.WriteLine("       scripts/bench.sh pds-scan [--accounts N] [--records-per-account N] [--posts-per-account N] [--mode verified|listing|both] [--repeat N (3)] [--set Name=Value]… [--breakdown]");
     Console.Error.WriteLine("       scripts/bench.sh reindex [--eprints N] [--batch-size N] [--set Name=Value]… [--ours-only]");
-    Console.Error.WriteLine("       scripts/bench.sh scale-out [--pdses N] [--replicas N] [--latency-ms N] [--accounts-per-pds N] [--records-per-account N]");
+    Console.Error.WriteLine("       scripts/bench.sh scale-out [--pdses N] [--replicas N] [--latency-ms N] [--accounts-per-pds N] [--records-per-account N] [--repeat N (3)] [--set Name=Value]…");
     Console.Error.WriteLine("       scripts/bench.sh freshness [--repos N] [--records-per-repo N] [--changed-percent N] [--latency-ms N] [--ours-only] [--set Name=Value]…");
     Console.Error.WriteLine("       scripts/bench.sh citations [--eprints N] [--references N] [--crossref-per-eprint N] [--s2-rate N] [--grobid-ms N]");
     Console.Error.WriteLine("       scripts/bench.sh service-auth [--calls N]");

@@ -54,11 +54,14 @@ public static class StorageExtensions
 
     /// <summary>
     /// Paces requests to each PDS (and the PLC directory, and did:web hosts) across every process that reads them, through
-    /// <see cref="PostgresHostPacing"/>: worker replicas and the two workers together stay within one host's rate.
+    /// <see cref="PostgresHostPacing"/>: worker replicas and the two workers together stay within one host's rate. And
+    /// shares the DID documents they resolve (<see cref="PostgresDidDocumentCache"/>), so the PLC directory is asked for a
+    /// document once between them, not once a replica.
     /// </summary>
     public static IHostApplicationBuilder AddSharedHostPacing(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<Chive.AtProto.Xrpc.IHostPacing, PostgresHostPacing>();
+        builder.Services.AddSingleton<Chive.AtProto.Identity.IDidDocumentCache, PostgresDidDocumentCache>();
         return builder;
     }
 }

@@ -36,10 +36,10 @@ public static class TestClients
 
     public static XrpcClient Xrpc(XrpcOptions? options = null) => new(Http(options));
 
-    public static DidResolver Resolver(Uri plc, Action<IdentityOptions>? configure = null, PoliteHttp? http = null)
+    public static DidResolver Resolver(Uri plc, Action<IdentityOptions>? configure = null, PoliteHttp? http = null, IDidDocumentCache? shared = null)
     {
         var options = new IdentityOptions { PlcDirectoryUrl = plc };
         configure?.Invoke(options);
-        return new DidResolver(http ?? Http(), new SsrfGuard(LoopbackAllowed), options, TimeProvider.System);
+        return new DidResolver(http ?? Http(), new SsrfGuard(LoopbackAllowed), options, TimeProvider.System, shared);
     }
 }

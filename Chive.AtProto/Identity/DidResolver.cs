@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Text.Json;
 using Chive.AtProto.Identifiers;
 using Chive.AtProto.Net;
 using Chive.AtProto.Xrpc;
+using Microsoft.Extensions.Logging;
 
 namespace Chive.AtProto.Identity;
 
@@ -11,14 +13,32 @@ namespace Chive.AtProto.Identity;
 /// the named host) to the PDS, handle and signing key. Fetches go through <see cref="PoliteHttp"/> (per-host rate
 /// limit, timeout, single retry layer, SSRF guard). Results are cached for <see cref="IdentityOptions.CacheTtl"/>,
 /// failures for <see cref="IdentityOptions.FailureCacheTtl"/>; concurrent resolutions of one DID share one fetch.
+/// <para>
+/// With an <see cref="IDidDocumentCache"/> (the workers: PostgreSQL), a document one process fetched serves every other
+/// until it expires — parsed and checked again by each, as a fresh one is — so replicas ask the PLC directory once
+/// between them, not once each. A document forgotten here (<see cref="Invalidate"/>) is fetched from its source the next
+/// time, not from the shared cache, and replaces what the shared cache held. Should the shared cache fail or not answer,
+/// this process resolves alone for <see cref="ResolveAloneFor"/> and the failure is logged; failures to resolve are not
+/// shared (each process learns them from the source).
+/// </para>
 /// </summary>
-public sealed class DidResolver(PoliteHttp http, SsrfGuard guard, IdentityOptions options, TimeProvider time)
+public sealed class DidResolver(
+    PoliteHttp http, SsrfGuard guard, IdentityOptions options, TimeProvider time, IDidDocumentCache? shared = null, ILogger? logger = null)
 {
+    /// <summary>How long this process resolves alone after the shared cache failed, before asking it again.</summary>
+    public static readonly TimeSpan ResolveAloneFor = TimeSpan.FromSeconds(30);
+
     public const string ResolvePlc = "did.resolvePlc";
     public const string ResolveWeb = "did.resolveWeb";
 
     private readonly ConcurrentDictionary<string, CacheEntry> _cache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task<ResolvedIdentity>>> _inflight = new(StringComparer.Ordinal);
+
+    /// <summary>DIDs forgotten here: their next resolution goes to the source, past the shared cache.</summary>
+    private readonly ConcurrentDictionary<string, byte> _pastShared = new(StringComparer.Ordinal);
+
+    /// <summary>Until when (UTC ticks) this process resolves without the shared cache.</summary>
+    private long _aloneUntil;
 
     public async Task<ResolvedIdentity> ResolveAsync(Did did, CancellationToken cancellationToken = default)
     {
@@ -41,8 +61,24 @@ public sealed class DidResolver(PoliteHttp http, SsrfGuard guard, IdentityOption
         }
     }
 
-    /// <summary>Forgets what is known of <paramref name="did"/> (e.g. after its PDS said the repo moved).</summary>
-    public void Invalidate(Did did) => _cache.TryRemove(did.Value, out _);
+    /// <summary>
+    /// Forgets what is known of <paramref name="did"/> (e.g. after its PDS said the repo moved): the next resolution asks
+    /// the source, not the shared cache, which may hold the same stale document.
+    /// </summary>
+    public void Invalidate(Did did)
+    {
+        if (shared is not null)
+        {
+            if (_pastShared.Count >= options.CacheSize)
+            {
+                _pastShared.Clear(); // bounded: at worst such a DID is read once more from the shared cache
+            }
+
+            _pastShared[did.Value] = 0;
+        }
+
+        _cache.TryRemove(did.Value, out _);
+    }
 
     private async Task<ResolvedIdentity> FetchAndCacheAsync(Did did)
     {
@@ -51,16 +87,26 @@ public sealed class DidResolver(PoliteHttp http, SsrfGuard guard, IdentityOption
             // Not the caller's token: the fetch is shared by every caller waiting for this DID. Its own deadline instead.
             using var deadline = new CancellationTokenSource(options.ResolveTimeout, time);
             ResolvedIdentity identity;
+            var lifetime = options.CacheTtl;
             try
             {
-                identity = await FetchAsync(did, deadline.Token);
+                if (await FromSharedAsync(did, deadline.Token) is { } known)
+                {
+                    (identity, lifetime) = known;
+                }
+                else
+                {
+                    using var document = await FetchAsync(did, deadline.Token);
+                    identity = await CheckAsync(did, document.RootElement, deadline.Token);
+                    await ShareAsync(did, document.RootElement.GetRawText(), deadline.Token);
+                }
             }
             catch (OperationCanceledException ex) when (deadline.IsCancellationRequested)
             {
                 throw new DidResolutionException(did, DidResolutionError.Unreachable, $"no answer within {options.ResolveTimeout.TotalSeconds:0.###} s", ex);
             }
 
-            Store(did, new CacheEntry(time.GetUtcNow() + options.CacheTtl, identity, null));
+            Store(did, new CacheEntry(time.GetUtcNow() + lifetime, identity, null));
             return identity;
         }
         catch (DidResolutionException ex)
@@ -74,7 +120,75 @@ public sealed class DidResolver(PoliteHttp http, SsrfGuard guard, IdentityOption
         }
     }
 
-    private async Task<ResolvedIdentity> FetchAsync(Did did, CancellationToken cancellationToken)
+    /// <summary>
+    /// The shared cache's document of <paramref name="did"/>, checked as a fresh one, and how long it stays valid (never
+    /// longer than <see cref="IdentityOptions.CacheTtl"/> from when it was fetched); null when there is none to use.
+    /// </summary>
+    private async Task<(ResolvedIdentity Identity, TimeSpan Remaining)?> FromSharedAsync(Did did, CancellationToken cancellationToken)
+    {
+        if (shared is null || _pastShared.TryRemove(did.Value, out _) || Interlocked.Read(ref _aloneUntil) > time.GetUtcNow().UtcTicks)
+        {
+            return null;
+        }
+
+        (string Document, TimeSpan Remaining)? hit;
+        try
+        {
+            hit = await shared.GetAsync(did.Value, cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            ResolveAlone(ex);
+            return null;
+        }
+
+        if (hit is not { } found)
+        {
+            return null;
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(found.Document);
+        }
+        catch (JsonException)
+        {
+            return null; // not what a resolver stored: fetched again, and replaced
+        }
+
+        using (document)
+        {
+            return (await CheckAsync(did, document.RootElement, cancellationToken), found.Remaining < options.CacheTtl ? found.Remaining : options.CacheTtl);
+        }
+    }
+
+    private async Task ShareAsync(Did did, string document, CancellationToken cancellationToken)
+    {
+        if (shared is null || Interlocked.Read(ref _aloneUntil) > time.GetUtcNow().UtcTicks)
+        {
+            return;
+        }
+
+        try
+        {
+            await shared.SetAsync(did.Value, document, options.CacheTtl, cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            ResolveAlone(ex);
+        }
+    }
+
+    /// <summary>Not asked again for a while: a cache that hangs must not add its timeout to every resolution.</summary>
+    private void ResolveAlone(Exception ex)
+    {
+        Interlocked.Exchange(ref _aloneUntil, (time.GetUtcNow() + ResolveAloneFor).UtcTicks);
+        logger?.LogWarning(ex, "The shared DID document cache failed: this process resolves DIDs alone for the next {Seconds} s", ResolveAloneFor.TotalSeconds);
+    }
+
+    /// <summary>The document of <paramref name="did"/> from its source (the PLC directory, or the did:web host).</summary>
+    private async Task<JsonDocument> FetchAsync(Did did, CancellationToken cancellationToken)
     {
         var (url, method) = did.Method switch
         {
@@ -82,11 +196,9 @@ public sealed class DidResolver(PoliteHttp http, SsrfGuard guard, IdentityOption
             _ => (new Uri($"{options.DidWebScheme}://{did.WebHost}/.well-known/did.json"), ResolveWeb),
         };
 
-        ResolvedIdentity identity;
         try
         {
-            using var document = await http.GetJsonAsync(url, method, cancellationToken, options.MaxDocumentBytes);
-            identity = DidDocument.Parse(did, document.RootElement);
+            return await http.GetJsonAsync(url, method, cancellationToken, options.MaxDocumentBytes);
         }
         catch (XrpcException ex)
         {
@@ -99,7 +211,12 @@ public sealed class DidResolver(PoliteHttp http, SsrfGuard guard, IdentityOption
                 _ => DidResolutionError.Unreachable,
             }, $"{url.GetLeftPart(UriPartial.Authority)} answered: {ex.ServerMessage}", ex);
         }
+    }
 
+    /// <summary>What a document says (parsed and checked: its PDS endpoint must pass the SSRF guard), wherever it came from.</summary>
+    private async Task<ResolvedIdentity> CheckAsync(Did did, JsonElement document, CancellationToken cancellationToken)
+    {
+        var identity = DidDocument.Parse(did, document);
         try
         {
             await guard.CheckAsync(identity.PdsEndpoint, cancellationToken);
