@@ -19,7 +19,7 @@ namespace Chive.Bench;
 /// Chive's pattern — per record, the DID resolved (cached per DID, as Chive's 300 s cache would) and one
 /// <c>getRecord</c>, its CID compared with ours — sequentially (the admin trigger's loop) and five at a time (the
 /// scheduled worker's concurrency, without its limit of 10 requests a minute per PDS); and ours through the running
-/// system (trigger → saga → ScanWorker → IndexWorker → completed), with a cold DID cache (the ScanWorker restarted).
+/// system (trigger → saga → ScanWorker → IndexWorker → completed), with a cold DID cache (the ScanWorker restarted, the shared DID documents emptied).
 /// The PLC directory sits behind a proxy too, so DID lookups are counted, not estimated.
 /// </summary>
 internal static class FreshnessBenchmark
@@ -125,9 +125,13 @@ internal static class FreshnessBenchmark
                 Assert.Equal((changed, changed), (sequential.Changed, parallel.Changed));
             }
 
-            Console.Error.WriteLine("[bench] ours (the ScanWorker restarted: no DID cached)");
+            Console.Error.WriteLine("[bench] ours (the ScanWorker restarted and the shared DID documents emptied: no DID cached)");
             await ChiveAppFixture.KillAsync("Chive.ScanWorker");
             await fixture.StartServiceAsync(ResourceNames.ScanWorker);
+            await using (var forget = db.CreateCommand("TRUNCATE did_documents"))
+            {
+                await forget.ExecuteNonQueryAsync();
+            }
             proxy.ResetCount();
             directory.ResetCount();
             var cpu = CpuUse.Snapshot();

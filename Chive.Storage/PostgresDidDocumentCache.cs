@@ -7,9 +7,9 @@ namespace Chive.Storage;
 
 /// <summary>
 /// The shared DID document cache in PostgreSQL (<c>did_documents</c>, unlogged), which every worker already uses: one
-/// statement a lookup or a store. Expiry is the database server's clock, so the replicas' clocks do not matter. A
-/// lookup or store that fails or takes longer than <see cref="AnswerWithin"/> throws; the resolver then fetches the
-/// document itself.
+/// statement a lookup or a store. A document's age is the database server's clock, so the replicas' clocks do not
+/// matter. A lookup or store that fails or takes longer than <see cref="AnswerWithin"/> throws; the resolver then
+/// fetches the document itself.
 /// </summary>
 public sealed class PostgresDidDocumentCache(NpgsqlDataSource dataSource, ILogger<PostgresDidDocumentCache>? logger = null) : IDidDocumentCache
 {
@@ -19,11 +19,14 @@ public sealed class PostgresDidDocumentCache(NpgsqlDataSource dataSource, ILogge
     private readonly ILogger _logger = logger ?? NullLogger<PostgresDidDocumentCache>.Instance;
     private long _stores;
 
-    public async ValueTask<(string Document, TimeSpan Remaining)?> GetAsync(string did, CancellationToken cancellationToken)
+    public async ValueTask<(string Document, TimeSpan Remaining)?> GetAsync(string did, TimeSpan maxAge, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(
-            "SELECT document, expires_at - clock_timestamp() FROM did_documents WHERE did = @did AND expires_at > clock_timestamp()");
+        await using var command = dataSource.CreateCommand("""
+            SELECT document, fetched_at + @max_age - clock_timestamp() FROM did_documents
+            WHERE did = @did AND fetched_at > clock_timestamp() - @max_age
+            """);
         command.Parameters.AddWithValue("did", did);
+        command.Parameters.AddWithValue("max_age", maxAge);
         using var timeout = Timeout(cancellationToken);
         try
         {
@@ -36,15 +39,14 @@ public sealed class PostgresDidDocumentCache(NpgsqlDataSource dataSource, ILogge
         }
     }
 
-    public async ValueTask SetAsync(string did, string document, TimeSpan lifetime, CancellationToken cancellationToken)
+    public async ValueTask SetAsync(string did, string document, TimeSpan keep, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
-            INSERT INTO did_documents (did, document, expires_at) VALUES (@did, @document, clock_timestamp() + @lifetime)
-            ON CONFLICT (did) DO UPDATE SET document = EXCLUDED.document, expires_at = EXCLUDED.expires_at
+            INSERT INTO did_documents (did, document, fetched_at) VALUES (@did, @document, clock_timestamp())
+            ON CONFLICT (did) DO UPDATE SET document = EXCLUDED.document, fetched_at = EXCLUDED.fetched_at
             """);
         command.Parameters.AddWithValue("did", did);
         command.Parameters.AddWithValue("document", document);
-        command.Parameters.AddWithValue("lifetime", lifetime);
         using var timeout = Timeout(cancellationToken);
         try
         {
@@ -57,7 +59,7 @@ public sealed class PostgresDidDocumentCache(NpgsqlDataSource dataSource, ILogge
 
         if (Interlocked.Increment(ref _stores) % 1024 == 0)
         {
-            await PruneAsync(cancellationToken);
+            await PruneAsync(keep);
         }
     }
 
@@ -68,16 +70,20 @@ public sealed class PostgresDidDocumentCache(NpgsqlDataSource dataSource, ILogge
         return timeout;
     }
 
-    /// <summary>After a store, on its own: a prune that fails leaves rows for the next one (expired rows are never read).</summary>
-    private async Task PruneAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// After a store, on its own and within <see cref="AnswerWithin"/>: rows older than the storer keeps its own (a reader
+    /// with a longer lifetime only misses them). A prune that fails leaves rows for the next one.
+    /// </summary>
+    private async Task PruneAsync(TimeSpan keep)
     {
         try
         {
-            await using var prune = dataSource.CreateCommand("DELETE FROM did_documents WHERE expires_at < clock_timestamp()");
-            prune.CommandTimeout = 5;
-            await prune.ExecuteNonQueryAsync(cancellationToken);
+            await using var prune = dataSource.CreateCommand("DELETE FROM did_documents WHERE fetched_at < clock_timestamp() - @keep");
+            prune.Parameters.AddWithValue("keep", keep);
+            using var timeout = new CancellationTokenSource(AnswerWithin);
+            await prune.ExecuteNonQueryAsync(timeout.Token);
         }
-        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or OperationCanceledException)
         {
             _logger.LogWarning(ex, "Pruning expired rows of did_documents failed; the next prune tries again");
         }

@@ -15,11 +15,12 @@ namespace Chive.AtProto.Identity;
 /// failures for <see cref="IdentityOptions.FailureCacheTtl"/>; concurrent resolutions of one DID share one fetch.
 /// <para>
 /// With an <see cref="IDidDocumentCache"/> (the workers: PostgreSQL), a document one process fetched serves every other
-/// until it expires — parsed and checked again by each, as a fresh one is — so replicas ask the PLC directory once
-/// between them, not once each. A document forgotten here (<see cref="Invalidate"/>) is fetched from its source the next
-/// time, not from the shared cache, and replaces what the shared cache held. Should the shared cache fail or not answer,
-/// this process resolves alone for <see cref="ResolveAloneFor"/> and the failure is logged; failures to resolve are not
-/// shared (each process learns them from the source).
+/// while it is younger than <see cref="IdentityOptions.CacheTtl"/> — parsed and checked again by each, as a fresh one
+/// is — so replicas ask the PLC directory once between them, not once each. A document forgotten here
+/// (<see cref="Invalidate"/>) is fetched from its source, not from the shared cache, until a fetch from the source
+/// succeeds; that document replaces what the shared cache held. Should the shared cache fail or not answer, this process
+/// resolves alone for <see cref="ResolveAloneFor"/> and the failure is logged; failures to resolve are not shared (each
+/// process learns them from the source).
 /// </para>
 /// </summary>
 public sealed class DidResolver(
@@ -34,7 +35,7 @@ public sealed class DidResolver(
     private readonly ConcurrentDictionary<string, CacheEntry> _cache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task<ResolvedIdentity>>> _inflight = new(StringComparer.Ordinal);
 
-    /// <summary>DIDs forgotten here: their next resolution goes to the source, past the shared cache.</summary>
+    /// <summary>DIDs forgotten here: resolved from the source, past the shared cache, until that succeeds.</summary>
     private readonly ConcurrentDictionary<string, byte> _pastShared = new(StringComparer.Ordinal);
 
     /// <summary>Until when (UTC ticks) this process resolves without the shared cache.</summary>
@@ -63,7 +64,8 @@ public sealed class DidResolver(
 
     /// <summary>
     /// Forgets what is known of <paramref name="did"/> (e.g. after its PDS said the repo moved): the next resolution asks
-    /// the source, not the shared cache, which may hold the same stale document.
+    /// the source — not the shared cache, which may hold the same stale document, and not a resolution already under way,
+    /// which may be reading it.
     /// </summary>
     public void Invalidate(Did did)
     {
@@ -77,6 +79,7 @@ public sealed class DidResolver(
             _pastShared[did.Value] = 0;
         }
 
+        _inflight.TryRemove(did.Value, out _);
         _cache.TryRemove(did.Value, out _);
     }
 
@@ -87,18 +90,20 @@ public sealed class DidResolver(
             // Not the caller's token: the fetch is shared by every caller waiting for this DID. Its own deadline instead.
             using var deadline = new CancellationTokenSource(options.ResolveTimeout, time);
             ResolvedIdentity identity;
-            var lifetime = options.CacheTtl;
+            DateTimeOffset expires;
+            string? fetched = null;
             try
             {
                 if (await FromSharedAsync(did, deadline.Token) is { } known)
                 {
-                    (identity, lifetime) = known;
+                    (identity, expires) = known;
                 }
                 else
                 {
                     using var document = await FetchAsync(did, deadline.Token);
                     identity = await CheckAsync(did, document.RootElement, deadline.Token);
-                    await ShareAsync(did, document.RootElement.GetRawText(), deadline.Token);
+                    expires = time.GetUtcNow() + options.CacheTtl;
+                    fetched = document.RootElement.GetRawText();
                 }
             }
             catch (OperationCanceledException ex) when (deadline.IsCancellationRequested)
@@ -106,7 +111,13 @@ public sealed class DidResolver(
                 throw new DidResolutionException(did, DidResolutionError.Unreachable, $"no answer within {options.ResolveTimeout.TotalSeconds:0.###} s", ex);
             }
 
-            Store(did, new CacheEntry(time.GetUtcNow() + lifetime, identity, null));
+            Store(did, new CacheEntry(expires, identity, null));
+            if (fetched is not null)
+            {
+                _pastShared.TryRemove(did.Value, out _); // read from its source: what the shared cache holds of it is older
+                await ShareAsync(did, fetched);
+            }
+
             return identity;
         }
         catch (DidResolutionException ex)
@@ -121,20 +132,22 @@ public sealed class DidResolver(
     }
 
     /// <summary>
-    /// The shared cache's document of <paramref name="did"/>, checked as a fresh one, and how long it stays valid (never
-    /// longer than <see cref="IdentityOptions.CacheTtl"/> from when it was fetched); null when there is none to use.
+    /// The shared cache's document of <paramref name="did"/>, checked as a fresh one, and until when it may be used (never
+    /// later than <see cref="IdentityOptions.CacheTtl"/> after it was fetched); null when there is none to use.
     /// </summary>
-    private async Task<(ResolvedIdentity Identity, TimeSpan Remaining)?> FromSharedAsync(Did did, CancellationToken cancellationToken)
+    private async Task<(ResolvedIdentity Identity, DateTimeOffset Expires)?> FromSharedAsync(Did did, CancellationToken cancellationToken)
     {
-        if (shared is null || _pastShared.TryRemove(did.Value, out _) || Interlocked.Read(ref _aloneUntil) > time.GetUtcNow().UtcTicks)
+        if (shared is null || options.CacheTtl <= TimeSpan.Zero || _pastShared.ContainsKey(did.Value)
+            || Interlocked.Read(ref _aloneUntil) > time.GetUtcNow().UtcTicks)
         {
             return null;
         }
 
+        var asked = time.GetUtcNow();
         (string Document, TimeSpan Remaining)? hit;
         try
         {
-            hit = await shared.GetAsync(did.Value, cancellationToken);
+            hit = await shared.GetAsync(did.Value, options.CacheTtl, cancellationToken);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -150,7 +163,7 @@ public sealed class DidResolver(
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(found.Document);
+            document = JsonDocument.Parse(found.Document, new JsonDocumentOptions { MaxDepth = PoliteHttp.MaxResponseDepth });
         }
         catch (JsonException)
         {
@@ -159,22 +172,26 @@ public sealed class DidResolver(
 
         using (document)
         {
-            return (await CheckAsync(did, document.RootElement, cancellationToken), found.Remaining < options.CacheTtl ? found.Remaining : options.CacheTtl);
+            return (await CheckAsync(did, document.RootElement, cancellationToken), asked + found.Remaining);
         }
     }
 
-    private async Task ShareAsync(Did did, string document, CancellationToken cancellationToken)
+    /// <summary>
+    /// After the resolution, which stands whatever happens here: not on the resolution's deadline (the store has its own
+    /// timeout), and a store that fails only makes this process resolve alone for a while.
+    /// </summary>
+    private async Task ShareAsync(Did did, string document)
     {
-        if (shared is null || Interlocked.Read(ref _aloneUntil) > time.GetUtcNow().UtcTicks)
+        if (shared is null || options.CacheTtl <= TimeSpan.Zero || Interlocked.Read(ref _aloneUntil) > time.GetUtcNow().UtcTicks)
         {
             return;
         }
 
         try
         {
-            await shared.SetAsync(did.Value, document, options.CacheTtl, cancellationToken);
+            await shared.SetAsync(did.Value, document, options.CacheTtl, CancellationToken.None);
         }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception ex)
         {
             ResolveAlone(ex);
         }

@@ -43,11 +43,11 @@ public sealed class SharedDidDocumentTests(AtprotoNetworkFixture fixture) : IAsy
         }
     }
 
-    private DidResolver Replica(string? connectionString = null)
+    private DidResolver Replica(Action<IdentityOptions>? configure = null, string? connectionString = null)
     {
         var pool = NpgsqlDataSource.Create(connectionString ?? TestServers.PostgresConnectionString(_database));
         _pools.Add(pool);
-        return TestClients.Resolver(_plc.BaseAddress, shared: new PostgresDidDocumentCache(pool));
+        return TestClients.Resolver(_plc.BaseAddress, configure, shared: new PostgresDidDocumentCache(pool));
     }
 
     private static string Describe(ResolvedIdentity identity) => $"{identity.Did} {identity.PdsEndpoint} {identity.Handle} {identity.SigningKey?.Multibase}";
@@ -58,18 +58,41 @@ public sealed class SharedDidDocumentTests(AtprotoNetworkFixture fixture) : IAsy
         var (a, b, c) = (Replica(), Replica(), Replica());
 
         var first = Describe(await a.ResolveAsync(_did));
-        Assert.Equal(first, Describe(await b.ResolveAsync(_did)));
+        var fromShared = await b.ResolveAsync(_did);
+        Assert.Equal(first, Describe(fromShared));
+        Assert.NotNull(fromShared.SigningKey); // the signing key came through the shared cache too
         Assert.Equal(first, Describe(await c.ResolveAsync(_did)));
         Assert.Equal(1, _plc.Requests);
-        Assert.NotNull(first.Split(' ')[3]); // the signing key came through the shared cache too
 
-        var stored = await ExpiresAsync();
+        var stored = await FetchedAtAsync();
         b.Invalidate(_did); // as after a signature that did not verify, or a PDS saying the repo moved
         Assert.Equal(first, Describe(await b.ResolveAsync(_did)));
         Assert.Equal(2, _plc.Requests); // from the directory, not from the shared cache
-        Assert.True(await ExpiresAsync() > stored); // and stored for the others
+        Assert.True(await FetchedAtAsync() > stored); // and stored for the others
         await a.ResolveAsync(_did);
         Assert.Equal(2, _plc.Requests); // a still holds it in its own cache
+    }
+
+    [Fact]
+    public async Task A_forgotten_document_is_never_read_back_from_the_shared_cache_until_its_source_answers_and_each_reader_keeps_its_own_lifetime()
+    {
+        var a = Replica();
+        var b = Replica(o => o.FailureCacheTtl = TimeSpan.Zero);
+        await a.ResolveAsync(_did);
+        await b.ResolveAsync(_did);
+        Assert.Equal(1, _plc.Requests);
+
+        b.Invalidate(_did);
+        _plc.Always = new HttpFault.Status(404, "NotFound"); // the directory fails the fetch that replaces it
+        await Assert.ThrowsAsync<DidResolutionException>(() => b.ResolveAsync(_did));
+        _plc.Always = null;
+        await b.ResolveAsync(_did);
+        Assert.Equal(3, _plc.Requests); // from the directory again, not the stale shared row
+
+        // A reader whose own lifetime is shorter than the row's age fetches the document itself.
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        await Replica(o => o.CacheTtl = TimeSpan.FromSeconds(1)).ResolveAsync(_did);
+        Assert.Equal(4, _plc.Requests);
     }
 
     [Fact]
@@ -93,15 +116,15 @@ public sealed class SharedDidDocumentTests(AtprotoNetworkFixture fixture) : IAsy
         }
 
         // Nothing listens on port 1: every lookup fails at once, and the replica resolves alone.
-        var alone = Replica("Host=127.0.0.1;Port=1;Username=chive;Database=chive;Timeout=2");
+        var alone = Replica(connectionString: "Host=127.0.0.1;Port=1;Username=chive;Database=chive;Timeout=2");
         Assert.Equal(Describe(identity), Describe(await alone.ResolveAsync(_did)));
         Assert.Equal(3, _plc.Requests);
     }
 
-    private async Task<DateTime> ExpiresAsync()
+    private async Task<DateTime> FetchedAtAsync()
     {
         await using var db = NpgsqlDataSource.Create(TestServers.PostgresConnectionString(_database));
-        await using var command = db.CreateCommand("SELECT expires_at FROM did_documents WHERE did = @did");
+        await using var command = db.CreateCommand("SELECT fetched_at FROM did_documents WHERE did = @did");
         command.Parameters.AddWithValue("did", _did.Value);
         return (DateTime)(await command.ExecuteScalarAsync())!;
     }
