@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Formats.Cbor;
-using System.Text.Json.Nodes;
+using System.Text;
+using System.Text.Json;
 
 namespace Chive.AtProto.Repo;
 
@@ -17,19 +19,29 @@ public static class DagCbor
     public const int MaxDepth = 64;
     private const CborTag Link = (CborTag)42;
 
-    /// <summary>The value of a whole block (nothing may follow it).</summary>
-    public static JsonNode? ToJson(ReadOnlyMemory<byte> block)
+    /// <summary>
+    /// The JSON text of a whole block (nothing may follow it), written as the block is read — no tree in between: a verified
+    /// scan turns every record it reads into the text it sends on, and a tree of nodes per record, serialized and parsed
+    /// again, was most of that work. <paramref name="isObject"/>: whether the value is a map (a record must be).
+    /// </summary>
+    public static string ToJsonText(ReadOnlyMemory<byte> block, out bool isObject)
     {
         try
         {
             var reader = new CborReader(block, CborConformanceMode.Strict);
-            var value = Read(reader, 0);
+            isObject = reader.PeekState() == CborReaderState.StartMap;
+            var buffer = new ArrayBufferWriter<byte>(Math.Max(256, block.Length * 2));
+            using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true }))
+            {
+                Write(reader, writer, 0);
+            }
+
             if (reader.BytesRemaining != 0)
             {
                 throw new DagCborException("bytes after the value");
             }
 
-            return value;
+            return Encoding.UTF8.GetString(buffer.WrittenSpan);
         }
         catch (Exception ex) when (ex is CborContentException or InvalidOperationException or FormatException or OverflowException)
         {
@@ -37,7 +49,10 @@ public static class DagCbor
         }
     }
 
-    private static JsonNode? Read(CborReader reader, int depth)
+    /// <summary>The JSON text of a whole block, whatever its kind.</summary>
+    public static string ToJsonText(ReadOnlyMemory<byte> block) => ToJsonText(block, out _);
+
+    private static void Write(CborReader reader, Utf8JsonWriter writer, int depth)
     {
         if (depth > MaxDepth)
         {
@@ -48,7 +63,7 @@ public static class DagCbor
         {
             case CborReaderState.StartMap:
                 var count = reader.ReadStartMap() ?? throw new DagCborException("a map of indefinite length");
-                var map = new JsonObject();
+                writer.WriteStartObject();
                 for (var i = 0; i < count; i++)
                 {
                     if (reader.PeekState() != CborReaderState.TextString)
@@ -56,40 +71,50 @@ public static class DagCbor
                         throw new DagCborException("a map key that is not text");
                     }
 
-                    var key = reader.ReadTextString();
-                    if (!map.TryAdd(key, Read(reader, depth + 1)))
-                    {
-                        throw new DagCborException($"the key '{key}' twice in one map");
-                    }
+                    // A key twice in one map: the reader's strict mode refuses it (CborContentException).
+                    writer.WritePropertyName(reader.ReadTextString());
+                    Write(reader, writer, depth + 1);
                 }
 
                 reader.ReadEndMap();
-                return map;
+                writer.WriteEndObject();
+                return;
             case CborReaderState.StartArray:
                 var length = reader.ReadStartArray() ?? throw new DagCborException("an array of indefinite length");
-                var array = new JsonArray();
+                writer.WriteStartArray();
                 for (var i = 0; i < length; i++)
                 {
-                    array.Add(Read(reader, depth + 1));
+                    Write(reader, writer, depth + 1);
                 }
 
                 reader.ReadEndArray();
-                return array;
+                writer.WriteEndArray();
+                return;
             case CborReaderState.TextString:
-                return JsonValue.Create(reader.ReadTextString());
+                writer.WriteStringValue(reader.ReadTextString());
+                return;
             case CborReaderState.UnsignedInteger:
             case CborReaderState.NegativeInteger:
-                return JsonValue.Create(reader.ReadInt64());
+                writer.WriteNumberValue(reader.ReadInt64());
+                return;
             case CborReaderState.Boolean:
-                return JsonValue.Create(reader.ReadBoolean());
+                writer.WriteBooleanValue(reader.ReadBoolean());
+                return;
             case CborReaderState.Null:
                 reader.ReadNull();
-                return null;
+                writer.WriteNullValue();
+                return;
             case CborReaderState.ByteString:
-                return new JsonObject { ["$bytes"] = Convert.ToBase64String(reader.ReadByteString()).TrimEnd('=') };
+                writer.WriteStartObject();
+                writer.WriteString("$bytes", Convert.ToBase64String(reader.ReadByteString()).TrimEnd('='));
+                writer.WriteEndObject();
+                return;
             case CborReaderState.Tag when reader.PeekTag() == Link:
                 reader.ReadTag();
-                return new JsonObject { ["$link"] = ReadLink(reader).ToString() };
+                writer.WriteStartObject();
+                writer.WriteString("$link", ReadLink(reader).ToString());
+                writer.WriteEndObject();
+                return;
             default:
                 throw new DagCborException($"a {reader.PeekState()}, which the AT Protocol data model does not have");
         }

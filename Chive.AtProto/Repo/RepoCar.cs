@@ -1,6 +1,5 @@
 using System.Formats.Cbor;
 using System.Text;
-using System.Text.Json.Nodes;
 using Chive.AtProto.Auth;
 using Chive.AtProto.Identifiers;
 using Chive.AtProto.Identity;
@@ -197,8 +196,9 @@ public static class RepoCar
         var (collection, rkey) = (text[..slash], text[(slash + 1)..]);
         try
         {
-            return DagCbor.ToJson(block) is JsonObject record
-                ? new RepoRecord(collection, rkey, cid.ToString(), record)
+            var json = DagCbor.ToJsonText(block, out var isObject);
+            return isObject
+                ? new RepoRecord(collection, rkey, cid.ToString(), json)
                 : new RepoRecord(collection, rkey, cid.ToString(), null, "value is not a JSON object");
         }
         catch (DagCborException ex)

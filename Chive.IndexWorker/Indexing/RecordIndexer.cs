@@ -329,12 +329,17 @@ public sealed class RecordIndexer(NpgsqlDataSource dataSource, ILogger<RecordInd
         RunSweepsAsync(connection, transaction,
             sweeps.Select(s => SweepCommand(s.Did, s.Collection, s.PresentRkeys, s.ListedFrom, s.DeletionSource)).ToList(), cancellationToken);
 
+    /// <summary>
+    /// One sweep's statement. The keys still present are a hashed set (<c>NOT IN</c> over the unnested array): written
+    /// <c>NOT (rkey = ANY(@present))</c>, a prepared statement's generic plan compared every record of the collection
+    /// with every present key — 2 ms for 500 records (against 0.3), and quadratic in the size of a collection.
+    /// </summary>
     private static NpgsqlBatchCommand SweepCommand(string did, string? collection, IReadOnlyList<string> presentRkeys, DateTimeOffset? listedFrom, string deletionSource) =>
         new("""
             WITH gone AS (
                 UPDATE indexed_records SET deleted_at = now(), deletion_source = @source
                 WHERE did = @did AND (@collection::text IS NULL OR collection = @collection) AND deleted_at IS NULL
-                  AND NOT (rkey = ANY(@present)) AND (@listedFrom::timestamptz IS NULL OR updated_at < @listedFrom)
+                  AND rkey NOT IN (SELECT unnest(@present::text[])) AND (@listedFrom::timestamptz IS NULL OR updated_at < @listedFrom)
                 RETURNING uri),
             eprints AS (
                 UPDATE eprints_index e SET deleted_at = now(), deletion_source = @source

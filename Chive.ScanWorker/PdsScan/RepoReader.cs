@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using Chive.AtProto.Identifiers;
 using Chive.AtProto.Identity;
-using System.Text.Json;
 using Chive.AtProto.Net;
 using Chive.AtProto.Repo;
 using Chive.AtProto.Xrpc;
@@ -281,7 +280,7 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
                     present.Add(record.Rkey);
                 }
 
-                if (record.Value is null)
+                if (record.Json is null)
                 {
                     await batcher.AddRejectedAsync(uri, record.Cid, record.Problem ?? "not a record");
                 }
@@ -291,7 +290,7 @@ public sealed class RepoReader(XrpcClient xrpc, DidResolver resolver, IOptions<S
                 }
                 else
                 {
-                    await batcher.AddAsync(new RecordEntry(parsed!, Cid.Parse(record.Cid), JsonSerializer.SerializeToElement(record.Value)));
+                    await batcher.AddAsync(parsed!, record.Cid, record.Json);
                 }
             }
 

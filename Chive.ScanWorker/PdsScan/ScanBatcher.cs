@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Chive.AtProto.Identifiers;
 using Chive.AtProto.Xrpc;
 using Chive.Contracts.Indexing;
 using Chive.Contracts.PdsScan;
@@ -90,13 +91,15 @@ public sealed class ScanBatcher(
         }
     }
 
-    public Task AddAsync(RecordEntry record)
+    public Task AddAsync(RecordEntry record) => AddAsync(record.Uri, record.Cid.Value, record.Value.GetRawText());
+
+    /// <summary>A record by its JSON text (a verified read's, converted from its block).</summary>
+    public Task AddAsync(AtUri uri, string cid, string json)
     {
-        var raw = record.Value.GetRawText();
-        var bytes = Encoding.UTF8.GetByteCount(raw);
+        var bytes = Encoding.UTF8.GetByteCount(json);
         return AddAsync(bytes > settings.MaxRecordBytes
-            ? new FetchedRecord(record.Uri.Value, record.Cid.Value, "", $"the record is {bytes} bytes; the cap is {settings.MaxRecordBytes} (PdsScan:MaxRecordBytes)")
-            : new FetchedRecord(record.Uri.Value, record.Cid.Value, raw));
+            ? new FetchedRecord(uri.Value, cid, "", $"the record is {bytes} bytes; the cap is {settings.MaxRecordBytes} (PdsScan:MaxRecordBytes)")
+            : new FetchedRecord(uri.Value, cid, json));
     }
 
     /// <summary>A record read but not usable as one (<paramref name="problem"/> says why): sent on to be counted and listed.</summary>

@@ -49,8 +49,8 @@ public sealed class RepoCarTests(AtprotoNetworkFixture fixture)
             {
                 var fromCar = repo.Records.Single(r => $"at://{did.Value}/{r.Collection}/{r.Rkey}" == record.Uri.Value);
                 Assert.Equal(record.Cid.Value, fromCar.Cid);
-                Assert.True(JsonNode.DeepEquals(JsonNode.Parse(record.Value.GetRawText()), fromCar.Value),
-                    $"{record.Uri}: listRecords {record.Value.GetRawText()} but the CAR {fromCar.Value?.ToJsonString() ?? fromCar.Problem}");
+                Assert.True(JsonNode.DeepEquals(JsonNode.Parse(record.Value.GetRawText()), fromCar.Json is null ? null : JsonNode.Parse(fromCar.Json)),
+                    $"{record.Uri}: listRecords {record.Value.GetRawText()} but the CAR {fromCar.Json ?? fromCar.Problem}");
                 compared++;
             }
 

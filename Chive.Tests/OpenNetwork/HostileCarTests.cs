@@ -60,7 +60,7 @@ public sealed class HostileCarTests(ChiveAppFixture fixture)
         using var stranger = new ServiceAuthSigner(SigningKeyCurve.Secp256k1);
         var everything = await RepoCar.ReadAsync(new MemoryStream(real), Did.Parse(victim.Did), TestClients.Resolver(network.PlcUrl), "", CancellationToken.None);
         var allButOne = everything.Records.Where(r => r.Rkey != submission.Uri[(submission.Uri.LastIndexOf('/') + 1)..])
-            .Select(r => new KeyValuePair<string, JsonObject>($"{r.Collection}/{r.Rkey}", r.Value!));
+            .Select(r => new KeyValuePair<string, JsonObject>($"{r.Collection}/{r.Rkey}", JsonNode.Parse(r.Json!)!.AsObject()));
 
         (string Case, byte[] Car, string Reason)[] rewrites =
         [

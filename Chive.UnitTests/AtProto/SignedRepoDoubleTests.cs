@@ -70,7 +70,7 @@ public sealed class SignedRepoDoubleTests : IAsyncLifetime
         {
             var match = Assert.Single(listed, l => l.Uri == $"at://{did.Value}/{record.Collection}/{record.Rkey}");
             Assert.Equal(match.Cid, record.Cid);
-            Assert.True(JsonNode.DeepEquals(match.Value, record.Value), $"{match.Value.ToJsonString()} vs {record.Value?.ToJsonString() ?? record.Problem}");
+            Assert.True(JsonNode.DeepEquals(match.Value, record.Json is null ? null : JsonNode.Parse(record.Json)), $"{match.Value.ToJsonString()} vs {record.Json ?? record.Problem}");
         }
     }
 
@@ -90,7 +90,7 @@ public sealed class SignedRepoDoubleTests : IAsyncLifetime
         var repo = await RepoCar.ReadAsync(car, did, Resolver(), "pub.chive.", CancellationToken.None).WaitAsync(Timeout);
 
         Assert.Equal(4, repo.Records.Count);
-        var poison = Assert.Single(repo.Records, r => r.Value is null);
+        var poison = Assert.Single(repo.Records, r => r.Json is null);
         Assert.Equal(("3kaaaaaaaaae2", "nested deeper than 64"), (poison.Rkey, poison.Problem));
     }
 
