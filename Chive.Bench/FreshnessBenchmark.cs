@@ -50,6 +50,7 @@ internal static class FreshnessBenchmark
                 {
                     ["AtProto__Identity__PlcDirectoryUrl"] = plc.BaseAddress.ToString(),
                     ["PdsScan__ReposPerChunk"] = "100",
+                    ["PdsScan__RecordsPerBatch"] = ChiveAppFixture.ShippedRecordsPerBatch,
                     ["PdsScan__MaxPagesPerPds"] = "1000000",
                     ["PdsScan__MaxReposPerPds"] = "1000000",
                     ["PdsScan__MaxRecordsPerPds"] = "10000000",

@@ -69,8 +69,9 @@ internal static class PdsScanBenchmark
         foreach (var mode in modes)
         {
             Console.Error.WriteLine($"[bench] starting the system in Sync:Mode = {mode}");
-            // The shipped unit size (100 repos a listRepos page and chunk), not the tests' 2, unless --set says otherwise.
-            var settings = new Dictionary<string, string> { ["PdsScan__ReposPerChunk"] = "100" };
+            // The shipped unit and batch sizes (100 repos a listRepos page and chunk, 1,000 records a batch), not the tests' 2
+            // and 200, unless --set says otherwise.
+            var settings = new Dictionary<string, string> { ["PdsScan__ReposPerChunk"] = "100", ["PdsScan__RecordsPerBatch"] = ChiveAppFixture.ShippedRecordsPerBatch };
             foreach (var (name, value) in Options.Settings(args))
             {
                 settings[name] = value;

@@ -51,6 +51,7 @@ internal static class ScaleOutBenchmark
                     ["PdsScan__Concurrency"] = lanes.ToString(CultureInfo.InvariantCulture),
                     ["PdsScan__MaxPdsesPerScan"] = (pdses + 10).ToString(CultureInfo.InvariantCulture),
                     ["PdsScan__ReposPerChunk"] = "100",
+                    ["PdsScan__RecordsPerBatch"] = ChiveAppFixture.ShippedRecordsPerBatch,
                     // One repo of a unit at a time: the lanes are the scan's only concurrency, so "lanes = replicas" holds
                     // (the shipped two repos in flight make one lane about a third faster here, and leave the replicas
                     // less to add; --set PdsScan__ReposInFlight=2 measures that).

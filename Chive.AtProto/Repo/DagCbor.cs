@@ -64,6 +64,9 @@ public static class DagCbor
             case CborReaderState.StartMap:
                 var count = reader.ReadStartMap() ?? throw new DagCborException("a map of indefinite length");
                 writer.WriteStartObject();
+                // The reader's strict mode refuses a key repeated byte for byte, not one repeated with a longer length
+                // header (61 61 and 78 01 61 are both "a"): the keys are compared as text.
+                var keys = count > 1 ? new HashSet<string>(StringComparer.Ordinal) : null;
                 for (var i = 0; i < count; i++)
                 {
                     if (reader.PeekState() != CborReaderState.TextString)
@@ -71,8 +74,13 @@ public static class DagCbor
                         throw new DagCborException("a map key that is not text");
                     }
 
-                    // A key twice in one map: the reader's strict mode refuses it (CborContentException).
-                    writer.WritePropertyName(reader.ReadTextString());
+                    var key = reader.ReadTextString();
+                    if (keys is not null && !keys.Add(key))
+                    {
+                        throw new DagCborException($"the key '{key}' twice in one map");
+                    }
+
+                    writer.WritePropertyName(key);
                     Write(reader, writer, depth + 1);
                 }
 

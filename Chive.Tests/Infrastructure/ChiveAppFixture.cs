@@ -161,6 +161,9 @@ public sealed class ChiveAppFixture : IAsyncLifetime
             ["Governance__PdsUrl"] = GovernancePds.BaseAddress.ToString(),
             ["Governance__Did"] = Governance.Did,
             ["PdsScan__ReposPerChunk"] = "2",
+            // Batches of 200 records, not the shipped 1,000: the worlds here hold a few hundred records a scan, and their
+            // tests want scans of several batches (one indexed while more are to come, a repo's revision waiting for them).
+            ["PdsScan__RecordsPerBatch"] = "200",
             // Caps low enough for a hostile PDS's endless listings to end quickly, high enough for every honest PDS here.
             ["PdsScan__MaxPagesPerPds"] = "400",
             ["PdsScan__MaxReposPerPds"] = "200",
@@ -379,6 +382,10 @@ public sealed class ChiveAppFixture : IAsyncLifetime
             Assert.True(DateTime.UtcNow < deadline, $"no settled line containing '{text}'");
         }
     }
+
+    /// <summary>The shipped <c>PdsScan:RecordsPerBatch</c>, for the benchmarks (the tests run with 200).</summary>
+    public static string ShippedRecordsPerBatch =>
+        new Chive.ScanWorker.PdsScan.PdsScanOptions().RecordsPerBatch.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>How many lines of <paramref name="resource"/>'s replicas contain <paramref name="text"/>.</summary>
     public int LogLinesContaining(string resource, string text) => LogLines(resource, text).Count;

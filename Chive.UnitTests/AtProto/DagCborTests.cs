@@ -51,6 +51,7 @@ public sealed class DagCborTests
         { "bytes after the value", [.. Encode(w => w.WriteInt32(1)), 0x01] },
         { "nesting deeper than 64", Encode(w => { for (var i = 0; i < 70; i++) { w.WriteStartArray(1); } w.WriteInt32(1); for (var i = 0; i < 70; i++) { w.WriteEndArray(); } }) },
         { "a key twice", [0xa2, 0x61, 0x61, 0x01, 0x61, 0x61, 0x02] },
+        { "a key twice, once with a longer length header", [0xa2, 0x61, 0x61, 0x01, 0x78, 0x01, 0x61, 0x02] },
         { "not CBOR at all", [0xff, 0xff] },
         { "an integer beyond 64 bits signed", Encode(w => w.WriteUInt64(ulong.MaxValue)) },
         { "a negative integer beyond 64 bits signed", Encode(w => w.WriteCborNegativeIntegerRepresentation(ulong.MaxValue)) },
