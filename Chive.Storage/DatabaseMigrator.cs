@@ -1,6 +1,7 @@
 using System.Data.Common;
 using EvolveDb;
 using EvolveDb.Dialect;
+using EvolveDb.Migration;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -15,8 +16,11 @@ public sealed class DatabaseMigrator(NpgsqlDataSource dataSource, ILogger<Databa
 {
     public const string JournalTable = "schema_migrations";
 
-    /// <summary>Applies pending migrations; returns how many were applied by this call.</summary>
-    public async Task<int> MigrateAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Applies pending migrations; returns how many were applied by this call. <paramref name="upTo"/> (a version, e.g.
+    /// "12.0"): only that far — a database as an earlier release left it, for the tests of a later migration.
+    /// </summary>
+    public async Task<int> MigrateAsync(CancellationToken cancellationToken, string? upTo = null)
     {
         await using DbConnection connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var evolve = new Evolve(connection, message => logger.LogDebug("Evolve: {EvolveMessage}", message), DBMS.PostgreSQL)
@@ -29,6 +33,10 @@ public sealed class DatabaseMigrator(NpgsqlDataSource dataSource, ILogger<Databa
             OutOfOrder = false,
             CommandTimeout = 120,
         };
+        if (upTo is not null)
+        {
+            evolve.TargetVersion = new MigrationVersion(upTo);
+        }
 
         // Evolve is synchronous; keep it off the caller's thread.
         await Task.Run(evolve.Migrate, cancellationToken);

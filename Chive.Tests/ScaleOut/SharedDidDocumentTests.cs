@@ -121,6 +121,32 @@ public sealed class SharedDidDocumentTests(AtprotoNetworkFixture fixture) : IAsy
         Assert.Equal(3, _plc.Requests);
     }
 
+    [Fact]
+    public async Task A_database_with_the_first_version_of_the_table_is_migrated_and_its_rows_are_fetched_again()
+    {
+        // As the release before V13 left it: V12's did_documents with a row valid for an hour by its writer's expiry.
+        var name = await TestServers.CreateDatabaseAsync("chive_did_documents_v12");
+        await using var db = NpgsqlDataSource.Create(TestServers.PostgresConnectionString(name));
+        var migrator = new DatabaseMigrator(db, NullLogger<DatabaseMigrator>.Instance);
+        await migrator.MigrateAsync(CancellationToken.None, upTo: "12.0");
+        await using (var old = db.CreateCommand("INSERT INTO did_documents (did, document, expires_at) VALUES (@did, '{}', now() + interval '1 hour')"))
+        {
+            old.Parameters.AddWithValue("did", _did.Value);
+            await old.ExecuteNonQueryAsync();
+        }
+
+        Assert.Equal(1, await migrator.MigrateAsync(CancellationToken.None));
+
+        var pool = NpgsqlDataSource.Create(TestServers.PostgresConnectionString(name));
+        _pools.Add(pool);
+        var resolver = TestClients.Resolver(_plc.BaseAddress, shared: new PostgresDidDocumentCache(pool));
+        Assert.NotNull((await resolver.ResolveAsync(_did)).SigningKey); // from the directory: the old row was dropped, not read
+        Assert.Equal(1, _plc.Requests);
+        await using var read = db.CreateCommand("SELECT count(*) FROM did_documents WHERE did = @did AND fetched_at > now() - interval '1 minute'");
+        read.Parameters.AddWithValue("did", _did.Value);
+        Assert.Equal(1L, await read.ExecuteScalarAsync()); // and shared again, with when it was fetched
+    }
+
     private async Task<DateTime> FetchedAtAsync()
     {
         await using var db = NpgsqlDataSource.Create(TestServers.PostgresConnectionString(_database));
