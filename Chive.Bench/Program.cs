@@ -10,6 +10,7 @@ return args switch
     ["freshness", .. var rest] => await FreshnessBenchmark.RunAsync(rest),
     ["citations", .. var rest] => await CitationBenchmark.RunAsync(rest),
     ["service-auth", .. var rest] => await ServiceAuthBenchmark.RunAsync(rest),
+    ["idle", .. var rest] => await IdleBenchmark.RunAsync(rest),
     ["chive-pattern", var connectionString, var esUrl] => await ReindexBenchmark.RunChivePatternAsync(connectionString, esUrl),
     ["search-double"] => await ReindexBenchmark.RunSearchDoubleAsync(),
     _ => Usage(),

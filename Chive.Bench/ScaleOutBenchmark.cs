@@ -28,7 +28,7 @@ internal static class ScaleOutBenchmark
         // the median (and each scan's time).
         var repeat = Math.Max(1, Options.Int(args, "--repeat", 3));
 
-        var runs = new List<(int Replicas, int Lanes, TimeSpan Elapsed, List<TimeSpan> Each, long Records, long Requests, long PlcRequests)>();
+        var runs = new List<(int Replicas, int Lanes, TimeSpan Elapsed, List<TimeSpan> Each, long Records, long Requests, long PlcRequests, ScanCpu Cpu)>();
         var triggerMs = new List<double>();
         // One replica with one lane, then the same replica with as many lanes as the replicas to come (what lanes alone
         // give), then the replicas with their lanes.
@@ -95,6 +95,7 @@ internal static class ScaleOutBenchmark
                 Console.Error.WriteLine("[bench] warm-up scan (no delay)");
                 await ScanAllAsync(admin, expected);
                 var each = new List<TimeSpan>();
+                var cpus = new List<ScanCpu>();
                 var (done, requests, plcRequests) = (0L, 0L, 0L);
                 for (var r = 0; r < repeat; r++)
                 {
@@ -109,13 +110,17 @@ internal static class ScaleOutBenchmark
                     await Task.Delay(TimeSpan.FromSeconds(1.5));
                     Console.Error.WriteLine($"[bench] measured scan {r + 1} of {repeat}: {latencyMs} ms added to every PDS request");
                     var started = DateTimeOffset.UtcNow;
+                    var cpu = CpuUse.Snapshot();
+                    var watch = Stopwatch.StartNew();
                     (done, var endedAt) = await ScanAllAsync(admin, expected);
+                    cpus.Add(new ScanCpu(CpuUse.Since(cpu), watch.Elapsed));
                     each.Add(endedAt - started);
                     requests = proxies.Sum(p => (long)p.Requests);
                     plcRequests += directory.Requests;
                 }
 
-                runs.Add((count, lanes, Median(each), each, done, requests, plcRequests));
+                // The CPU of the scan whose time is the median (the first such, should two be equal).
+                runs.Add((count, lanes, Median(each), each, done, requests, plcRequests, cpus[each.IndexOf(Median(each))]));
 
                 if (runs.Count == 1)
                 {
@@ -153,6 +158,18 @@ internal static class ScaleOutBenchmark
                 $"| {run.Replicas} | {run.Lanes} | {run.Requests:N0} | {run.PlcRequests:N0} | {run.Elapsed.TotalSeconds:F1} | {string.Join(", ", run.Each.Select(e => e.TotalSeconds.ToString("F1", CultureInfo.InvariantCulture)))} | {run.Records / run.Elapsed.TotalSeconds:N0} | {one / run.Elapsed:F2} |"));
         }
 
+        Console.WriteLine();
+        Console.WriteLine("CPU seconds by program during each system's median scan (all processes on the machine; wall: from the trigger until a poll saw " +
+            "the end, up to 100 ms after its completedAt; capacity = cores × wall):");
+        Console.WriteLine();
+        Console.WriteLine("| ScanWorker replicas | lanes | wall s | capacity s | CPU s, all | busiest programs (CPU s) |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---|");
+        foreach (var run in runs)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {run.Replicas} | {run.Lanes} | {run.Cpu.Window.TotalSeconds:F1} | {run.Cpu.Window.TotalSeconds * Environment.ProcessorCount:F1} | {run.Cpu.Used.Sum(p => p.Seconds):F2} | {CpuUse.Describe(run.Cpu.Used, 8)} |"));
+        }
+
         triggerMs.Sort();
         var median = triggerMs[triggerMs.Count / 2];
         Console.WriteLine();
@@ -163,6 +180,9 @@ internal static class ScaleOutBenchmark
         BenchSummary.Add("Trigger → `running` visible, warm (median)", $"{median:F0} ms", "≤ 100 ms");
         return 0;
     }
+
+    /// <summary>CPU seconds by program during one measured scan, and the window they were counted over.</summary>
+    private sealed record ScanCpu(IReadOnlyList<(string Program, double Seconds)> Used, TimeSpan Window);
 
     private static TimeSpan Median(List<TimeSpan> times) => times.Order().ElementAt(times.Count / 2);
 
