@@ -48,5 +48,6 @@ static int Usage()
     Console.Error.WriteLine("       scripts/bench.sh freshness [--repos N] [--records-per-repo N] [--changed-percent N] [--latency-ms N] [--ours-only] [--set Name=Value]…");
     Console.Error.WriteLine("       scripts/bench.sh citations [--eprints N] [--references N] [--crossref-per-eprint N] [--s2-rate N] [--grobid-ms N]");
     Console.Error.WriteLine("       scripts/bench.sh service-auth [--calls N]");
+    Console.Error.WriteLine("       scripts/bench.sh idle [--seconds N (20)] [--replicas N (1)] [--set Name=Value]…");
     return 2;
 }

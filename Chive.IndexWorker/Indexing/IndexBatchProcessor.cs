@@ -28,6 +28,11 @@ public sealed class IndexBatchProcessor(
                 ? await indexer.IndexAsync(connection, transaction, batch.PdsUrl, batch.Records, cancellationToken, batch.OperationId)
                 : IndexOutcome.Nothing;
             var swept = await RecordIndexer.SweepAsync(connection, transaction, batch.Sweeps ?? [], cancellationToken);
+            // The repos this batch completes, after their records: the batch's own ledger row, inserted first, is the one
+            // their batches name, so they are recorded as verified as a RepoSynced after it would record them.
+            var confirmed = batch.Synced is { Count: > 0 } synced
+                ? await RecordReposAsync(connection, transaction, batch.OperationId, synced, cancellationToken)
+                : 0;
             var documents = await EprintDocuments.ForUrisAsync(connection, transaction, outcome.ChangedEprints, cancellationToken);
             var errors = await search.WriteAsync(documents, swept.DeletedEprints, cancellationToken);
             foreach (var (reason, count) in outcome.Invalid)
@@ -36,7 +41,7 @@ public sealed class IndexBatchProcessor(
             }
 
             LogSwept(batch.OperationId, swept, batch.Sweeps ?? []);
-            return new LedgerEntry(Records: outcome.Indexed + outcome.Unchanged, Changed: outcome.Indexed, Invalid: outcome.InvalidCount, Deleted: swept.Deleted,
+            return new LedgerEntry(Records: outcome.Indexed + outcome.Unchanged + confirmed, Changed: outcome.Indexed, Invalid: outcome.InvalidCount, Deleted: swept.Deleted,
                 SearchErrors: errors, Added: outcome.Added);
         }, cancellationToken);
 
@@ -72,60 +77,70 @@ public sealed class IndexBatchProcessor(
         await WaitForBatchesAsync(synced, cancellationToken);
         return await RunAsync(synced.OperationId, synced.BatchId, async (connection, transaction) =>
         {
-            var repos = synced.Repos.GroupBy(r => r.Did, StringComparer.Ordinal).Select(g => g.Last()).ToList(); // one row per repo
-            var batches = repos.SelectMany(r => (r.Batches ?? []).Select(b => (r.Did, Batch: b))).ToList();
-            await using var command = new NpgsqlCommand("""
-                WITH input AS (
-                    SELECT * FROM unnest(@dids, @pdses, @revs, @cids, @unchanged, @verified) AS i(did, pds_url, rev, commit_cid, unchanged, verified)),
-                -- Each batch of each repo's read, and when it was applied (null: not in the ledger).
-                batches AS (
-                    SELECT b.did, o.indexed_at FROM unnest(@batchDids, @batchIds) AS b(did, id)
-                    LEFT JOIN operation_batches o ON o.operation_id = @op AND o.batch_id = b.id),
-                missing AS (SELECT DISTINCT did FROM batches WHERE indexed_at IS NULL),
-                state AS (
-                    -- Verified: a signed commit read whose batches all landed, or a confirmation (nothing re-read) of the very
-                    -- commit recorded verified on the same PDS. Anything else — a listing, another commit — is not.
-                    INSERT INTO repo_sync_state AS s (did, pds_url, rev, commit_cid, operation_id, verified)
-                    SELECT i.did, i.pds_url, i.rev, i.commit_cid, @op,
-                           i.commit_cid IS NOT NULL AND (
-                               (i.verified AND i.did NOT IN (SELECT did FROM missing))
-                               OR (i.unchanged AND EXISTS (SELECT 1 FROM repo_sync_state k
-                                   WHERE k.did = i.did AND k.verified AND k.commit_cid = i.commit_cid AND k.pds_url = i.pds_url)))
-                    FROM input i
-                    ON CONFLICT (did) DO UPDATE SET pds_url = EXCLUDED.pds_url, rev = EXCLUDED.rev, commit_cid = EXCLUDED.commit_cid,
-                        operation_id = EXCLUDED.operation_id, synced_at = now(), verified = EXCLUDED.verified),
-                -- When the first applied batch of each repo's read began (the database's clock): a row written or confirmed
-                -- since, on the same PDS, is already confirmed by this read and is not written a second time.
-                firsts AS (SELECT did, min(indexed_at) AS first_at FROM batches GROUP BY did HAVING min(indexed_at) IS NOT NULL),
-                -- Driven by each repo's submissions (the did and collection index; OFFSET 0 keeps it so): joined the other
-                -- way round, the planner read every live eprint of every repo for each message (seen with 580 eprints).
-                eprints AS (
-                    UPDATE eprints_index e SET last_synced_at = now(), pds_url = s.pds_url
-                    FROM (SELECT r.uri, i.pds_url, f.first_at FROM input i
-                          JOIN indexed_records r ON r.did = i.did AND r.collection = 'pub.chive.eprint.submission'
-                          LEFT JOIN firsts f ON f.did = i.did OFFSET 0) s
-                    WHERE e.uri = s.uri AND e.deleted_at IS NULL
-                      AND NOT (s.first_at IS NOT NULL AND e.last_synced_at >= s.first_at AND e.pds_url = s.pds_url)),
-                confirmed AS (
-                    UPDATE indexed_records r SET last_synced_at = now(), pds_url = i.pds_url
-                    FROM input i LEFT JOIN firsts f ON f.did = i.did
-                    WHERE r.did = i.did AND r.deleted_at IS NULL
-                      AND NOT (f.first_at IS NOT NULL AND r.last_synced_at >= f.first_at AND r.pds_url = i.pds_url)
-                    RETURNING i.unchanged)
-                SELECT count(*) FILTER (WHERE unchanged)::int FROM confirmed
-                """, connection, transaction);
-            command.Parameters.AddWithValue("dids", repos.Select(r => r.Did).ToArray());
-            command.Parameters.AddWithValue("pdses", repos.Select(r => r.PdsUrl).ToArray());
-            command.Parameters.AddWithValue("revs", repos.Select(r => r.Rev).ToArray());
-            command.Parameters.AddWithValue("cids", repos.Select(r => r.CommitCid).ToArray());
-            command.Parameters.AddWithValue("unchanged", repos.Select(r => r.Unchanged).ToArray());
-            command.Parameters.AddWithValue("verified", repos.Select(r => r.Verified).ToArray());
-            command.Parameters.AddWithValue("batchDids", batches.Select(b => b.Did).ToArray());
-            command.Parameters.AddWithValue("batchIds", batches.Select(b => b.Batch).ToArray());
-            command.Parameters.AddWithValue("op", synced.OperationId);
-            var confirmed = (int)(await command.ExecuteScalarAsync(cancellationToken))!;
+            var confirmed = await RecordReposAsync(connection, transaction, synced.OperationId, synced.Repos, cancellationToken);
             return new LedgerEntry(Records: confirmed, Changed: 0, Invalid: 0, Deleted: 0, SearchErrors: 0);
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Records repos' revisions and confirms their live records, in the caller's transaction (see <see cref="RepoSyncedAsync"/>);
+    /// returns how many records of repos found unchanged it confirmed (they count as the batch's records).
+    /// </summary>
+    private static async Task<int> RecordReposAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid operationId, IReadOnlyList<SyncedRepo> repos, CancellationToken cancellationToken)
+    {
+        var unique = repos.GroupBy(r => r.Did, StringComparer.Ordinal).Select(g => g.Last()).ToList(); // one row per repo
+        var batches = unique.SelectMany(r => (r.Batches ?? []).Select(b => (r.Did, Batch: b))).ToList();
+        await using var command = new NpgsqlCommand("""
+            WITH input AS (
+                SELECT * FROM unnest(@dids, @pdses, @revs, @cids, @unchanged, @verified) AS i(did, pds_url, rev, commit_cid, unchanged, verified)),
+            -- Each batch of each repo's read, and when it was applied (null: not in the ledger).
+            batches AS (
+                SELECT b.did, o.indexed_at FROM unnest(@batchDids, @batchIds) AS b(did, id)
+                LEFT JOIN operation_batches o ON o.operation_id = @op AND o.batch_id = b.id),
+            missing AS (SELECT DISTINCT did FROM batches WHERE indexed_at IS NULL),
+            state AS (
+                -- Verified: a signed commit read whose batches all landed, or a confirmation (nothing re-read) of the very
+                -- commit recorded verified on the same PDS. Anything else — a listing, another commit — is not.
+                INSERT INTO repo_sync_state AS s (did, pds_url, rev, commit_cid, operation_id, verified)
+                SELECT i.did, i.pds_url, i.rev, i.commit_cid, @op,
+                       i.commit_cid IS NOT NULL AND (
+                           (i.verified AND i.did NOT IN (SELECT did FROM missing))
+                           OR (i.unchanged AND EXISTS (SELECT 1 FROM repo_sync_state k
+                               WHERE k.did = i.did AND k.verified AND k.commit_cid = i.commit_cid AND k.pds_url = i.pds_url)))
+                FROM input i
+                ON CONFLICT (did) DO UPDATE SET pds_url = EXCLUDED.pds_url, rev = EXCLUDED.rev, commit_cid = EXCLUDED.commit_cid,
+                    operation_id = EXCLUDED.operation_id, synced_at = now(), verified = EXCLUDED.verified),
+            -- When the first applied batch of each repo's read began (the database's clock): a row written or confirmed
+            -- since, on the same PDS, is already confirmed by this read and is not written a second time.
+            firsts AS (SELECT did, min(indexed_at) AS first_at FROM batches GROUP BY did HAVING min(indexed_at) IS NOT NULL),
+            -- Driven by each repo's submissions (the did and collection index; OFFSET 0 keeps it so): joined the other
+            -- way round, the planner read every live eprint of every repo for each message (seen with 580 eprints).
+            eprints AS (
+                UPDATE eprints_index e SET last_synced_at = now(), pds_url = s.pds_url
+                FROM (SELECT r.uri, i.pds_url, f.first_at FROM input i
+                      JOIN indexed_records r ON r.did = i.did AND r.collection = 'pub.chive.eprint.submission'
+                      LEFT JOIN firsts f ON f.did = i.did OFFSET 0) s
+                WHERE e.uri = s.uri AND e.deleted_at IS NULL
+                  AND NOT (s.first_at IS NOT NULL AND e.last_synced_at >= s.first_at AND e.pds_url = s.pds_url)),
+            confirmed AS (
+                UPDATE indexed_records r SET last_synced_at = now(), pds_url = i.pds_url
+                FROM input i LEFT JOIN firsts f ON f.did = i.did
+                WHERE r.did = i.did AND r.deleted_at IS NULL
+                  AND NOT (f.first_at IS NOT NULL AND r.last_synced_at >= f.first_at AND r.pds_url = i.pds_url)
+                RETURNING i.unchanged)
+            SELECT count(*) FILTER (WHERE unchanged)::int FROM confirmed
+            """, connection, transaction);
+        command.Parameters.AddWithValue("dids", unique.Select(r => r.Did).ToArray());
+        command.Parameters.AddWithValue("pdses", unique.Select(r => r.PdsUrl).ToArray());
+        command.Parameters.AddWithValue("revs", unique.Select(r => r.Rev).ToArray());
+        command.Parameters.AddWithValue("cids", unique.Select(r => r.CommitCid).ToArray());
+        command.Parameters.AddWithValue("unchanged", unique.Select(r => r.Unchanged).ToArray());
+        command.Parameters.AddWithValue("verified", unique.Select(r => r.Verified).ToArray());
+        command.Parameters.AddWithValue("batchDids", batches.Select(b => b.Did).ToArray());
+        command.Parameters.AddWithValue("batchIds", batches.Select(b => b.Batch).ToArray());
+        command.Parameters.AddWithValue("op", operationId);
+        return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     /// <summary>

@@ -107,17 +107,19 @@ public sealed class ScanBatcher(
 
     private async Task AddAsync(FetchedRecord fetched)
     {
+        // A full batch leaves when the next record comes (or at the flush), not at once: the sweeps and revisions of the
+        // repos its last records complete come first and ride in it.
+        if (_buffer.Count >= settings.RecordsPerBatch)
+        {
+            await SendAsync();
+        }
+
         await MakeRoomAsync(fetched.Value.Length + fetched.Uri.Length + 128);
 
         _buffer.Add(fetched);
         _bufferRepos.Add(RepoOf(fetched.Uri));
         Pds = Pds with { Records = Pds.Records + 1 };
         Totals = Totals with { RecordsListed = Totals.RecordsListed + 1 };
-        if (_buffer.Count >= settings.RecordsPerBatch)
-        {
-            await SendAsync();
-        }
-
         if (Pds.Records > settings.MaxRecordsPerPds)
         {
             throw new ScanLimitReachedException($"more than {settings.MaxRecordsPerPds} records in one scan (PdsScan:MaxRecordsPerPds)");
@@ -160,19 +162,32 @@ public sealed class ScanBatcher(
         }
     }
 
-    /// <summary>Sends the buffered records and sweeps, then the repos synced so far (their records and sweeps sent before them).</summary>
+    /// <summary>
+    /// Sends the buffered records and sweeps, with the repos synced so far that they complete, then the other repos
+    /// synced so far (their records and sweeps sent before them).
+    /// </summary>
     private async Task SendAsync()
     {
         if (_buffer.Count > 0 || _sweeps.Count > 0)
         {
+            // A synced repo none of whose records or sweeps went out in an earlier batch has them all here (or has none): it
+            // rides in this batch, and the IndexWorker records it in the same transaction, after the records. In a scan of
+            // repos smaller than a batch that is every repo: a RepoSynced message, its transaction and its report to the
+            // saga fewer per batch, and no wait at the scan's end for the last repos' revisions.
+            var riding = _synced.Where(r => !_repoBatches.ContainsKey(r.Did)).ToList();
             // Not the sweeps' ListedFrom: a unit run again lists later, and must still send the same ids.
             var id = BatchId("records", _buffer.Select(r => $"{r.Uri} {r.Cid}")
-                .Concat(_sweeps.SelectMany(w => w.PresentRkeys.Prepend($"sweep {w.Did} {w.Collection} {w.DeletionSource}"))));
-            await SendBatchAsync(id, new IndexRecords(operationId, id, _pdsUrl, _buffer.ToList(), _sweeps.Count > 0 ? _sweeps.ToList() : null));
-            foreach (var repo in _bufferRepos)
+                .Concat(_sweeps.SelectMany(w => w.PresentRkeys.Prepend($"sweep {w.Did} {w.Collection} {w.DeletionSource}")))
+                .Concat(riding.Select(r => $"synced {SyncedLine(r)}")));
+            var synced = riding.Select(r => r with { Batches = _bufferRepos.Contains(r.Did) ? [id] : [] }).ToList();
+            await SendBatchAsync(id, new IndexRecords(operationId, id, _pdsUrl, _buffer.ToList(), _sweeps.Count > 0 ? _sweeps.ToList() : null,
+                synced.Count > 0 ? synced : null));
+            foreach (var repo in _bufferRepos.Where(repo => !riding.Any(r => r.Did == repo)))
             {
                 SentFor(repo, id);
             }
+
+            _synced.RemoveAll(riding.Contains);
 
             _buffer.Clear();
             _sweeps.Clear();
@@ -182,7 +197,7 @@ public sealed class ScanBatcher(
 
         if (_synced.Count > 0)
         {
-            var id = BatchId("synced", _synced.Select(r => $"{r.Did} {r.PdsUrl} {r.Rev} {r.Unchanged} {r.Verified}"));
+            var id = BatchId("synced", _synced.Select(SyncedLine));
             // Each repo carries the batches its records and sweeps went out in (all sent by now): the IndexWorker records
             // its commit as verified only if they are all applied.
             var repos = _synced.Select(r => r with { Batches = _repoBatches.Remove(r.Did, out var batches) ? batches : [] }).ToList();
@@ -246,6 +261,8 @@ public sealed class ScanBatcher(
         _synced.RemoveAll(r => r.Did == did);
         _synced.Add(new SyncedRepo(did, pdsUrl, rev, commitCid, unchanged, verified));
     }
+
+    private static string SyncedLine(SyncedRepo repo) => $"{repo.Did} {repo.PdsUrl} {repo.Rev} {repo.Unchanged} {repo.Verified}";
 
     private void SentFor(string did, Guid batch)
     {

@@ -67,6 +67,38 @@ public sealed class UnchangedRepoTests(ChiveAppFixture fixture)
     }
 
     [Fact]
+    public async Task A_repo_riding_in_its_batch_is_recorded_in_the_batch_and_a_confirmation_riding_along_counts_its_records()
+    {
+        await using var data = NpgsqlDataSource.Create(fixture.DatabaseConnectionString);
+        var search = new SearchWriter(new ElasticsearchClient(new Uri("http://127.0.0.1:9")), NullLogger<SearchWriter>.Instance); // user tags only: never called
+        var processor = new IndexBatchProcessor(data, new RecordIndexer(data, NullLogger<RecordIndexer>.Instance), search,
+            Options.Create(new LedgerOptions()), TimeProvider.System, NullLogger<IndexBatchProcessor>.Instance);
+        var (read, other) = (PlcDid(), PlcDid());
+        FetchedRecord Tag(string did, int n) => new($"at://{did}/pub.chive.eprint.userTag/3kabc{n:D8}", Cid, $$"""{"tag":"t{{n}}"}""");
+
+        // A repo read whole, its two records and its revision in one batch: recorded verified, no RepoSynced needed.
+        var (operation, first) = (Guid.NewGuid(), Guid.NewGuid());
+        var totals = await processor.IndexAsync(new IndexRecords(operation, first, Pds, [Tag(read, 1), Tag(read, 2)], Synced: [Read(read, [first])]), CancellationToken.None);
+        Assert.True(await VerifiedAsync(read));
+        Assert.Equal((1L, 2L), (totals.Batches, totals.Records)); // its records counted once: written, not confirmed again
+        var written = await Db.ScalarAsync<DateTime>("SELECT max(last_synced_at) FROM indexed_records WHERE did = @d", ("d", read));
+
+        // The next scan finds it unchanged and confirms it in another repo's batch: its two records count as that batch's.
+        var (again, second) = (Guid.NewGuid(), Guid.NewGuid());
+        totals = await processor.IndexAsync(new IndexRecords(again, second, Pds, [Tag(other, 1)],
+            Synced: [new SyncedRepo(read, Pds, "3kaaaaaaaaaa2", Cid, Unchanged: true, Verified: true, Batches: []), Read(other, [second])]), CancellationToken.None);
+        Assert.Equal((1L, 3L), (totals.Batches, totals.Records));
+        Assert.True(await VerifiedAsync(read));
+        Assert.True(await VerifiedAsync(other));
+        Assert.True(await Db.ScalarAsync<DateTime>("SELECT min(last_synced_at) FROM indexed_records WHERE did = @d", ("d", read)) > written);
+
+        // Delivered again: the ledger drops it, counts nothing twice.
+        totals = await processor.IndexAsync(new IndexRecords(again, second, Pds, [Tag(other, 1)],
+            Synced: [new SyncedRepo(read, Pds, "3kaaaaaaaaaa2", Cid, Unchanged: true, Verified: true, Batches: []), Read(other, [second])]), CancellationToken.None);
+        Assert.Equal((1L, 3L), (totals.Batches, totals.Records));
+    }
+
+    [Fact]
     public async Task A_confirmation_keeps_a_commit_verified_only_if_it_names_the_same_commit_on_the_same_PDS_and_a_removal_unverifies()
     {
         var operation = Guid.NewGuid();
@@ -120,6 +152,10 @@ public sealed class UnchangedRepoTests(ChiveAppFixture fixture)
         new(did, Pds, "3kaaaaaaaaaa2", Cid, Unchanged: false, Verified: true, Batches: batches);
 
     private static string NewDid() => $"did:plc:{Guid.NewGuid():N}"[..32];
+
+    /// <summary>A DID a record's AT-URI can carry (did:plc's base32 alphabet).</summary>
+    private static string PlcDid() => "did:plc:" + string.Concat(Guid.NewGuid().ToByteArray().Concat(Guid.NewGuid().ToByteArray()).Take(24)
+        .Select(b => "abcdefghijklmnopqrstuvwxyz234567"[b % 32]));
 
     private Task LandAsync(Guid operation, Guid batch) =>
         Db.ExecuteAsync("INSERT INTO operation_batches (operation_id, batch_id) VALUES (@op, @batch)", ("op", operation), ("batch", batch));

@@ -12,36 +12,45 @@ namespace Chive.UnitTests.Scanning;
 
 /// <summary>
 /// The <see cref="ScanBatcher"/>'s publishes, on a consume context whose broker confirms only when the test says: the unit
-/// reads on while they are unconfirmed (at most <see cref="ScanBatcher.PublishesInFlight"/>), a repo's <c>RepoSynced</c>
-/// waits for the batches it names, and a flush waits for everything (and fails when a publish failed).
+/// reads on while they are unconfirmed (at most <see cref="ScanBatcher.PublishesInFlight"/>), a repo read within one batch
+/// rides in it, a repo read across batches gets a <c>RepoSynced</c> that waits for the batches it names, and a flush waits
+/// for everything (and fails when a publish failed).
 /// </summary>
 public sealed class ScanBatcherPublishTests
 {
     private const string RepoA = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa";
     private const string RepoB = "did:plc:bbbbbbbbbbbbbbbbbbbbbbbb";
+    private const string RepoC = "did:plc:cccccccccccccccccccccccc";
 
     [Fact]
-    public async Task A_repos_RepoSynced_waits_until_the_broker_holds_every_batch_it_names()
+    public async Task A_repo_read_across_batches_gets_a_RepoSynced_once_the_broker_holds_every_batch_it_names()
     {
         var broker = ConfirmingBroker.Create(out var context);
         var batcher = Batcher(context, recordsPerBatch: 2);
         await batcher.AddAsync(Record(RepoA, 1));
-        await batcher.AddAsync(Record(RepoA, 2)); // records batch 1 (A), unconfirmed: the unit reads on
+        await batcher.AddAsync(Record(RepoA, 2));
+        Assert.Empty(broker.Sent); // full, but it leaves with the next record: what completes a repo may still come
+        await batcher.AddAsync(Record(RepoA, 3)); // records batch 1 (A 1–2), unconfirmed: the unit reads on
         Assert.Single(broker.Sent);
         batcher.RepoSynced(RepoA, "https://pds.example", "3kabc", null, unchanged: false, verified: true);
 
         await batcher.AddAsync(Record(RepoB, 1));
-        var second = batcher.AddAsync(Record(RepoB, 2)); // records batch 2 (B), then A's RepoSynced: not before batch 1 is confirmed
+        var third = batcher.AddAsync(Record(RepoB, 2)); // records batch 2 (A 3, B 1), then A's RepoSynced: not before batches 1 and 2 are confirmed
         Assert.Equal(2, broker.Sent.Count);
-        Assert.False(second.IsCompleted);
-
+        var second = Assert.IsType<IndexRecords>(broker.Sent[1].Message);
+        Assert.Null(second.Synced); // A's records went out in two batches: it does not ride
         broker.Confirm(0);
-        await second.WaitAsync(TimeSpan.FromSeconds(5));
+        await Task.Delay(100);
+        Assert.False(third.IsCompleted);
+        Assert.Equal(2, broker.Sent.Count);
+
+        broker.Confirm(1);
+        await third.WaitAsync(TimeSpan.FromSeconds(5));
         var synced = Assert.IsType<RepoSynced>(broker.Sent[2].Message);
-        Assert.Equal([((IndexRecords)broker.Sent[0].Message).BatchId], Assert.Single(synced.Repos).Batches!);
+        Assert.Equal([((IndexRecords)broker.Sent[0].Message).BatchId, second.BatchId], Assert.Single(synced.Repos).Batches!);
 
         var flush = batcher.FlushAsync();
-        Assert.False(flush.IsCompleted); // batch 2 and the RepoSynced are not confirmed yet
+        Assert.False(flush.IsCompleted); // the RepoSynced and batch 3 (B 2) are not confirmed yet
         broker.ConfirmAll();
         await flush.WaitAsync(TimeSpan.FromSeconds(5));
     }
@@ -51,11 +60,12 @@ public sealed class ScanBatcherPublishTests
     {
         var broker = ConfirmingBroker.Create(out var context);
         var batcher = Batcher(context, recordsPerBatch: 1);
-        for (var i = 0; i < ScanBatcher.PublishesInFlight; i++)
+        for (var i = 0; i <= ScanBatcher.PublishesInFlight; i++)
         {
-            await batcher.AddAsync(Record(RepoA, i)); // one batch each, none confirmed
+            await batcher.AddAsync(Record(RepoA, i)); // one batch each (each leaving with the next record), none confirmed
         }
 
+        Assert.Equal(ScanBatcher.PublishesInFlight, broker.Sent.Count);
         var over = batcher.AddAsync(Record(RepoA, 100));
         Assert.False(over.IsCompleted);
         broker.Confirm(0);
@@ -67,7 +77,7 @@ public sealed class ScanBatcherPublishTests
     }
 
     [Fact]
-    public async Task A_sweep_rides_in_the_next_record_batch_or_in_one_of_its_own_at_the_flush_and_its_repo_names_that_batch()
+    public async Task Sweeps_and_revisions_ride_in_the_batch_that_completes_their_repos_and_the_id_covers_them()
     {
         var broker = ConfirmingBroker.Create(out var context);
         broker.AutoConfirm = true;
@@ -75,25 +85,63 @@ public sealed class ScanBatcherPublishTests
         var listedFrom = DateTimeOffset.UnixEpoch;
         await batcher.AddAsync(Record(RepoA, 1));
         await batcher.SweepAsync(RepoA, "pub.chive.eprint.userTag", ["3kabc00000001"], listedFrom, SweepCollection.ScanMissing);
-        Assert.Empty(broker.Sent); // waits for a batch to ride in
-        await batcher.AddAsync(Record(RepoB, 1));
-        await batcher.AddAsync(Record(RepoB, 2)); // three records: the batch leaves, with A's sweep
-        var first = Assert.IsType<IndexRecords>(Assert.Single(broker.Sent).Message);
-        Assert.Equal(3, first.Records.Count);
-        var sweep = Assert.Single(first.Sweeps!);
-        Assert.Equal((RepoA, "pub.chive.eprint.userTag"), (sweep.Did, sweep.Collection));
-        Assert.Equal(["3kabc00000001"], sweep.PresentRkeys);
-
         batcher.RepoSynced(RepoA, "https://pds.example", "3kabc", null, unchanged: false, verified: true);
+        batcher.RepoSynced(RepoC, "https://pds.example", "3kabe", "bafyreiunchangedcommit", unchanged: true, verified: true); // confirmed unread: no records
+        await batcher.AddAsync(Record(RepoB, 1));
+        await batcher.AddAsync(Record(RepoB, 2));
         await batcher.SweepAsync(RepoB, "pub.chive.eprint.userTag", ["3kabc00000001", "3kabc00000002"], listedFrom, SweepCollection.ScanMissing);
         batcher.RepoSynced(RepoB, "https://pds.example", "3kabd", null, unchanged: false, verified: true);
-        await batcher.FlushAsync(); // no records left: B's sweep in a batch of its own, before the repos it completes
+        Assert.Empty(broker.Sent); // three records: full, but nothing came after them
+        await batcher.FlushAsync();
+
+        var batch = Assert.IsType<IndexRecords>(Assert.Single(broker.Sent).Message); // no RepoSynced of its own
+        Assert.Equal(3, batch.Records.Count);
+        Assert.Equal([RepoA, RepoB], batch.Sweeps!.Select(w => w.Did));
+        var synced = batch.Synced!.ToDictionary(r => r.Did);
+        Assert.Equal([batch.BatchId], synced[RepoA].Batches!);
+        Assert.Equal([batch.BatchId], synced[RepoB].Batches!);
+        Assert.Empty(synced[RepoC].Batches!);
+        Assert.Equal(1, batcher.Totals.BatchesSent);
+    }
+
+    [Fact]
+    public async Task A_batch_id_covers_the_revisions_riding_in_it()
+    {
+        async Task<Guid> IdAsync(Guid operationId, string rev)
+        {
+            var broker = ConfirmingBroker.Create(out var context);
+            broker.AutoConfirm = true;
+            var batcher = Batcher(context, recordsPerBatch: 3, operationId);
+            await batcher.AddAsync(Record(RepoA, 1));
+            await batcher.SweepAsync(RepoA, "pub.chive.eprint.userTag", ["3kabc00000001"], DateTimeOffset.UnixEpoch, SweepCollection.ScanMissing);
+            batcher.RepoSynced(RepoA, "https://pds.example", rev, null, unchanged: false, verified: true);
+            await batcher.FlushAsync();
+            return ((IndexRecords)Assert.Single(broker.Sent).Message).BatchId;
+        }
+
+        var operation = Guid.NewGuid();
+        Assert.Equal(await IdAsync(operation, "3kabc"), await IdAsync(operation, "3kabc")); // a unit run again: the same batch
+        Assert.NotEqual(await IdAsync(operation, "3kabc"), await IdAsync(operation, "3kabz")); // the same records completing another revision
+    }
+
+    [Fact]
+    public async Task A_sweep_with_no_records_after_it_leaves_in_a_batch_of_its_own_at_the_flush_with_its_repo()
+    {
+        var broker = ConfirmingBroker.Create(out var context);
+        broker.AutoConfirm = true;
+        var batcher = Batcher(context, recordsPerBatch: 2);
+        var listedFrom = DateTimeOffset.UnixEpoch;
+        await batcher.AddAsync(Record(RepoA, 1));
+        await batcher.AddAsync(Record(RepoB, 1));
+        await batcher.AddAsync(Record(RepoB, 2)); // the first batch (A 1, B 1) leaves
+        var first = Assert.IsType<IndexRecords>(Assert.Single(broker.Sent).Message);
+        await batcher.SweepAsync(RepoB, "pub.chive.eprint.userTag", ["3kabc00000001", "3kabc00000002"], listedFrom, SweepCollection.ScanMissing);
+        batcher.RepoSynced(RepoB, "https://pds.example", "3kabd", null, unchanged: false, verified: true);
+        await batcher.FlushAsync(); // B 2 and B's sweep, then B's revision on its own: B went out in two batches
         var second = Assert.IsType<IndexRecords>(broker.Sent[1].Message);
-        Assert.Empty(second.Records);
         Assert.Equal(RepoB, Assert.Single(second.Sweeps!).Did);
-        var synced = Assert.IsType<RepoSynced>(broker.Sent[2].Message).Repos.ToDictionary(r => r.Did, r => r.Batches!);
-        Assert.Equal([first.BatchId], synced[RepoA]);
-        Assert.Equal([first.BatchId, second.BatchId], synced[RepoB]);
+        var synced = Assert.IsType<RepoSynced>(broker.Sent[2].Message);
+        Assert.Equal([first.BatchId, second.BatchId], Assert.Single(synced.Repos).Batches!);
         Assert.Equal(3, batcher.Totals.BatchesSent);
     }
 
@@ -115,8 +163,8 @@ public sealed class ScanBatcherPublishTests
         Assert.Equal(await RunAsync(DateTimeOffset.UnixEpoch), await RunAsync(DateTimeOffset.UnixEpoch.AddMinutes(5)));
     }
 
-    private static ScanBatcher Batcher(ConsumeContext context, int recordsPerBatch) =>
-        new(Guid.NewGuid(), lane: 0, sequence: 0, context, new PdsScanOptions { RecordsPerBatch = recordsPerBatch }, ScanTotals.Zero,
+    private static ScanBatcher Batcher(ConsumeContext context, int recordsPerBatch, Guid? operationId = null) =>
+        new(operationId ?? Guid.NewGuid(), lane: 0, sequence: 0, context, new PdsScanOptions { RecordsPerBatch = recordsPerBatch }, ScanTotals.Zero,
             PdsProgress.Zero, NullLogger.Instance);
 
     private static RecordEntry Record(string did, int n) => new(
