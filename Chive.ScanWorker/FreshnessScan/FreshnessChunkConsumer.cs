@@ -284,7 +284,7 @@ public sealed class FreshnessChunkConsumer(
         }
         else if (!ReadAgain(repo, probe))
         {
-            batcher.RepoSynced(did.Value, origin, probe.Rev!, probe.CommitCid, unchanged: true);
+            await batcher.RepoSyncedAsync(did.Value, origin, probe.Rev!, probe.CommitCid, unchanged: true);
             Count(batcher, checkedOut: true, t => t with { ReposUnchanged = t.ReposUnchanged + 1 });
             return;
         }
@@ -314,7 +314,7 @@ public sealed class FreshnessChunkConsumer(
         {
             case RepoRead.Complete or RepoRead.Empty:
                 // The signed commit read, when the repo was read as a CAR; else the revision probed before the read.
-                batcher.RepoSynced(did.Value, origin, read.Rev ?? probe.Rev!, read.Rev is null ? probe.CommitCid : read.CommitCid, unchanged: false,
+                await batcher.RepoSyncedAsync(did.Value, origin, read.Rev ?? probe.Rev!, read.Rev is null ? probe.CommitCid : read.CommitCid, unchanged: false,
                     verified: read.Rev is not null);
                 break;
             case RepoRead.Unverified:

@@ -107,8 +107,8 @@ public sealed class ScanBatcher(
 
     private async Task AddAsync(FetchedRecord fetched)
     {
-        // A full batch leaves when the next record comes (or at the flush), not at once: the sweeps and revisions of the
-        // repos its last records complete come first and ride in it.
+        // A full batch leaves when its last repo is synced (RepoSyncedAsync), or when the next record comes — a repo larger
+        // than what is left of the batch — not at once: the sweeps and revision of the repo its last records complete ride in it.
         if (_buffer.Count >= settings.RecordsPerBatch)
         {
             await SendAsync();
@@ -129,7 +129,7 @@ public sealed class ScanBatcher(
     /// <summary>Sends the buffer first if <paramref name="size"/> more bytes would take it past <see cref="PdsScanOptions.MaxBatchBytes"/>.</summary>
     private async Task MakeRoomAsync(long size)
     {
-        if ((_buffer.Count > 0 || _sweeps.Count > 0) && _bufferBytes + size > settings.MaxBatchBytes)
+        if ((_buffer.Count > 0 || _sweeps.Count > 0) && _bufferBytes + SyncedBytes() + size > settings.MaxBatchBytes)
         {
             await SendAsync();
         }
@@ -178,7 +178,11 @@ public sealed class ScanBatcher(
             // Not the sweeps' ListedFrom: a unit run again lists later, and must still send the same ids.
             var id = BatchId("records", _buffer.Select(r => $"{r.Uri} {r.Cid}")
                 .Concat(_sweeps.SelectMany(w => w.PresentRkeys.Prepend($"sweep {w.Did} {w.Collection} {w.DeletionSource}")))
-                .Concat(riding.Select(r => $"synced {SyncedLine(r)}")));
+                // The riding repos by DID and kind only, not their revision: a unit run again after a crash, finding a repo
+                // committed to since (a post, say) with the same Chive records, sends the same batch, which the ledger drops —
+                // its records are not counted twice; the revision recorded stays the first run's, and the next scan reads
+                // the repo again.
+                .Concat(riding.Select(r => $"synced {r.Did} {r.Unchanged} {r.Verified}")));
             var synced = riding.Select(r => r with { Batches = _bufferRepos.Contains(r.Did) ? [id] : [] }).ToList();
             await SendBatchAsync(id, new IndexRecords(operationId, id, _pdsUrl, _buffer.ToList(), _sweeps.Count > 0 ? _sweeps.ToList() : null,
                 synced.Count > 0 ? synced : null));
@@ -252,15 +256,23 @@ public sealed class ScanBatcher(
 
     /// <summary>
     /// After the repo's records: its revision, and the confirmation of its records (see <see cref="RepoSynced"/>), sent
-    /// with the next flush, together with every other repo synced until then. A repo synced twice keeps the last.
+    /// with the next batch — riding in it when the repo's records and sweeps are all there — together with every other
+    /// repo synced until then. A batch this repo filled leaves now, with it. A repo synced twice keeps the last.
     /// <paramref name="verified"/>: <paramref name="commitCid"/> is a signed commit read and verified (or, with
     /// <paramref name="unchanged"/>, the verified commit recorded before, listed again).
     /// </summary>
-    public void RepoSynced(string did, string pdsUrl, string rev, string? commitCid, bool unchanged, bool verified = false)
+    public async Task RepoSyncedAsync(string did, string pdsUrl, string rev, string? commitCid, bool unchanged, bool verified = false)
     {
         _synced.RemoveAll(r => r.Did == did);
         _synced.Add(new SyncedRepo(did, pdsUrl, rev, commitCid, unchanged, verified));
+        if (_buffer.Count >= settings.RecordsPerBatch)
+        {
+            await SendAsync();
+        }
     }
+
+    /// <summary>What the repos synced so far add to the next batch, where they may ride (bounded by a unit's repos).</summary>
+    private long SyncedBytes() => _synced.Sum(r => (long)r.Did.Length + r.PdsUrl.Length + r.Rev.Length + (r.CommitCid?.Length ?? 0) + 128);
 
     private static string SyncedLine(SyncedRepo repo) => $"{repo.Did} {repo.PdsUrl} {repo.Rev} {repo.Unchanged} {repo.Verified}";
 

@@ -189,7 +189,7 @@ public sealed class ScanPdsChunkConsumer(
                     // account's own PDS can do anyway (it holds the signing key); it cannot make us take anything new.
                     if (reader.IsHosted(batcher, pds, repo.Did, host))
                     {
-                        batcher.RepoSynced(repo.Did.Value, origin, commit.Rev, commit.CommitCid, unchanged: true, verified: true);
+                        await batcher.RepoSyncedAsync(repo.Did.Value, origin, commit.Rev, commit.CommitCid, unchanged: true, verified: true);
                         batcher.Totals = batcher.Totals with { ReposDone = batcher.Totals.ReposDone + 1, ReposUnchanged = batcher.Totals.ReposUnchanged + 1 };
                         batcher.Pds = batcher.Pds with { Confirmed = batcher.Pds.Confirmed + commit.Records }; // the registry's count, not the cap's
                     }
@@ -205,12 +205,12 @@ public sealed class ScanPdsChunkConsumer(
                 // changed meanwhile is read again by the next freshness scan, never missed by it.
                 if (read is { Outcome: RepoRead.Complete, Rev: { } signed })
                 {
-                    batcher.RepoSynced(repo.Did.Value, origin, signed, read.CommitCid, unchanged: false, verified: true);
+                    await batcher.RepoSyncedAsync(repo.Did.Value, origin, signed, read.CommitCid, unchanged: false, verified: true);
                 }
                 else if (read.Outcome == RepoRead.Complete && LatestCommit.IsRev(repo.Rev))
                 {
                     var head = Cid.TryParse(repo.Head, out var cid, out _) ? cid.Value : null;
-                    batcher.RepoSynced(repo.Did.Value, origin, repo.Rev, head, unchanged: false);
+                    await batcher.RepoSyncedAsync(repo.Did.Value, origin, repo.Rev, head, unchanged: false);
                 }
             }
         }
@@ -275,11 +275,11 @@ public sealed class ScanPdsChunkConsumer(
         var read = await reader.ReadAsync(batcher, pds, did, (await held.GetAsync([single], cancellationToken)).GetValueOrDefault(single) ?? [], SweepCollection.ScanMissing, cancellationToken);
         if (read is { Outcome: RepoRead.Complete, Rev: { } signed })
         {
-            batcher.RepoSynced(single, ServiceOrigin.Normalize(pds), signed, read.CommitCid, unchanged: false, verified: true);
+            await batcher.RepoSyncedAsync(single, ServiceOrigin.Normalize(pds), signed, read.CommitCid, unchanged: false, verified: true);
         }
         else if (read.Outcome == RepoRead.Complete && commit is not null)
         {
-            batcher.RepoSynced(single, ServiceOrigin.Normalize(pds), commit.Rev, commit.Cid.Value, unchanged: false);
+            await batcher.RepoSyncedAsync(single, ServiceOrigin.Normalize(pds), commit.Rev, commit.Cid.Value, unchanged: false);
         }
         else if (read.Outcome == RepoRead.Unverified)
         {
